@@ -1,0 +1,204 @@
+"""The service layer: run a task on an engine and record it in the history.
+
+The CLI, the UI (and later the API and batch jobs) call only this module, so every
+request lands in the history the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from contentgen.config import GenerationParams
+from contentgen.engine.base import Engine
+from contentgen.templates import (
+    CopyRequest,
+    ReplyRequest,
+    TagRequest,
+    copy_params,
+    get_template,
+)
+from db.history import HistoryStore, ResultRecord
+
+
+@dataclass
+class TaskResult:
+    request_id: int | None
+    task: str
+    outputs: list[str]
+    model_id: str
+    adapter_id: str | None
+    latency_ms: float
+    status: str = "ok"
+
+
+@dataclass(frozen=True)
+class TagResult:
+    request_id: int | None
+    text: str
+    label: str
+    confidence: float
+    scores: dict[str, float]
+
+
+def _input_text(task: str, request: Any) -> str:
+    if isinstance(request, CopyRequest):
+        return " ".join([request.product, *request.points, request.attributes]).strip()
+    if isinstance(request, ReplyRequest):
+        return request.message
+    return getattr(request, "text", "")
+
+
+def _request_params(task: str, request: Any, params: GenerationParams | None) -> GenerationParams:
+    if params is not None:
+        chosen = params
+    elif task == "copy":
+        chosen = copy_params(request)
+    else:
+        chosen = get_template(task).default_params
+    # Several variants of the same prompt only differ when sampled.
+    if getattr(request, "n", 1) > 1 and not chosen.do_sample:
+        chosen = replace(chosen, do_sample=True)
+    return chosen
+
+
+@dataclass
+class TaskStream:
+    """Iterate for (variant index, text piece); the history row is written when it ends.
+
+    Closing early (a user leaves, Ctrl-C) still records the partial output as cancelled.
+    """
+
+    service: "ContentService"
+    task: str
+    request: Any
+    params: GenerationParams
+    texts: list[str] = field(default_factory=list)
+    request_id: int | None = None
+    status: str = "running"
+    error: str | None = None
+    latency_ms: float = 0.0
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        template = get_template(self.task)
+        n = getattr(self.request, "n", 1)
+        conversations = [template.conversation(self.request)] * n
+        self.texts = [""] * n
+        started = time.perf_counter()
+        self.status = "cancelled"
+        try:
+            for index, piece in self.service.engine.stream(conversations, self.params):
+                self.texts[index] += piece
+                yield index, piece
+            self.status = "ok"
+        except Exception as exc:
+            self.status, self.error = "error", str(exc)
+            raise
+        finally:
+            self.latency_ms = (time.perf_counter() - started) * 1000
+            self.request_id = self.service._record(
+                self.task, self.request, self.params,
+                [ResultRecord(text=t.strip(), finish_reason=None) for t in self.texts],
+                self.latency_ms, status=self.status, error=self.error,
+            )
+
+
+class ContentService:
+    def __init__(
+        self,
+        engine: Engine,
+        store: HistoryStore,
+        *,
+        user_name: str = "local",
+        source: str = "cli",
+        adapter_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.user_name = user_name
+        self.source = source
+        self.adapter_id = adapter_id
+
+    def _record(
+        self,
+        task: str,
+        request: Any,
+        params: GenerationParams | dict[str, Any],
+        results: Sequence[ResultRecord],
+        latency_ms: float,
+        *,
+        status: str = "ok",
+        error: str | None = None,
+    ) -> int:
+        return self.store.record(
+            task=task,
+            inputs=asdict(request),
+            input_text=_input_text(task, request),
+            results=results,
+            model_id=self.engine.model_id,
+            adapter_id=self.adapter_id,
+            params=params.as_dict() if isinstance(params, GenerationParams) else params,
+            user_name=self.user_name,
+            latency_ms=latency_ms,
+            source=self.source,
+            status=status,
+            error=error,
+        )
+
+    # -------------------------------------------------------------- generation
+    def stream(self, task: str, request: CopyRequest | ReplyRequest,
+               params: GenerationParams | None = None) -> TaskStream:
+        request.validate()
+        return TaskStream(self, task, request, _request_params(task, request, params))
+
+    def generate(self, task: str, request: CopyRequest | ReplyRequest,
+                 params: GenerationParams | None = None) -> TaskResult:
+        request.validate()
+        params = _request_params(task, request, params)
+        template = get_template(task)
+        n = getattr(request, "n", 1)
+        started = time.perf_counter()
+        generations = self.engine.generate([template.conversation(request)] * n, params)
+        latency_ms = (time.perf_counter() - started) * 1000
+        request_id = self._record(
+            task, request, params,
+            [ResultRecord(text=g.text, prompt_tokens=g.prompt_tokens,
+                          completion_tokens=g.completion_tokens, finish_reason=g.finish_reason)
+             for g in generations],
+            latency_ms,
+        )
+        return TaskResult(request_id, task, [g.text for g in generations],
+                          self.engine.model_id, self.adapter_id, latency_ms)
+
+    def copy(self, request: CopyRequest, params: GenerationParams | None = None) -> TaskResult:
+        return self.generate("copy", request, params)
+
+    def reply(self, request: ReplyRequest, params: GenerationParams | None = None) -> TaskResult:
+        return self.generate("reply", request, params)
+
+    # -------------------------------------------------------------- sentiment
+    def tag(self, texts: Sequence[str]) -> list[TagResult]:
+        """Label each text by scoring the label words in one forward pass; record each."""
+        requests = [TagRequest(text=t) for t in texts]
+        for request in requests:
+            request.validate()
+        template = get_template("sentiment")
+        labels = list(template.label_words)
+        started = time.perf_counter()
+        scores = self.engine.score_labels(
+            [template.conversation(r) for r in requests], list(template.label_words.values())
+        )
+        per_item_ms = (time.perf_counter() - started) * 1000 / max(len(requests), 1)
+        results: list[TagResult] = []
+        for request, word_scores in zip(requests, scores):
+            by_label = {label: word_scores[template.label_words[label]] for label in labels}
+            best = max(by_label, key=by_label.__getitem__)
+            request_id = self._record(
+                "sentiment", request, {"method": "label_scoring", "labels": labels},
+                [ResultRecord(text=best, label=best, confidence=by_label[best])],
+                per_item_ms,
+            )
+            results.append(TagResult(request_id, request.text, best, by_label[best], by_label))
+        return results

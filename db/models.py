@@ -1,0 +1,67 @@
+"""Typed ORM models for every request and its results.
+
+Portable types only (JSON, Text, DateTime with time zone): the same schema runs on
+SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Request(Base):
+    """One call of a task: what was asked, by whom, with which model and settings."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    task: Mapped[str] = mapped_column(String(32), index=True)
+    # Where the call came from: ui, cli, batch, api.
+    source: Mapped[str] = mapped_column(String(32), default="cli")
+    # The inputs exactly as given (stored verbatim).
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The main text the user typed, kept flat for search.
+    input_text: Mapped[str] = mapped_column(Text, default="")
+    model_id: Mapped[str] = mapped_column(String(200))
+    adapter_id: Mapped[str | None] = mapped_column(String(200))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    # ok, error (error holds the message) or cancelled (partial output kept).
+    status: Mapped[str] = mapped_column(String(16), default="ok", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    results: Mapped[list[Result]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="Result.position"
+    )
+
+
+class Result(Base):
+    """One output of a request: a copy variant, a reply, or a label."""
+
+    __tablename__ = "results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text, default="")
+    label: Mapped[str | None] = mapped_column(String(32))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    finish_reason: Mapped[str | None] = mapped_column(String(16))
+
+    request: Mapped[Request] = relationship(back_populates="results")
