@@ -104,6 +104,11 @@ class TaskStream:
                 self.latency_ms, status=self.status, error=self.error,
             )
 
+    def result(self) -> TaskResult:
+        return TaskResult(self.request_id, self.task, [t.strip() for t in self.texts],
+                          self.service.engine.model_id, self.service.adapter_id,
+                          self.latency_ms, self.status)
+
 
 class ContentService:
     def __init__(

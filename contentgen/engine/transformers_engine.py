@@ -63,6 +63,11 @@ class _TokenQueueStreamer(BaseStreamer):
         self.tokens.put(None)
 
 
+def finish_text(text: str) -> str:
+    """Final answer text: trimmed, without a character cut off by max_new_tokens."""
+    return text.strip().rstrip(REPLACEMENT_CHAR).rstrip()
+
+
 class _IncrementalDecoder:
     """Turns one sequence's token ids into text pieces without broken characters."""
 
@@ -88,8 +93,7 @@ class _IncrementalDecoder:
         return piece
 
     def flush(self) -> str:
-        text = self.tokenizer.decode(self.ids, skip_special_tokens=True).strip()
-        text = text.replace(REPLACEMENT_CHAR, "")
+        text = finish_text(self.tokenizer.decode(self.ids, skip_special_tokens=True))
         if text.startswith(self.emitted) and len(text) > len(self.emitted):
             piece, self.emitted = text[len(self.emitted) :], text
             return piece
@@ -200,7 +204,7 @@ class TransformersEngine(Engine):
                         ids = ids[:position]
                         finish = "stop"
                         break
-                text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+                text = finish_text(self.tokenizer.decode(ids, skip_special_tokens=True))
                 results[index] = Generation(text, lengths[index], len(ids), finish)
         return [r for r in results if r is not None]
 
@@ -261,7 +265,9 @@ class TransformersEngine(Engine):
             batch = self._encode([texts[i] for i in indices])
             with self._lock, torch.inference_mode():
                 # Left padding puts every prompt's last token at the last position.
-                logits = self.model(**batch, logits_to_keep=1).logits[:, -1, :]
+                # Positions count real tokens only, so a padded prompt scores as it would alone.
+                positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+                logits = self.model(**batch, position_ids=positions, logits_to_keep=1).logits[:, -1, :]
             probs = torch.softmax(logits[:, label_ids.to(logits.device)].float(), dim=-1)
             for row, index in enumerate(indices):
                 results[index] = {label: float(p) for label, p in zip(labels, probs[row].tolist())}

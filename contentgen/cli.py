@@ -1,0 +1,236 @@
+"""`contentgen` command line. Every command takes --json for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from contentgen.config import Settings, load_settings
+from contentgen.errors import UserFacingError
+from contentgen.inputs import read_context_file, read_texts, split_points
+from contentgen.templates import LENGTHS, PLATFORMS, CopyRequest, ReplyRequest
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    if args.model:
+        settings = replace(settings, model=replace(settings.model, name_or_path=args.model))
+    if args.db:
+        settings = replace(settings, database=replace(settings.database, url=args.db))
+    if args.user:
+        settings = replace(settings, user=args.user)
+    return settings
+
+
+def _service(args: argparse.Namespace):
+    from contentgen.runtime import build_service
+
+    return build_service(_settings(args), source="cli")
+
+
+def _emit(args: argparse.Namespace, payload: Any, human: str) -> None:
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False, indent=None))
+    else:
+        print(human)
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    request = CopyRequest(
+        product=args.product or "", points=split_points(args.points or ""),
+        attributes=args.attributes or "", platform=args.platform, tone=args.tone,
+        length=args.length, n=args.n,
+    )
+    request.validate()  # fail before the model loads
+    service = _service(args)
+    if args.json:
+        result = service.copy(request)
+        _emit(args, asdict(result), "")
+        return 0
+    stream = service.stream("copy", request)
+    current = -1
+    for index, piece in _ordered(stream, request.n):
+        if index != current:
+            current = index
+            print(f"\n—— 版本 {index + 1} ——" if request.n > 1 else "", flush=True)
+        print(piece, end="", flush=True)
+    print(f"\n\n（已保存到历史记录 #{stream.request_id}）", file=sys.stderr)
+    return 0
+
+
+def _ordered(stream, n: int):
+    """Print variant 1 live; later variants (generated in the same batch) follow in order."""
+    pending: dict[int, list[str]] = {i: [] for i in range(n)}
+    for index, piece in stream:
+        if index == 0:
+            yield 0, piece
+        else:
+            pending[index].append(piece)
+    for index in range(1, n):
+        yield index, "".join(pending[index])
+
+
+def cmd_reply(args: argparse.Namespace) -> int:
+    context: tuple[dict[str, str], ...] = ()
+    if args.context_file:
+        context = tuple(read_context_file(Path(args.context_file)))
+    request = ReplyRequest(message=args.message, context=context, order=args.order or "")
+    request.validate()
+    service = _service(args)
+    if args.json:
+        _emit(args, asdict(service.reply(request)), "")
+        return 0
+    stream = service.stream("reply", request)
+    for _, piece in stream:
+        print(piece, end="", flush=True)
+    print(f"\n\n（已保存到历史记录 #{stream.request_id}）", file=sys.stderr)
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    if args.text:
+        texts = [args.text]
+    else:
+        texts = read_texts(Path(args.file), args.column)
+    empty = [i + 1 for i, t in enumerate(texts) if not t.strip()]
+    texts = [t for t in texts if t.strip()]
+    if empty:
+        print(f"跳过空文本：第 {', '.join(map(str, empty[:20]))} 行", file=sys.stderr)
+    if not texts:
+        raise UserFacingError("没有可分析的文本。")
+    service = _service(args)
+    results = service.tag(texts)
+    names = {"positive": "正面", "neutral": "中性", "negative": "负面"}
+    payload = [asdict(r) for r in results]
+    _emit(args, payload if len(payload) > 1 or args.file else payload[0],
+          "\n".join(f"{names[r.label]}\t{r.confidence:.2f}\t{r.text[:60]}" for r in results))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from contentgen.runtime import build_store
+
+    store = build_store(_settings(args))
+    rows = store.search(args.search or "", task=args.task, user_name=args.filter_user, limit=args.limit)
+    payload = [
+        {
+            "id": r.id, "created_at": r.created_at.isoformat(), "user": r.user_name, "task": r.task,
+            "status": r.status, "model": r.model_id, "adapter": r.adapter_id,
+            "latency_ms": r.latency_ms, "inputs": r.inputs,
+            "outputs": [res.text for res in r.results],
+        }
+        for r in rows
+    ]
+    lines = [
+        f"#{p['id']}  {p['created_at'][:19]}  {p['user']}  {p['task']}  {p['status']}  "
+        f"{(p['outputs'][0] if p['outputs'] else '')[:40]!s}"
+        for p in payload
+    ]
+    _emit(args, payload, "\n".join(lines) or "没有找到记录。")
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from contentgen.models import REGISTRY, resolve_model_dir
+
+    if args.action == "list":
+        payload = [{"name": m.name, "description": m.description} for m in REGISTRY.values()]
+        _emit(args, payload, "\n".join(f"{p['name']}\t{p['description']}" for p in payload))
+        return 0
+    settings = _settings(args)
+    path = resolve_model_dir(settings.model)
+    _emit(args, {"model": settings.model.name_or_path, "path": str(path)}, f"模型已就绪：{path}")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    import ui
+
+    app = Path(ui.__file__).with_name("app.py")
+    env = dict(os.environ)
+    if args.model:
+        env["CONTENTGEN_MODEL"] = args.model
+    if args.db:
+        env["CONTENTGEN_DATABASE_URL"] = args.db
+    command = [sys.executable, "-m", "streamlit", "run", str(app),
+               "--server.address", args.address, "--server.port", str(args.port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    return subprocess.call(command, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="输出 JSON（供脚本使用）")
+    common.add_argument("--model", help="内置模型名或 Hugging Face 模型目录（默认取 CONTENTGEN_MODEL）")
+    common.add_argument("--db", help="历史库 URL（默认取 CONTENTGEN_DATABASE_URL，否则本机 SQLite）")
+    common.add_argument("--user", help="记录到历史中的用户名")
+
+    parser = argparse.ArgumentParser(prog="contentgen", description="中文营销文案、客服回复与情感标签")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("copy", parents=[common], help="生成营销文案")
+    p.add_argument("--product", help="商品名称")
+    p.add_argument("--points", help="卖点，逗号分隔")
+    p.add_argument("--attributes", help="商品属性，如 类型#上衣*颜色#绿色")
+    p.add_argument("--platform", default="电商详情", choices=list(PLATFORMS))
+    p.add_argument("--tone", default="亲切温暖")
+    p.add_argument("--length", default="中", choices=list(LENGTHS))
+    p.add_argument("--n", type=int, default=1, help="生成几个版本（1-8）")
+    p.set_defaults(func=cmd_copy)
+
+    p = sub.add_parser("reply", parents=[common], help="生成客服回复")
+    p.add_argument("--message", required=True, help="顾客最新消息")
+    p.add_argument("--context-file", help="之前的对话：JSON 列表或“顾客：/客服：”开头的文本行")
+    p.add_argument("--order", help="订单信息")
+    p.set_defaults(func=cmd_reply)
+
+    p = sub.add_parser("tag", parents=[common], help="情感标签（正面/中性/负面）")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text")
+    source.add_argument("--file", help=".csv / .jsonl / .xlsx")
+    p.add_argument("--column", default="text", help="文件中文本所在的列（默认 text）")
+    p.set_defaults(func=cmd_tag)
+
+    p = sub.add_parser("history", parents=[common], help="查看或搜索历史记录")
+    p.add_argument("--search", help="关键词（空格分隔，全部匹配）")
+    p.add_argument("--task", choices=["copy", "reply", "sentiment"])
+    p.add_argument("--filter-user", help="只看某个用户")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("model", parents=[common], help="列出内置模型，或预先准备（转换缓存）")
+    p.add_argument("action", choices=["list", "prepare"])
+    p.set_defaults(func=cmd_model)
+
+    p = sub.add_parser("ui", parents=[common], help="启动网页界面")
+    p.add_argument("--address", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8501)
+    p.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO if os.environ.get("CONTENTGEN_VERBOSE") else logging.WARNING,
+                        format="%(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserFacingError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": str(exc)}, ensure_ascii=False))
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\n已中断（已生成的部分已保存到历史记录）。", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

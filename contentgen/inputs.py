@@ -1,0 +1,82 @@
+"""Parsing what users type or upload into task inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from contentgen.errors import UserFacingError
+
+
+def split_points(raw: str) -> tuple[str, ...]:
+    # Chinese users type ，、； as often as ASCII commas.
+    for sep in "，、;；\n":
+        raw = raw.replace(sep, ",")
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
+def read_context_file(path: Path) -> list[dict[str, str]]:
+    """JSON list of {role, text}, or plain lines "顾客：..." / "客服：..."."""
+    raw = path.read_text(encoding="utf-8-sig")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        return parse_context_lines(raw)
+    if not isinstance(data, list):
+        raise UserFacingError("对话文件应为 JSON 列表，例如 [{\"role\": \"customer\", \"text\": \"...\"}]。")
+    return [{"role": str(t.get("role", "customer")), "text": str(t.get("text", ""))}
+            for t in data if isinstance(t, dict)]
+
+
+def parse_context_lines(raw: str) -> list[dict[str, str]]:
+    """Lines "顾客：..." / "客服：..."; a line without a speaker counts as the customer's."""
+    turns = []
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        speaker, sep, text = line.replace(":", "：", 1).partition("：")
+        if sep and speaker.strip() in {"客服", "agent", "坐席"}:
+            turns.append({"role": "agent", "text": text.strip()})
+        elif sep and speaker.strip() in {"顾客", "customer", "用户", "客户"}:
+            turns.append({"role": "customer", "text": text.strip()})
+        else:
+            turns.append({"role": "customer", "text": line.strip()})
+    return turns
+
+
+def read_table(data: bytes, filename: str):
+    """A CSV (UTF-8, UTF-8 with BOM or GBK/GB18030), JSONL or XLSX upload as a DataFrame."""
+    import io
+
+    import pandas as pd
+
+    suffix = Path(filename).suffix.lower()
+    try:
+        if suffix == ".jsonl":
+            return pd.read_json(io.BytesIO(data), lines=True)
+        if suffix in {".xlsx", ".xlsm"}:
+            return pd.read_excel(io.BytesIO(data))
+        if suffix in {".csv", ".txt"}:
+            for encoding in ("utf-8-sig", "gb18030"):
+                try:
+                    return pd.read_csv(io.StringIO(data.decode(encoding)), dtype=str)
+                except UnicodeDecodeError:
+                    continue
+            raise UserFacingError("无法识别文件编码。请另存为 UTF-8 或 GBK 编码的 CSV 后重试。")
+    except UserFacingError:
+        raise
+    except Exception as exc:  # pandas/openpyxl parse errors
+        raise UserFacingError(f"文件“{filename}”无法读取（{exc}）。请检查文件是否损坏或格式是否正确。") from exc
+    raise UserFacingError("只支持 .csv、.jsonl 或 .xlsx 文件。")
+
+
+def texts_from_table(frame, column: str) -> list[str]:  # noqa: ANN001
+    if column not in frame.columns:
+        raise UserFacingError(
+            f"文件中没有“{column}”列（现有列：{'、'.join(map(str, frame.columns))}）。请指定文本所在的列。"
+        )
+    return ["" if v is None or v != v else str(v) for v in frame[column].tolist()]
+
+
+def read_texts(path: Path, column: str) -> list[str]:
+    return texts_from_table(read_table(Path(path).read_bytes(), Path(path).name), column)

@@ -1,0 +1,25 @@
+"""Wire settings to an engine, a history store and the service."""
+
+from __future__ import annotations
+
+from contentgen.config import ModelConfig, Settings
+from contentgen.engine import Engine, load_engine
+from contentgen.service import ContentService
+from db.history import HistoryStore
+
+
+def build_engine(config: ModelConfig) -> Engine:
+    return load_engine(config)
+
+
+def build_store(settings: Settings) -> HistoryStore:
+    return HistoryStore(settings.database.resolved_url())
+
+
+def build_service(settings: Settings, *, source: str, engine: Engine | None = None) -> ContentService:
+    return ContentService(
+        engine or build_engine(settings.model),
+        build_store(settings),
+        user_name=settings.user,
+        source=source,
+    )

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.tiny_model import build_tiny_model
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_model_dir):
+    from contentgen.config import ModelConfig
+    from contentgen.engine.transformers_engine import TransformersEngine
+
+    return TransformersEngine.from_config(ModelConfig(name_or_path=str(tiny_model_dir), dtype="fp32"))
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'history.db'}"
+
+
+@pytest.fixture
+def store(db_url):
+    from db.history import HistoryStore
+
+    return HistoryStore(db_url)
+
+
+@pytest.fixture
+def service(tiny_engine, store):
+    from contentgen.service import ContentService
+
+    return ContentService(tiny_engine, store, user_name="测试员", source="test")
+
+
+@pytest.fixture
+def app_env(monkeypatch, tiny_model_dir, db_url):
+    """Environment for AppTest pages and CLI runs: the tiny model and a fresh history."""
+    monkeypatch.setenv("CONTENTGEN_MODEL", str(tiny_model_dir))
+    monkeypatch.setenv("CONTENTGEN_DTYPE", "fp32")
+    monkeypatch.setenv("CONTENTGEN_DATABASE_URL", db_url)
+    monkeypatch.chdir(REPO)
+    return db_url

@@ -1,0 +1,88 @@
+import pytest
+
+from contentgen.config import GenerationParams
+from contentgen.errors import UserFacingError
+from contentgen.templates import CopyRequest, ReplyRequest, format_attributes, get_template
+
+SHORT = GenerationParams(max_new_tokens=12, do_sample=False, no_repeat_ngram_size=0)
+
+
+def test_copy_records_request_and_every_variant(service, store):
+    request = CopyRequest(product="便携榨汁杯", points=("USB充电", "一键清洗"), platform="小红书", n=3)
+    result = service.copy(request, GenerationParams(max_new_tokens=12, seed=7))
+    assert len(result.outputs) == 3 and all(result.outputs)
+    row = store.get(result.request_id)
+    assert row.task == "copy" and row.user_name == "测试员" and row.source == "test"
+    assert row.inputs["product"] == "便携榨汁杯" and row.inputs["points"] == ["USB充电", "一键清洗"]
+    assert [r.text for r in row.results] == result.outputs
+    assert row.params["max_new_tokens"] == 12 and row.latency_ms > 0
+    assert row.model_id == service.engine.model_id
+
+
+def test_variants_are_sampled_even_when_defaults_are_greedy(service, store):
+    result = service.reply(ReplyRequest(message="快递到哪了"))  # reply defaults to greedy
+    assert store.get(result.request_id).params["do_sample"] is False
+    copies = service.copy(CopyRequest(product="羽绒服", n=2), SHORT)
+    assert store.get(copies.request_id).params["do_sample"] is True
+
+
+def test_stream_records_when_finished(service, store):
+    stream = service.stream("reply", ReplyRequest(message="我的快递三天了还没到", order="圆通，已发货"), SHORT)
+    text = "".join(piece for _, piece in stream)
+    row = store.get(stream.request_id)
+    assert row.status == "ok" and row.results[0].text == text.strip()
+    assert row.inputs["order"] == "圆通，已发货"
+
+
+def test_stream_closed_early_keeps_partial_output_as_cancelled(service, store):
+    stream = service.stream("copy", CopyRequest(product="羽绒服"),
+                            GenerationParams(max_new_tokens=200, do_sample=False))
+    iterator = iter(stream)
+    _, first = next(iterator)
+    iterator.close()
+    row = store.get(stream.request_id)
+    assert row.status == "cancelled"
+    assert row.results[0].text.startswith(first.strip())
+
+
+def test_tag_scores_labels_and_records_each_text(service, store):
+    results = service.tag(["物流很快，好评！", "太差了，再也不买了"])
+    assert [r.text for r in results] == ["物流很快，好评！", "太差了，再也不买了"]
+    for r in results:
+        assert r.label in {"positive", "neutral", "negative"}
+        assert r.confidence == max(r.scores.values())
+        row = store.get(r.request_id)
+        assert row.task == "sentiment" and row.results[0].label == r.label
+        assert row.input_text == r.text
+
+
+@pytest.mark.parametrize(
+    "request_, message",
+    [
+        (CopyRequest(), "至少填写"),
+        (CopyRequest(product="杯子", platform="推特"), "不支持的平台"),
+        (CopyRequest(product="杯子", n=20), "1 到 8"),
+        (CopyRequest(product="杯" * 5000), "超过上限"),
+        (ReplyRequest(message="  "), "顾客的消息"),
+    ],
+)
+def test_invalid_requests_get_chinese_errors_and_record_nothing(service, store, request_, message):
+    task = "copy" if isinstance(request_, CopyRequest) else "reply"
+    with pytest.raises(UserFacingError, match=message):
+        service.generate(task, request_)
+    assert store.search() == []
+
+
+def test_prompts_carry_the_inputs_in_chinese():
+    copy = get_template("copy").conversation(
+        CopyRequest(product="羽绒服", points=("轻薄",), attributes="类型#上衣*颜色#白色*颜色#黑色", platform="微博"))
+    user = copy[1]["content"]
+    assert "羽绒服" in user and "轻薄" in user and "颜色：白色、黑色" in user and "微博" in user
+    assert "广告法" in copy[0]["content"]
+    reply = get_template("reply").conversation(
+        ReplyRequest(message="还没到", context=({"role": "agent", "text": "您好"},), order="单号1"))[1]["content"]
+    assert "客服：您好" in reply and "订单信息：单号1" in reply and reply.index("您好") < reply.index("还没到")
+
+
+def test_format_attributes_skips_malformed_pairs():
+    assert format_attributes("类型#裙*无值*#空键*风格#简约") == "类型：裙；风格：简约"

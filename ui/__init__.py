@@ -1,0 +1,1 @@
+"""Streamlit UI: one page per job plus history."""

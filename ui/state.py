@@ -1,0 +1,103 @@
+"""Resources shared across Streamlit sessions, and small page helpers."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from contentgen.config import ModelConfig, Settings, load_settings
+from contentgen.engine import Engine
+from contentgen.errors import UserFacingError
+from contentgen.runtime import build_engine
+from contentgen.service import ContentService
+from db.history import HistoryStore
+from ui.jobs import JobRegistry
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+@st.cache_resource(show_spinner="正在加载模型（首次启动需转换缓存，约 1 分钟）…")
+def shared_engine(config: ModelConfig) -> Engine:
+    # One model for every session of this server.
+    return build_engine(config)
+
+
+@st.cache_resource
+def shared_store(url: str) -> HistoryStore:
+    return HistoryStore(url)
+
+
+@st.cache_resource
+def shared_jobs() -> JobRegistry:
+    return JobRegistry()
+
+
+def current_user() -> str:
+    return st.session_state.get("user_name") or settings().user
+
+
+def store() -> HistoryStore:
+    return shared_store(settings().database.resolved_url())
+
+
+def service() -> ContentService | None:
+    """The service for this session, or None after showing a Chinese error."""
+    config = settings()
+    try:
+        engine = shared_engine(config.model)
+    except UserFacingError as exc:
+        st.error(str(exc))
+        return None
+    except Exception as exc:  # a broken model directory, out of memory, ...
+        st.error(f"模型加载失败：{exc}。请检查 CONTENTGEN_MODEL 设置后刷新页面。")
+        return None
+    return ContentService(engine, store(), user_name=current_user(), source="ui")
+
+
+def keep_inputs(*keys: str) -> None:
+    """Keep widget values when the user switches pages (Streamlit drops them otherwise)."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def poll_interval(job) -> float | None:  # noqa: ANN001
+    return 0.3 if job is not None and job.active else None
+
+
+def render_generation(job_key: str, title: str) -> None:
+    """Show a generation job's text as it grows; poll only while it runs."""
+    job = shared_jobs().get(st.session_state.get(job_key))
+    if job is None:
+        return
+
+    @st.fragment(run_every=poll_interval(job))
+    def output() -> None:
+        current = shared_jobs().get(job.id)
+        if current is None:
+            return
+        if current.status == "error":
+            st.error(current.error)
+        texts = current.texts or [""]
+        for index, text in enumerate(texts):
+            heading = f"{title} {index + 1}" if len(texts) > 1 else title
+            st.markdown(f"**{heading}**")
+            if text:
+                # st.code gives agents and marketers a one-click copy button.
+                st.code(text, language=None, wrap_lines=True)
+            elif current.active:
+                st.caption("生成中…")
+        if current.active:
+            st.caption(f"生成中…（已用 {time_since(current.created_at):.0f} 秒）")
+        elif current.status == "done":
+            st.caption(f"已保存到历史记录 #{current.request_id} · 模型 {current.result.model_id}"
+                       f" · 用时 {current.result.latency_ms / 1000:.1f} 秒")
+
+    output()
+
+
+def time_since(started: float) -> float:
+    import time
+
+    return time.time() - started

@@ -1,0 +1,56 @@
+"""营销文案 page."""
+
+import streamlit as st
+
+from contentgen.inputs import split_points
+from contentgen.errors import UserFacingError
+from contentgen.templates import LENGTHS, PLATFORMS, TONES, CopyRequest
+from ui.state import current_user, keep_inputs, render_generation, service, shared_jobs
+
+FIELDS = ("copy_product", "copy_points", "copy_attributes", "copy_platform", "copy_tone",
+          "copy_length", "copy_n")
+keep_inputs(*FIELDS)
+
+st.header("营销文案")
+st.caption("填写商品信息，选择平台和语气，生成可直接使用的中文营销文案。")
+
+with st.form("copy_form"):
+    st.text_input("商品名称", key="copy_product", placeholder="例如：轻薄羽绒服")
+    st.text_area("卖点（每行一个，或用逗号分隔）", key="copy_points", height=120,
+                 placeholder="90% 白鸭绒\n可收纳进口袋\n防泼水面料")
+    with st.expander("商品属性（可选，AdvertiseGen 格式）"):
+        st.text_input("属性", key="copy_attributes", placeholder="类型#上衣*颜色#白色*风格#简约")
+    left, middle, right = st.columns(3)
+    left.selectbox("平台", list(PLATFORMS), key="copy_platform")
+    middle.selectbox("语气", list(TONES), key="copy_tone")
+    right.radio("篇幅", list(LENGTHS), key="copy_length", horizontal=True, index=1)
+    st.number_input("生成几个版本", min_value=1, max_value=4, value=1, key="copy_n")
+    submitted = st.form_submit_button("生成文案", type="primary")
+
+if submitted:
+    request = CopyRequest(
+        product=st.session_state.copy_product or "",
+        points=split_points(st.session_state.copy_points or ""),
+        attributes=st.session_state.copy_attributes or "",
+        platform=st.session_state.copy_platform,
+        tone=st.session_state.copy_tone,
+        length=st.session_state.copy_length,
+        n=int(st.session_state.copy_n),
+    )
+    try:
+        request.validate()
+    except UserFacingError as exc:
+        st.error(str(exc))
+    else:
+        svc = service()
+        if svc is not None:
+            def work(job, svc=svc, request=request):
+                job.texts = [""] * request.n
+                stream = svc.stream("copy", request)
+                for index, piece in stream:
+                    job.texts[index] += piece
+                job.request_id, job.result = stream.request_id, stream.result()
+
+            st.session_state.copy_job = shared_jobs().submit("copy", current_user(), work).id
+
+render_generation("copy_job", "文案")
