@@ -79,4 +79,7 @@ def texts_from_table(frame, column: str) -> list[str]:  # noqa: ANN001
 
 
 def read_texts(path: Path, column: str) -> list[str]:
+    path = Path(path)
+    if not path.is_file():
+        raise UserFacingError(f"找不到文件“{path}”，请检查路径。")
     return texts_from_table(read_table(Path(path).read_bytes(), Path(path).name), column)

@@ -138,7 +138,16 @@ class TransformersEngine(Engine):
         model.eval()
         model_id = config.name_or_path if not Path(config.name_or_path).exists() else Path(config.name_or_path).name
         log.info("model %s on %s (%s)", model_id, device, dtype)
-        return cls(model, tokenizer, model_id)
+        engine = cls(model, tokenizer, model_id)
+        engine.warm_up()
+        return engine
+
+    def warm_up(self) -> None:
+        """The first forward pass initialises kernels (seconds on CPU); pay it at load,
+        not on a user's first request."""
+        if self.tokenizer.chat_template:
+            self.generate([[{"role": "user", "content": "你好"}]],
+                          GenerationParams(max_new_tokens=1, do_sample=False))
 
     # ---------------------------------------------------------------- helpers
     def _stop_token_ids(self) -> list[int]:

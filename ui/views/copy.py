@@ -50,6 +50,7 @@ if submitted:
                 for index, piece in stream:
                     job.texts[index] += piece
                 job.request_id, job.result = stream.request_id, stream.result()
+                job.texts = job.result.outputs  # the exact text saved to the history
 
             st.session_state.copy_job = shared_jobs().submit("copy", current_user(), work).id
 

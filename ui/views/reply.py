@@ -38,6 +38,7 @@ if submitted:
                 for _, piece in stream:
                     job.texts[0] += piece
                 job.request_id, job.result = stream.request_id, stream.result()
+                job.texts = job.result.outputs  # the exact text saved to the history
 
             st.session_state.reply_job = shared_jobs().submit("reply", current_user(), work).id
 

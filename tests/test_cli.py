@@ -1,0 +1,81 @@
+import json
+
+import pandas as pd
+import pytest
+
+from contentgen.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_copy_json_lands_in_history(app_env, capsys):
+    code, out, _ = run(capsys, "copy", "--product", "保温杯", "--points", "316不锈钢，12小时保温",
+                       "--platform", "朋友圈", "--n", "2", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert len(result["outputs"]) == 2 and result["request_id"]
+    code, out, _ = run(capsys, "history", "--json", "--task", "copy")
+    history = json.loads(out)
+    assert history[0]["id"] == result["request_id"]
+    assert history[0]["inputs"]["points"] == ["316不锈钢", "12小时保温"]
+    assert history[0]["inputs"]["platform"] == "朋友圈"
+
+
+def test_copy_streams_to_the_terminal(app_env, capsys):
+    code, out, err = run(capsys, "copy", "--attributes", "类型#上衣*颜色#白色", "--length", "短")
+    assert code == 0 and out.strip() and "历史记录" in err
+
+
+def test_reply_with_context_file(app_env, capsys, tmp_path):
+    context = tmp_path / "context.txt"
+    context.write_text("顾客：你好\n客服：您好，请问有什么可以帮您？\n", encoding="utf-8")
+    code, out, _ = run(capsys, "reply", "--message", "我的快递还没到", "--context-file", str(context),
+                       "--order", "已发货", "--json")
+    assert code == 0
+    result = json.loads(out)
+    _, history, _ = run(capsys, "history", "--json")
+    inputs = json.loads(history)[0]["inputs"]
+    assert inputs["context"] == [{"role": "customer", "text": "你好"},
+                                 {"role": "agent", "text": "您好，请问有什么可以帮您？"}]
+    assert json.loads(history)[0]["outputs"] == result["outputs"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".xlsx"])
+def test_tag_file_labels_every_non_empty_row(app_env, capsys, tmp_path, suffix):
+    frame = pd.DataFrame({"评论": ["物流很快，好评", "", "太差了"]})
+    path = tmp_path / f"reviews{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(path, index=False, encoding="gbk")  # Excel in China saves GBK
+    elif suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        frame.to_excel(path, index=False)
+    code, out, err = run(capsys, "tag", "--file", str(path), "--column", "评论", "--json")
+    assert code == 0
+    labels = json.loads(out)
+    assert [r["text"] for r in labels] == ["物流很快，好评", "太差了"]
+    assert all(r["label"] in {"positive", "neutral", "negative"} for r in labels)
+    assert "第 2 行" in err
+
+
+def test_tag_text_json(app_env, capsys):
+    code, out, _ = run(capsys, "tag", "--text", "还行吧", "--json")
+    assert code == 0 and json.loads(out)["text"] == "还行吧"
+
+
+def test_user_errors_are_chinese_and_exit_2(app_env, capsys, tmp_path):
+    code, out, err = run(capsys, "copy", "--json")
+    assert code == 2 and "至少填写" in err and "至少填写" in json.loads(out)["error"]
+    code, _, err = run(capsys, "tag", "--file", str(tmp_path / "x.csv"))
+    assert code == 2 and "找不到文件" in err
+    code, _, err = run(capsys, "copy", "--product", "杯", "--model", str(tmp_path / "nope"))
+    assert code == 2 and "CONTENTGEN_MODEL" in err
+
+
+def test_model_list(capsys):
+    code, out, _ = run(capsys, "model", "list", "--json")
+    assert code == 0 and {m["name"] for m in json.loads(out)} == {"qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"}

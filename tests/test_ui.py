@@ -1,0 +1,119 @@
+"""Every page through streamlit.testing.v1.AppTest on the tiny model."""
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from db.history import HistoryStore
+
+VIEWS = Path(__file__).resolve().parents[1] / "ui" / "views"
+
+
+def page(name: str) -> AppTest:
+    at = AppTest.from_file(str(VIEWS / f"{name}.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def run_until(at: AppTest, done, timeout: float = 60.0) -> AppTest:
+    """Rerun (as the page's polling fragment does) until the background job is finished."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if done(at):
+            return at
+        time.sleep(0.2)
+    raise AssertionError("job did not finish: " + " | ".join(c.value for c in at.caption))
+
+
+def saved(at: AppTest) -> bool:
+    return any("已保存到历史记录" in c.value for c in at.caption)
+
+
+def test_copy_page_generates_and_records(app_env):
+    at = page("copy")
+    at.text_input(key="copy_product").input("保温杯")
+    at.text_area(key="copy_points").input("316不锈钢\n12小时保温")
+    at.selectbox(key="copy_platform").select("小红书")
+    at.number_input(key="copy_n").set_value(2)
+    at.button[0].click()
+    run_until(at, saved)
+    assert len(at.code) == 2 and all(c.value for c in at.code)
+    rows = HistoryStore(app_env).search("保温杯")
+    assert len(rows) == 1 and rows[0].source == "ui" and rows[0].inputs["platform"] == "小红书"
+    assert [r.text for r in rows[0].results] == [c.value for c in at.code]
+    # What the user typed is still there after the run.
+    assert at.text_input(key="copy_product").value == "保温杯"
+
+
+def test_copy_page_rejects_empty_and_huge_input_in_chinese(app_env):
+    at = page("copy")
+    at.button[0].click().run()
+    assert "至少填写" in at.error[0].value
+    at.text_area(key="copy_points").input("卖点" * 3000)
+    at.button[0].click().run()
+    assert "超过上限" in at.error[0].value
+    assert at.text_area(key="copy_points").value == "卖点" * 3000  # nothing typed is lost
+    assert HistoryStore(app_env).search() == []
+
+
+def test_reply_page(app_env):
+    at = page("reply")
+    at.text_area(key="reply_message").input("我的快递三天了还没到")
+    at.text_area(key="reply_context").input("顾客：你好\n客服：您好")
+    at.text_input(key="reply_order").input("圆通，已发货")
+    at.button[0].click()
+    run_until(at, saved)
+    row = HistoryStore(app_env).search("快递")[0]
+    assert row.task == "reply" and row.inputs["context"][1] == {"role": "agent", "text": "您好"}
+    assert at.code[0].value == row.results[0].text
+
+
+def test_reply_page_requires_a_message(app_env):
+    at = page("reply")
+    at.button[0].click().run()
+    assert "顾客的消息" in at.error[0].value
+
+
+def test_sentiment_page_labels_each_line(app_env):
+    at = page("sentiment")
+    at.text_area(key="sentiment_text").input("物流很快，好评\n\n太差了")
+    at.button[0].click()
+    run_until(at, lambda a: len(a.dataframe) == 1)
+    table = at.dataframe[0].value
+    assert list(table["文本"]) == ["物流很快，好评", "太差了"]
+    assert set(table["情感"]) <= {"正面", "中性", "负面"}
+    assert sum(int(m.value) for m in at.metric) == 2
+    assert len(HistoryStore(app_env).search("", task="sentiment")) == 2
+
+
+def test_sentiment_page_empty_input(app_env):
+    at = page("sentiment")
+    at.button[0].click().run()
+    assert "请先输入" in at.error[0].value
+
+
+def test_history_page_lists_and_searches(app_env):
+    store = HistoryStore(app_env)
+    from db.history import ResultRecord
+
+    for product in ("羽绒服", "保温杯"):
+        store.record(task="copy", inputs={"product": product}, input_text=product,
+                     results=[ResultRecord(text=f"{product}文案")], model_id="m", params={}, user_name="小王")
+    at = page("history")
+    assert len(at.dataframe[0].value) == 2
+    at.text_input(key="history_query").input("保温杯").run()
+    assert list(at.dataframe[0].value["输入"]) == ["保温杯"]
+    assert at.code[0].value == "保温杯文案"
+    at.text_input(key="history_query").input("没有这个词").run()
+    assert "没有找到记录" in at.info[0].value
+
+
+def test_app_shell_runs(app_env):
+    at = AppTest.from_file(str(VIEWS.parent / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.sidebar.text_input(key="user_name").value
