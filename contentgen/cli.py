@@ -51,10 +51,10 @@ def cmd_copy(args: argparse.Namespace) -> int:
     request.validate()  # fail before the model loads
     service = _service(args)
     if args.json:
-        result = service.copy(request)
+        result = service.copy(request, adapter=args.adapter)
         _emit(args, asdict(result), "")
         return 0
-    stream = service.stream("copy", request)
+    stream = service.stream("copy", request, adapter=args.adapter)
     current = -1
     for index, piece in _ordered(stream, request.n):
         if index != current:
@@ -85,9 +85,9 @@ def cmd_reply(args: argparse.Namespace) -> int:
     request.validate()
     service = _service(args)
     if args.json:
-        _emit(args, asdict(service.reply(request)), "")
+        _emit(args, asdict(service.reply(request, adapter=args.adapter)), "")
         return 0
-    stream = service.stream("reply", request)
+    stream = service.stream("reply", request, adapter=args.adapter)
     for _, piece in stream:
         print(piece, end="", flush=True)
     print(f"\n\n（已保存到历史记录 #{stream.request_id}）", file=sys.stderr)
@@ -106,7 +106,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
     if not texts:
         raise UserFacingError("没有可分析的文本。")
     service = _service(args)
-    results = service.tag(texts)
+    results = service.tag(texts, adapter=args.adapter)
     names = {"positive": "正面", "neutral": "中性", "negative": "负面"}
     payload = [asdict(r) for r in results]
     _emit(args, payload if len(payload) > 1 or args.file else payload[0],
@@ -150,6 +150,42 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from finetune.train import LoraSettings, TrainConfig, train
+
+    config = TrainConfig(
+        task=args.task, data=args.data, out=args.out, model=args.model or _settings(args).model.name_or_path,
+        max_steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr,
+        max_length=args.max_length, limit=args.limit, save_every=args.save_every,
+        checkpoint_dir=args.checkpoint_dir,
+        lora=LoraSettings(rank=args.rank, alpha=args.rank * 2),
+    )
+    out = train(config)
+    _emit(args, {"adapter": str(out)}, f"适配器已保存：{out}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from contentgen.runtime import build_engine
+    from contentgen.service import ContentService
+    from finetune.evaluate import dumps, evaluate
+
+    settings = _settings(args)
+    engine = build_engine(settings.model)
+    if args.adapter_path:
+        name = args.adapter if args.adapter not in ("auto", "none") else Path(args.adapter_path).name
+        engine.load_adapter(name, args.adapter_path)
+        args.adapter = name
+    adapter = ContentService(engine, None).resolve_adapter(args.task, args.adapter)
+    result = evaluate(engine, args.task, Path(args.data), limit=args.limit, adapter=adapter,
+                      baseline=args.baseline, max_new_tokens=args.max_new_tokens, seed=args.seed)
+    if args.json:
+        print(dumps(result))
+    else:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     import ui
 
@@ -171,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--model", help="内置模型名或 Hugging Face 模型目录（默认取 CONTENTGEN_MODEL）")
     common.add_argument("--db", help="历史库 URL（默认取 CONTENTGEN_DATABASE_URL，否则本机 SQLite）")
     common.add_argument("--user", help="记录到历史中的用户名")
+    common.add_argument("--adapter", default="auto",
+                        help="LoRA 适配器名；auto（默认）用与任务同名的适配器，none 用基座模型")
 
     parser = argparse.ArgumentParser(prog="contentgen", description="中文营销文案、客服回复与情感标签")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -208,6 +246,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("model", parents=[common], help="列出内置模型，或预先准备（转换缓存）")
     p.add_argument("action", choices=["list", "prepare"])
     p.set_defaults(func=cmd_model)
+
+    p = sub.add_parser("finetune", parents=[common], help="LoRA 微调（可中断，重复运行即从检查点继续）")
+    p.add_argument("--task", required=True, choices=["copy", "reply", "sentiment"])
+    p.add_argument("--data", required=True, help="训练数据：.jsonl/.json/.csv/.xlsx（含 alpaca、sharegpt 格式）")
+    p.add_argument("--out", required=True, help="适配器输出目录")
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--rank", type=int, default=8)
+    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--limit", type=int, help="最多使用多少条样本")
+    p.add_argument("--save-every", type=int, default=10)
+    p.add_argument("--checkpoint-dir", help="完整检查点目录（默认 <out>/checkpoint）")
+    p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser("eval", parents=[common], help="在测试集上评估（可选适配器）")
+    p.add_argument("--task", required=True, choices=["copy", "reply", "sentiment"])
+    p.add_argument("--data", required=True)
+    p.add_argument("--limit", type=int, help="随机抽取的条数（固定种子，可复现）")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--adapter-path", help="适配器目录（默认与 --adapter 相同）")
+    p.add_argument("--baseline", action="store_true", help="情感任务同时运行 SnowNLP 作为对照")
+    p.add_argument("--max-new-tokens", type=int, default=192)
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("ui", parents=[common], help="启动网页界面")
     p.add_argument("--address", default="127.0.0.1")

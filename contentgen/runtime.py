@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings
 from contentgen.engine import Engine, load_engine
 from contentgen.service import ContentService
 from db.history import HistoryStore
 
 
-def build_engine(config: ModelConfig) -> Engine:
-    return load_engine(config)
+def build_engine(config: ModelConfig, *, with_adapters: bool = True) -> Engine:
+    """The engine with every adapter found for its base model loaded (switchable per request)."""
+    engine = load_engine(config)
+    if with_adapters:
+        for name, path in discover(config).items():
+            engine.load_adapter(name, str(path))
+    return engine
 
 
 def build_store(settings: Settings) -> HistoryStore:

@@ -20,7 +20,10 @@ from contentgen.templates import (
     copy_params,
     get_template,
 )
+from contentgen.errors import UserFacingError
 from db.history import HistoryStore, ResultRecord
+
+AUTO = "auto"  # the task's own adapter when one is loaded, else the base model
 
 
 @dataclass
@@ -41,6 +44,7 @@ class TagResult:
     label: str
     confidence: float
     scores: dict[str, float]
+    adapter_id: str | None = None
 
 
 def _input_text(task: str, request: Any) -> str:
@@ -75,6 +79,7 @@ class TaskStream:
     task: str
     request: Any
     params: GenerationParams
+    adapter: str | None = None
     texts: list[str] = field(default_factory=list)
     request_id: int | None = None
     status: str = "running"
@@ -89,7 +94,7 @@ class TaskStream:
         started = time.perf_counter()
         self.status = "cancelled"
         try:
-            for index, piece in self.service.engine.stream(conversations, self.params):
+            for index, piece in self.service.engine.stream(conversations, self.params, adapter=self.adapter):
                 self.texts[index] += piece
                 yield index, piece
             self.status = "ok"
@@ -101,12 +106,12 @@ class TaskStream:
             self.request_id = self.service._record(
                 self.task, self.request, self.params,
                 [ResultRecord(text=t.strip(), finish_reason=None) for t in self.texts],
-                self.latency_ms, status=self.status, error=self.error,
+                self.latency_ms, status=self.status, error=self.error, adapter=self.adapter,
             )
 
     def result(self) -> TaskResult:
         return TaskResult(self.request_id, self.task, [t.strip() for t in self.texts],
-                          self.service.engine.model_id, self.service.adapter_id,
+                          self.service.engine.model_id, self.adapter,
                           self.latency_ms, self.status)
 
 
@@ -118,13 +123,22 @@ class ContentService:
         *,
         user_name: str = "local",
         source: str = "cli",
-        adapter_id: str | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.user_name = user_name
         self.source = source
-        self.adapter_id = adapter_id
+
+    def resolve_adapter(self, task: str, adapter: str | None = AUTO) -> str | None:
+        """AUTO: the adapter named after the task when loaded, else the base model."""
+        if adapter == AUTO:
+            return task if task in self.engine.adapters else None
+        if adapter in (None, "", "none"):
+            return None
+        if adapter not in self.engine.adapters:
+            loaded = "、".join(self.engine.adapters) or "无"
+            raise UserFacingError(f"适配器“{adapter}”未加载（已加载：{loaded}）。")
+        return adapter
 
     def _record(
         self,
@@ -136,6 +150,7 @@ class ContentService:
         *,
         status: str = "ok",
         error: str | None = None,
+        adapter: str | None = None,
     ) -> int:
         return self.store.record(
             task=task,
@@ -143,7 +158,7 @@ class ContentService:
             input_text=_input_text(task, request),
             results=results,
             model_id=self.engine.model_id,
-            adapter_id=self.adapter_id,
+            adapter_id=adapter,
             params=params.as_dict() if isinstance(params, GenerationParams) else params,
             user_name=self.user_name,
             latency_ms=latency_ms,
@@ -154,37 +169,41 @@ class ContentService:
 
     # -------------------------------------------------------------- generation
     def stream(self, task: str, request: CopyRequest | ReplyRequest,
-               params: GenerationParams | None = None) -> TaskStream:
+               params: GenerationParams | None = None, adapter: str | None = AUTO) -> TaskStream:
         request.validate()
-        return TaskStream(self, task, request, _request_params(task, request, params))
+        return TaskStream(self, task, request, _request_params(task, request, params),
+                          self.resolve_adapter(task, adapter))
 
     def generate(self, task: str, request: CopyRequest | ReplyRequest,
-                 params: GenerationParams | None = None) -> TaskResult:
+                 params: GenerationParams | None = None, adapter: str | None = AUTO) -> TaskResult:
         request.validate()
         params = _request_params(task, request, params)
+        adapter = self.resolve_adapter(task, adapter)
         template = get_template(task)
         n = getattr(request, "n", 1)
         started = time.perf_counter()
-        generations = self.engine.generate([template.conversation(request)] * n, params)
+        generations = self.engine.generate([template.conversation(request)] * n, params, adapter=adapter)
         latency_ms = (time.perf_counter() - started) * 1000
         request_id = self._record(
             task, request, params,
             [ResultRecord(text=g.text, prompt_tokens=g.prompt_tokens,
                           completion_tokens=g.completion_tokens, finish_reason=g.finish_reason)
              for g in generations],
-            latency_ms,
+            latency_ms, adapter=adapter,
         )
         return TaskResult(request_id, task, [g.text for g in generations],
-                          self.engine.model_id, self.adapter_id, latency_ms)
+                          self.engine.model_id, adapter, latency_ms)
 
-    def copy(self, request: CopyRequest, params: GenerationParams | None = None) -> TaskResult:
-        return self.generate("copy", request, params)
+    def copy(self, request: CopyRequest, params: GenerationParams | None = None,
+             adapter: str | None = AUTO) -> TaskResult:
+        return self.generate("copy", request, params, adapter)
 
-    def reply(self, request: ReplyRequest, params: GenerationParams | None = None) -> TaskResult:
-        return self.generate("reply", request, params)
+    def reply(self, request: ReplyRequest, params: GenerationParams | None = None,
+              adapter: str | None = AUTO) -> TaskResult:
+        return self.generate("reply", request, params, adapter)
 
     # -------------------------------------------------------------- sentiment
-    def tag(self, texts: Sequence[str]) -> list[TagResult]:
+    def tag(self, texts: Sequence[str], adapter: str | None = AUTO) -> list[TagResult]:
         """Label each text by scoring the label words in one forward pass; record each."""
         requests = [TagRequest(text=t) for t in texts]
         for request in requests:
@@ -192,8 +211,10 @@ class ContentService:
         template = get_template("sentiment")
         labels = list(template.label_words)
         started = time.perf_counter()
+        adapter = self.resolve_adapter("sentiment", adapter)
         scores = self.engine.score_labels(
-            [template.conversation(r) for r in requests], list(template.label_words.values())
+            [template.conversation(r) for r in requests], list(template.label_words.values()),
+            adapter=adapter,
         )
         per_item_ms = (time.perf_counter() - started) * 1000 / max(len(requests), 1)
         results: list[TagResult] = []
@@ -203,7 +224,7 @@ class ContentService:
             request_id = self._record(
                 "sentiment", request, {"method": "label_scoring", "labels": labels},
                 [ResultRecord(text=best, label=best, confidence=by_label[best])],
-                per_item_ms,
+                per_item_ms, adapter=adapter,
             )
-            results.append(TagResult(request_id, request.text, best, by_label[best], by_label))
+            results.append(TagResult(request_id, request.text, best, by_label[best], by_label, adapter))
         return results

@@ -203,7 +203,7 @@ register_template(
 )
 
 # Long reviews are cut for scoring (their opening carries the verdict); the full text is stored.
-SENTIMENT_MAX_CHARS = 600
+SENTIMENT_MAX_CHARS = 256
 
 
 def sentiment_user_prompt(request: TagRequest) -> str:

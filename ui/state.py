@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings, load_settings
 from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
@@ -92,6 +93,7 @@ def render_generation(job_key: str, title: str) -> None:
             st.caption(f"生成中…（已用 {time_since(current.created_at):.0f} 秒）")
         elif current.status == "done":
             st.caption(f"已保存到历史记录 #{current.request_id} · 模型 {current.result.model_id}"
+                       f" · {adapter_label(current.result.adapter_id)}"
                        f" · 用时 {current.result.latency_ms / 1000:.1f} 秒")
 
     output()
@@ -101,3 +103,15 @@ def time_since(started: float) -> float:
     import time
 
     return time.time() - started
+
+
+def adapter_label(adapter_id: str | None) -> str:
+    return f"适配器 {adapter_id}" if adapter_id else "基座模型（未微调）"
+
+
+def adapter_picker(task: str, key: str) -> str:
+    """Which LoRA adapter answers: the task's own (default), the base model, or any other."""
+    names = list(discover(settings().model))
+    options = ["auto", "none", *names]
+    labels = {"auto": f"自动（{task} 适配器）" if task in names else "自动（基座模型）", "none": "基座模型（未微调）"}
+    return st.selectbox("模型适配器", options, key=key, format_func=lambda o: labels.get(o, f"适配器 {o}"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from contextlib import contextmanager
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -120,6 +121,7 @@ class TransformersEngine(Engine):
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.stop_token_ids = self._stop_token_ids()
+        self.adapters: dict[str, str] = {}
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> "TransformersEngine":
@@ -148,6 +150,41 @@ class TransformersEngine(Engine):
         if self.tokenizer.chat_template:
             self.generate([[{"role": "user", "content": "你好"}]],
                           GenerationParams(max_new_tokens=1, do_sample=False))
+
+    # ---------------------------------------------------------------- adapters
+    def load_adapter(self, name: str, path: str | Path) -> None:
+        """Add a LoRA adapter next to the others on the one base model (no reload)."""
+        from peft import PeftModel
+
+        if not (Path(path) / "adapter_config.json").exists():
+            raise UserFacingError(f"“{path}”不是 LoRA 适配器目录（缺少 adapter_config.json）。")
+        with self._lock:
+            if isinstance(self.model, PeftModel):
+                if name in self.model.peft_config:
+                    self.model.delete_adapter(name)
+                self.model.load_adapter(str(path), adapter_name=name)
+            else:
+                self.model = PeftModel.from_pretrained(self.model, str(path), adapter_name=name)
+            self.model.eval()
+            self.adapters[name] = str(path)
+
+    @contextmanager
+    def _using(self, adapter: str | None):
+        """Hold the model for one call, with the requested adapter active (None: the base)."""
+        with self._lock, torch.inference_mode():
+            if not self.adapters:
+                if adapter is not None:
+                    raise UserFacingError(f"适配器“{adapter}”未加载。")
+                yield
+                return
+            if adapter is None:
+                with self.model.disable_adapter():
+                    yield
+                return
+            if adapter not in self.adapters:
+                raise UserFacingError(f"适配器“{adapter}”未加载，可用：{'、'.join(self.adapters) or '无'}。")
+            self.model.set_adapter(adapter)
+            yield
 
     # ---------------------------------------------------------------- helpers
     def _stop_token_ids(self) -> list[int]:
@@ -192,7 +229,8 @@ class TransformersEngine(Engine):
 
     # ---------------------------------------------------------------- interface
     def generate(
-        self, conversations: Sequence[Conversation], params: GenerationParams
+        self, conversations: Sequence[Conversation], params: GenerationParams,
+        adapter: str | None = None,
     ) -> list[Generation]:
         texts = [self.render(c) for c in conversations]
         lengths = [len(self.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
@@ -200,7 +238,7 @@ class TransformersEngine(Engine):
         kwargs = self._generate_kwargs(params)
         for indices in self._length_batches(lengths):
             batch = self._encode([texts[i] for i in indices])
-            with self._lock, torch.inference_mode():
+            with self._using(adapter):
                 if params.seed is not None:
                     torch.manual_seed(params.seed)
                 output = self.model.generate(**batch, **kwargs)
@@ -218,7 +256,8 @@ class TransformersEngine(Engine):
         return [r for r in results if r is not None]
 
     def stream(
-        self, conversations: Sequence[Conversation], params: GenerationParams
+        self, conversations: Sequence[Conversation], params: GenerationParams,
+        adapter: str | None = None,
     ) -> Iterator[tuple[int, str]]:
         batch = self._encode([self.render(c) for c in conversations])
         streamer = _TokenQueueStreamer()
@@ -227,7 +266,7 @@ class TransformersEngine(Engine):
 
         def run() -> None:
             try:
-                with self._lock, torch.inference_mode():
+                with self._using(adapter):
                     if params.seed is not None:
                         torch.manual_seed(params.seed)
                     self.model.generate(
@@ -264,7 +303,8 @@ class TransformersEngine(Engine):
         return first
 
     def score_labels(
-        self, conversations: Sequence[Conversation], labels: Sequence[str]
+        self, conversations: Sequence[Conversation], labels: Sequence[str],
+        adapter: str | None = None,
     ) -> list[dict[str, float]]:
         label_ids = torch.tensor(self.label_token_ids(labels))
         texts = [self.render(c) for c in conversations]
@@ -272,7 +312,7 @@ class TransformersEngine(Engine):
         results: list[dict[str, float] | None] = [None] * len(texts)
         for indices in self._length_batches(lengths):
             batch = self._encode([texts[i] for i in indices])
-            with self._lock, torch.inference_mode():
+            with self._using(adapter):
                 # Left padding puts every prompt's last token at the last position.
                 # Positions count real tokens only, so a padded prompt scores as it would alone.
                 positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)

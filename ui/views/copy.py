@@ -5,10 +5,10 @@ import streamlit as st
 from contentgen.inputs import split_points
 from contentgen.errors import UserFacingError
 from contentgen.templates import LENGTHS, PLATFORMS, TONES, CopyRequest
-from ui.state import current_user, keep_inputs, render_generation, service, shared_jobs
+from ui.state import adapter_picker, current_user, keep_inputs, render_generation, service, shared_jobs
 
 FIELDS = ("copy_product", "copy_points", "copy_attributes", "copy_platform", "copy_tone",
-          "copy_length", "copy_n")
+          "copy_length", "copy_n", "copy_adapter")
 keep_inputs(*FIELDS)
 
 st.header("营销文案")
@@ -25,6 +25,7 @@ with st.form("copy_form"):
     middle.selectbox("语气", list(TONES), key="copy_tone")
     right.radio("篇幅", list(LENGTHS), key="copy_length", horizontal=True, index=1)
     st.number_input("生成几个版本", min_value=1, max_value=4, value=1, key="copy_n")
+    adapter_picker("copy", "copy_adapter")
     submitted = st.form_submit_button("生成文案", type="primary")
 
 if submitted:
@@ -44,9 +45,9 @@ if submitted:
     else:
         svc = service()
         if svc is not None:
-            def work(job, svc=svc, request=request):
+            def work(job, svc=svc, request=request, adapter=st.session_state.get("copy_adapter", "auto")):
                 job.texts = [""] * request.n
-                stream = svc.stream("copy", request)
+                stream = svc.stream("copy", request, adapter=adapter)
                 for index, piece in stream:
                     job.texts[index] += piece
                 job.request_id, job.result = stream.request_id, stream.result()

@@ -5,12 +5,12 @@ import streamlit as st
 
 from contentgen.errors import UserFacingError
 from contentgen.inputs import read_table, texts_from_table
-from ui.state import current_user, keep_inputs, poll_interval, service, shared_jobs
+from ui.state import adapter_label, adapter_picker, current_user, keep_inputs, poll_interval, service, shared_jobs
 
 LABEL_NAMES = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 MAX_ITEMS = 2000  # larger files belong to batch jobs
 
-keep_inputs("sentiment_text", "sentiment_column")
+keep_inputs("sentiment_text", "sentiment_column", "sentiment_adapter")
 
 st.header("情感标签")
 st.caption("判断评论或消息的情感倾向（正面 / 中性 / 负面）并给出置信度。")
@@ -28,6 +28,7 @@ if upload is not None:
         st.error(str(exc))
         texts = []
 
+adapter_picker("sentiment", "sentiment_adapter")
 if st.button("分析情感", type="primary"):
     if not texts:
         st.error("请先输入评论或上传文件。")
@@ -36,8 +37,8 @@ if st.button("分析情感", type="primary"):
     else:
         svc = service()
         if svc is not None:
-            def work(job, svc=svc, texts=tuple(texts)):
-                job.result = svc.tag(list(texts))
+            def work(job, svc=svc, texts=tuple(texts), adapter=st.session_state.sentiment_adapter):
+                job.result = svc.tag(list(texts), adapter=adapter)
 
             st.session_state.sentiment_job = shared_jobs().submit("sentiment", current_user(), work).id
 
@@ -62,5 +63,6 @@ if job is not None:
             for col, (name, count) in zip(cols, counts.items()):
                 col.metric(name, int(count))
             st.dataframe(table, hide_index=True, use_container_width=True)
+            st.caption(adapter_label(current.result[0].adapter_id) if current.result else "")
 
     results()

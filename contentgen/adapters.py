@@ -1,0 +1,44 @@
+"""Where LoRA adapters live and which one answers each task.
+
+Shipped adapters: `adapters/<base model>/<task>/` in this repository (small safetensors
+plus a model card). A company's own adapters: `<cache dir>/adapters/<base model>/<name>/`,
+registered by `contentgen finetune` or the UI. An adapter named after a task answers
+that task by default.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from contentgen.config import ModelConfig
+
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "adapters"
+TASKS = ("copy", "reply", "sentiment")
+
+
+def base_key(config: ModelConfig) -> str:
+    """Adapters belong to one base model: registry name, or the model directory's name."""
+    return Path(config.name_or_path).name
+
+
+def user_adapter_dir(config: ModelConfig) -> Path:
+    return Path(config.cache_dir) / "adapters" / base_key(config)
+
+
+def discover(config: ModelConfig) -> dict[str, Path]:
+    """Adapter name -> directory; a user's adapter overrides a shipped one of the same name."""
+    found: dict[str, Path] = {}
+    for root in (SHIPPED_DIR / base_key(config), user_adapter_dir(config)):
+        if root.is_dir():
+            for candidate in sorted(root.iterdir()):
+                if (candidate / "adapter_config.json").exists() and (
+                    candidate / "adapter_model.safetensors").exists():
+                    found[candidate.name] = candidate
+    return found
+
+
+def card_metrics(path: Path) -> dict:
+    """The evaluation figures recorded next to an adapter, if any."""
+    metrics = path / "metrics.json"
+    return json.loads(metrics.read_text(encoding="utf-8")) if metrics.exists() else {}

@@ -1,0 +1,138 @@
+import json
+
+import pytest
+import torch
+
+from contentgen.config import GenerationParams, ModelConfig
+from finetune.data import example_from_row, load_examples
+from finetune.metrics import (
+    classification_scores,
+    generation_scores,
+    has_repeated_span,
+    repetition_scores,
+)
+from finetune.train import IGNORE, TrainConfig, answer_loss, collate, encode, train
+
+
+def write_jsonl(path, rows):
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    return path
+
+
+SENTIMENT_ROWS = [{"text": f"物流很快，好评{i}", "label": "positive"} for i in range(6)] + \
+                 [{"text": f"太差了，失望{i}", "label": "negative"} for i in range(6)]
+
+
+def test_shared_formats_become_template_prompts():
+    copy = example_from_row({"content": "类型#上衣*颜色#白色", "summary": "白色上衣清爽百搭"}, "copy")
+    assert "颜色：白色" in copy.conversation[1]["content"] and copy.answer == "白色上衣清爽百搭"
+    assert example_from_row({"content": "类型#裙", "summary": "一条<UNK>裙子"}, "copy") is None
+    reply = example_from_row({"context": [{"role": "customer", "text": "你好"}, {"role": "agent", "text": "您好"},
+                                          {"role": "customer", "text": "到哪了"}],
+                              "customer_message": "到哪了", "reply": "正在为您查询"}, "reply")
+    user = reply.conversation[1]["content"]
+    assert user.count("到哪了") == 1 and "客服：您好" in user and reply.answer == "正在为您查询"
+    senti = example_from_row({"text": "好评", "label": "negative"}, "sentiment")
+    assert senti.answer == "负面"
+
+
+def test_alpaca_and_sharegpt_rows():
+    alpaca = example_from_row({"instruction": "写一句文案", "input": "保温杯", "output": "暖一整天"}, "copy")
+    assert alpaca.conversation[1]["content"] == "写一句文案\n保温杯" and alpaca.answer == "暖一整天"
+    share = example_from_row({"conversations": [{"from": "human", "value": "快递到哪了"},
+                                                {"from": "gpt", "value": "您好，正在查询"}]}, "reply")
+    assert share.conversation[0]["role"] == "system" and share.conversation[-1]["content"] == "快递到哪了"
+    assert share.answer == "您好，正在查询"
+
+
+def test_balanced_sentiment_examples(tmp_path):
+    examples = load_examples(write_jsonl(tmp_path / "s.jsonl", SENTIMENT_ROWS), "sentiment", balance=True, limit=6)
+    assert sorted(e.answer for e in examples) == ["正面"] * 3 + ["负面"] * 3
+
+
+def test_only_answer_tokens_are_learned(tiny_engine):
+    example = example_from_row({"text": "好评", "label": "positive"}, "sentiment")
+    ids, labels = encode(example, tiny_engine.tokenizer, 256)
+    answer = [t for t in labels if t != IGNORE]
+    assert tiny_engine.tokenizer.decode(answer[:-1]) == "正面"
+    assert answer[-1] == tiny_engine.tokenizer.eos_token_id
+    assert ids[-len(answer):] == answer
+    assert encode(example, tiny_engine.tokenizer, 5) is None  # a prompt is never cut
+
+
+def test_answer_loss_equals_full_cross_entropy(tiny_engine):
+    tokenizer, model = tiny_engine.tokenizer, tiny_engine.model
+    examples = [example_from_row(r, "sentiment") for r in SENTIMENT_ROWS[:3]]
+    batch = collate([encode(e, tokenizer, 256) for e in examples], tokenizer.pad_token_id)
+    with torch.no_grad():
+        fast = answer_loss(model, batch)
+        full = model(**batch).loss  # transformers' own shifted loss over every labelled token
+    assert torch.allclose(fast, full, atol=1e-5)
+
+
+def test_training_resumes_and_the_adapter_serves(tiny_model_dir, tiny_engine, tmp_path):
+    data = write_jsonl(tmp_path / "s.jsonl", SENTIMENT_ROWS)
+    config = TrainConfig(task="sentiment", data=str(data), out=str(tmp_path / "adapter"),
+                         model=str(tiny_model_dir), max_steps=2, batch_size=2, save_every=1,
+                         learning_rate=5e-2, warmup_steps=1)
+    engine_config = ModelConfig(name_or_path=str(tiny_model_dir), dtype="fp32")
+    train(config, engine_config=engine_config)
+    log = [json.loads(l) for l in (tmp_path / "adapter" / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2]
+    # Run again with more steps: continues from the checkpoint at step 2.
+    train(TrainConfig(**{**config.__dict__, "max_steps": 4}), engine_config=engine_config)
+    log = [json.loads(l) for l in (tmp_path / "adapter" / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4]
+    assert all(r["loss"] == r["loss"] for r in log)  # no NaN
+    # The work tree was laid anew: no checkpoint, only the committed adapter and its step.
+    import shutil
+
+    shutil.rmtree(tmp_path / "adapter" / "checkpoint")
+    train(TrainConfig(**{**config.__dict__, "max_steps": 5}), engine_config=engine_config)
+    log = [json.loads(l) for l in (tmp_path / "adapter" / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5]
+    assert json.loads((tmp_path / "adapter" / "train_state.json").read_text())["step"] == 5
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").exists()
+
+    from contentgen.engine.transformers_engine import TransformersEngine
+
+    engine = TransformersEngine.from_config(engine_config)
+    conv = example_from_row(SENTIMENT_ROWS[0], "sentiment").conversation
+    base = engine.score_labels([conv], ["正面", "负面"])[0]
+    engine.load_adapter("sentiment", tmp_path / "adapter")
+    tuned = engine.score_labels([conv], ["正面", "负面"], adapter="sentiment")[0]
+    again = engine.score_labels([conv], ["正面", "负面"])[0]  # base, adapter switched off
+    assert abs(base["正面"] - tuned["正面"]) > 1e-3
+    assert abs(base["正面"] - again["正面"]) < 1e-6
+    text = engine.generate([conv], GenerationParams(max_new_tokens=3, do_sample=False), adapter="sentiment")
+    assert len(text) == 1
+
+
+def test_generation_metrics_match_the_published_recipe():
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+
+    pred, ref = "这款外套采用撞色设计，时尚百搭", "这款外套采用了撞色拉链设计，吸睛亮眼"
+    scores = generation_scores([pred, ""], [ref, ref])
+    bleu = sentence_bleu([list(ref)], list(pred), smoothing_function=SmoothingFunction().method3) * 100
+    assert scores["bleu-4"] == round((round(bleu, 4) + 0.0) / 2, 2)
+    assert 0 < scores["rouge-l"] < 50 and scores["rouge-1"] >= scores["rouge-2"]
+    assert generation_scores([ref], [ref])["rouge-1"] == pytest.approx(100, abs=0.01)
+
+
+def test_repetition_and_classification_metrics():
+    assert has_repeated_span("好看好看好看好看好看")
+    assert not has_repeated_span("这款外套采用撞色设计")
+    rep = repetition_scores(["好看好看好看好看好看", "正常的一句话<UNK>"])
+    assert rep["repeated_span_share"] == 0.5 and rep["unk_share"] == 0.5
+    scores = classification_scores(["positive", "negative", "positive"], ["positive", "negative", "negative"])
+    assert scores["accuracy"] == pytest.approx(66.67) and scores["macro_f1"] == pytest.approx(66.67)
+
+
+def test_length_grouped_batches_cover_every_example_once():
+    from finetune.train import length_grouped_batches
+
+    lengths = [5, 50, 6, 51, 7, 52, 8, 53]
+    batches = length_grouped_batches(lengths, 2, seed=0)
+    assert sorted(i for b in batches for i in b) == list(range(8))
+    assert all(abs(lengths[b[0]] - lengths[b[-1]]) <= 3 for b in batches)  # short with short
+    assert batches == length_grouped_batches(lengths, 2, seed=0)
