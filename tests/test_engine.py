@@ -96,3 +96,15 @@ def test_dtype_choice():
     assert pick_dtype("auto", "cuda") == torch.bfloat16
     assert pick_dtype("fp32", "cpu") == torch.float32
     assert pick_dtype("auto", "cpu") in {torch.bfloat16, torch.float32}
+
+
+def test_shared_system_prompt_is_prefilled_once_with_identical_output(tiny_engine):
+    prompt = conv("写一句保温杯的文案")
+    tiny_engine._prefix_caches.clear()
+    cached = tiny_engine.generate([prompt, prompt], GREEDY)  # n variants: shared prefix used
+    assert len(tiny_engine._prefix_caches) == 1
+    uncached = [tiny_engine.generate([prompt, conv("别的")], GREEDY)[0]]  # mixed batch: no prefix cache
+    assert cached[0].text == cached[1].text == uncached[0].text
+    streamed = "".join(p for _, p in tiny_engine.stream([prompt], GREEDY))
+    assert streamed.strip() == uncached[0].text
+    assert len(tiny_engine._prefix_caches) == 1  # reused, not rebuilt

@@ -86,3 +86,13 @@ def test_prompts_carry_the_inputs_in_chinese():
 
 def test_format_attributes_skips_malformed_pairs():
     assert format_attributes("类型#裙*无值*#空键*风格#简约") == "类型：裙；风格：简约"
+
+
+def test_adapter_resolution(service, monkeypatch):
+    monkeypatch.setattr(service.engine, "adapters", {"sentiment": "/x", "my-brand": "/y"})
+    assert service.resolve_adapter("sentiment") == "sentiment"  # auto: the task's own
+    assert service.resolve_adapter("copy") is None  # auto without a copy adapter: base model
+    assert service.resolve_adapter("copy", "my-brand") == "my-brand"
+    assert service.resolve_adapter("sentiment", "none") is None
+    with pytest.raises(UserFacingError, match="未加载"):
+        service.resolve_adapter("copy", "missing")

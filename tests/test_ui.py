@@ -117,3 +117,29 @@ def test_app_shell_runs(app_env):
     at.run()
     assert not at.exception
     assert at.sidebar.text_input(key="user_name").value
+
+
+def test_finetune_page_trains_in_a_separate_process_and_registers_the_adapter(app_env, monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.setenv("CONTENTGEN_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "reviews.jsonl"
+    data.write_text("\n".join(json.dumps({"text": t, "label": l}, ensure_ascii=False) for t, l in
+                              [("好评", "positive"), ("太差", "negative")] * 4), encoding="utf-8")
+    at = page("finetune")
+    at.button[0].click().run()
+    assert "适配器名称" in at.error[0].value
+    at.text_input(key="ft_name").input("my-reviews")
+    at.selectbox(key="ft_task").select("sentiment")
+    at.text_input(key="ft_path").input(str(data))
+    at.number_input(key="ft_steps").set_value(2)
+    at.number_input(key="ft_batch").set_value(2)
+    at.button[0].click().run()
+    assert not at.error, at.error[0].value
+    assert "后台启动" in at.success[0].value
+    run_until(at, lambda a: any("已完成" in e.label for e in a.expander), timeout=120)
+    # The new adapter is listed and loads into the shared engine without a restart.
+    load = [b for b in at.button if b.key == "load_my-reviews"]
+    assert load, "trained adapter not listed"
+    load[0].click().run()
+    assert "已加载适配器 my-reviews" in at.success[0].value

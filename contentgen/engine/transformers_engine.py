@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import queue
 import threading
@@ -10,7 +11,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    DynamicCache,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
 from transformers.generation.streamers import BaseStreamer
 
 from contentgen.config import GenerationParams, ModelConfig
@@ -122,6 +129,9 @@ class TransformersEngine(Engine):
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.stop_token_ids = self._stop_token_ids()
         self.adapters: dict[str, str] = {}
+        # (adapter, system-prompt text) -> (prefix length, KV cache): the system prompt is
+        # prefilled once, not on every request (it is about half of a copy prompt).
+        self._prefix_caches: dict[tuple[str | None, str], tuple[int, DynamicCache]] = {}
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> "TransformersEngine":
@@ -167,6 +177,7 @@ class TransformersEngine(Engine):
                 self.model = PeftModel.from_pretrained(self.model, str(path), adapter_name=name)
             self.model.eval()
             self.adapters[name] = str(path)
+            self._prefix_caches.clear()
 
     @contextmanager
     def _using(self, adapter: str | None):
@@ -206,6 +217,31 @@ class TransformersEngine(Engine):
         batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         return {k: v.to(self.model.device) for k, v in batch.items()}
 
+    def _shared_prefix(self, conversations: Sequence[Conversation], adapter: str | None) -> dict:
+        """past_key_values holding the system prompt, when every conversation is the same one
+        (one request, or n variants of it). Call with the model held (inside _using)."""
+        first = conversations[0]
+        if any(c != first for c in conversations) or not first or first[0]["role"] != "system":
+            return {}
+        prefix_text = self.tokenizer.apply_chat_template(first[:1], tokenize=False)
+        key = (adapter, prefix_text)
+        if key not in self._prefix_caches:
+            prefix_ids = self.tokenizer(prefix_text, add_special_tokens=False)["input_ids"]
+            full_ids = self.tokenizer(self.render(first), add_special_tokens=False)["input_ids"]
+            if full_ids[: len(prefix_ids)] != prefix_ids or len(full_ids) <= len(prefix_ids):
+                return {}  # the template does not split cleanly after the system turn
+            ids = torch.tensor([prefix_ids], device=self.model.device)
+            cache = self.model(input_ids=ids, past_key_values=DynamicCache(config=self.model.config),
+                               use_cache=True).past_key_values
+            if len(self._prefix_caches) >= 16:
+                self._prefix_caches.pop(next(iter(self._prefix_caches)))
+            self._prefix_caches[key] = (len(prefix_ids), cache)
+        _, cache = self._prefix_caches[key]
+        cache = copy.deepcopy(cache)  # generate() extends the cache in place
+        if len(conversations) > 1:
+            cache.batch_repeat_interleave(len(conversations))
+        return {"past_key_values": cache}
+
     def _generate_kwargs(self, params: GenerationParams) -> dict:
         kwargs = dict(
             max_new_tokens=params.max_new_tokens,
@@ -241,7 +277,8 @@ class TransformersEngine(Engine):
             with self._using(adapter):
                 if params.seed is not None:
                     torch.manual_seed(params.seed)
-                output = self.model.generate(**batch, **kwargs)
+                chosen = [conversations[i] for i in indices]
+                output = self.model.generate(**batch, **kwargs, **self._shared_prefix(chosen, adapter))
             new_tokens = output[:, batch["input_ids"].shape[1] :]
             for row, index in enumerate(indices):
                 ids = new_tokens[row].tolist()
@@ -272,6 +309,7 @@ class TransformersEngine(Engine):
                     self.model.generate(
                         **batch,
                         **self._generate_kwargs(params),
+                        **self._shared_prefix(conversations, adapter),
                         streamer=streamer,
                         stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)]),
                     )

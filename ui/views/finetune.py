@@ -31,6 +31,7 @@ with st.form("finetune_form"):
     task = st.selectbox("任务", list(TASK_NAMES), format_func=TASK_NAMES.get, key="ft_task")
     name = st.text_input("适配器名称（字母、数字、-、_）", key="ft_name", placeholder="my-brand-copy")
     upload = st.file_uploader("训练数据（JSONL / JSON / CSV / XLSX）", type=["jsonl", "json", "csv", "xlsx"])
+    server_path = st.text_input("或填写服务器上的数据文件路径（大文件）", key="ft_path")
     st.markdown(FORMATS)
     left, right = st.columns(2)
     steps = left.number_input("训练步数", min_value=1, max_value=100_000, value=200, key="ft_steps")
@@ -40,13 +41,16 @@ with st.form("finetune_form"):
 if start:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name or ""):
         st.error("请填写适配器名称：只能包含字母、数字、- 和 _。")
-    elif upload is None:
-        st.error("请上传训练数据文件。")
+    elif upload is None and not (server_path and Path(server_path).is_file()):
+        st.error("请上传训练数据文件，或填写服务器上存在的数据文件路径。")
     else:
         run_dir = runs_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
         run_dir.mkdir(parents=True)
-        data_path = run_dir / upload.name  # the upload is kept, whatever happens to the run
-        data_path.write_bytes(upload.getvalue())
+        if upload is not None:
+            data_path = run_dir / upload.name  # the upload is kept, whatever happens to the run
+            data_path.write_bytes(upload.getvalue())
+        else:
+            data_path = Path(server_path)
         out = user_adapter_dir(config) / name
         command = [sys.executable, "-m", "contentgen.cli", "finetune", "--task", task, "--data", str(data_path),
                    "--out", str(out), "--steps", str(int(steps)), "--batch-size", str(int(batch)),
