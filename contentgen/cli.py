@@ -114,6 +114,23 @@ def cmd_tag(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from contentgen.compliance import ComplianceChecker
+
+    text = args.text if args.text is not None else Path(args.file).read_text(encoding="utf-8-sig")
+    if not text.strip():
+        raise UserFacingError("请提供要检查的文案（--text 或 --file）。")
+    checker = ComplianceChecker(protected_words=split_points(args.protect or ""),
+                                banned_words=split_points(args.banned or ""))
+    findings = checker.check(text)
+    payload = {"compliant": not findings, "findings": [f.as_dict() for f in findings],
+               "suggested_text": checker.rewrite(text, findings)}
+    lines = [f"[{f.start}-{f.end}] “{f.text}” {f.category}：{f.rule}；建议：{f.suggestion}" for f in findings]
+    _emit(args, payload, "\n".join(lines + ["", "建议文案：" + payload["suggested_text"]]) if findings
+          else "未发现违规表述。")
+    return 0 if not findings else 1
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from contentgen.runtime import build_store
 
@@ -235,6 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--file", help=".csv / .jsonl / .xlsx")
     p.add_argument("--column", default="text", help="文件中文本所在的列（默认 text）")
     p.set_defaults(func=cmd_tag)
+
+    p = sub.add_parser("check", parents=[common], help="广告法合规检查（违规时退出码为 1）")
+    text_source = p.add_mutually_exclusive_group(required=True)
+    text_source.add_argument("--text")
+    text_source.add_argument("--file")
+    p.add_argument("--protect", help="不可拆分的品牌/商品名，逗号分隔")
+    p.add_argument("--banned", help="品牌自己的禁用词，逗号分隔")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("history", parents=[common], help="查看或搜索历史记录")
     p.add_argument("--search", help="关键词（空格分隔，全部匹配）")

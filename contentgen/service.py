@@ -16,6 +16,7 @@ from contentgen.engine.base import Engine
 from contentgen.templates import (
     CopyRequest,
     ReplyRequest,
+    RewriteRequest,
     TagRequest,
     copy_params,
     get_template,
@@ -201,6 +202,34 @@ class ContentService:
     def reply(self, request: ReplyRequest, params: GenerationParams | None = None,
               adapter: str | None = AUTO) -> TaskResult:
         return self.generate("reply", request, params, adapter)
+
+    # -------------------------------------------------------------- compliance
+    def compliant_rewrite(self, text: str, checker=None, adapter: str | None = AUTO) -> TaskResult:  # noqa: ANN001
+        """Ask the model for a compliant version; whatever it still gets wrong is fixed by rule."""
+        from contentgen.compliance import ComplianceChecker
+
+        checker = checker or ComplianceChecker()
+        findings = checker.check(text)
+        request = RewriteRequest(text=text, flagged=tuple(dict.fromkeys(f.text for f in findings)))
+        request.validate()
+        params = get_template("rewrite").default_params
+        params = replace(params, max_new_tokens=max(params.max_new_tokens, int(len(text) * 1.5)))
+        adapter = self.resolve_adapter("copy", adapter)
+        started = time.perf_counter()
+        generation = self.engine.generate([get_template("rewrite").conversation(request)], params,
+                                          adapter=adapter)[0]
+        rewritten = generation.text
+        if checker.check(rewritten):
+            rewritten = checker.rewrite(rewritten)
+        latency_ms = (time.perf_counter() - started) * 1000
+        request_id = self._record(
+            "rewrite", request, params,
+            [ResultRecord(text=rewritten, prompt_tokens=generation.prompt_tokens,
+                          completion_tokens=generation.completion_tokens,
+                          finish_reason=generation.finish_reason)],
+            latency_ms, adapter=adapter,
+        )
+        return TaskResult(request_id, "rewrite", [rewritten], self.engine.model_id, adapter, latency_ms)
 
     # -------------------------------------------------------------- sentiment
     def tag(self, texts: Sequence[str], adapter: str | None = AUTO) -> list[TagResult]:

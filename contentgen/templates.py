@@ -226,3 +226,38 @@ register_template(
         label_words={"positive": "正面", "neutral": "中性", "negative": "负面"},
     )
 )
+
+
+@dataclass(frozen=True)
+class RewriteRequest:
+    """Rewrite copy without the flagged terms (广告法), keeping its meaning and tone."""
+
+    text: str = ""
+    flagged: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        if not self.text.strip():
+            raise UserFacingError("没有需要改写的文案。")
+        if len(self.text) > MAX_FIELD_CHARS * 2:
+            raise UserFacingError(f"文案超过 {MAX_FIELD_CHARS * 2} 字，请分段改写。")
+
+
+def rewrite_user_prompt(request: RewriteRequest) -> str:
+    terms = "、".join(f"“{t}”" for t in request.flagged) or "绝对化用语和功效宣称"
+    return (
+        f"下面的营销文案含有违反《广告法》的表述：{terms}。请改写这段文案：删去或替换这些表述，"
+        f"不使用任何绝对化用语、医疗用语或无法证实的功效承诺，保持原有的信息、语气和篇幅。只输出改写后的文案。\n\n"
+        f"原文案：\n{request.text.strip()}"
+    )
+
+
+register_template(
+    TaskTemplate(
+        name="rewrite",
+        title="合规改写",
+        system_prompt=TEMPLATES["copy"].system_prompt,
+        build_user_prompt=rewrite_user_prompt,
+        default_params=GenerationParams(max_new_tokens=400, do_sample=False, repetition_penalty=1.05,
+                                        no_repeat_ngram_size=0),
+    )
+)

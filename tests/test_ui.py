@@ -45,6 +45,9 @@ def test_copy_page_generates_and_records(app_env):
     rows = HistoryStore(app_env).search("保温杯")
     assert len(rows) == 1 and rows[0].source == "ui" and rows[0].inputs["platform"] == "小红书"
     assert [r.text for r in rows[0].results] == [c.value for c in at.code]
+    # Each variant was checked against 广告法 before being shown.
+    checks = [m.value for m in (*at.success, *at.warning) if "合规检查" in m.value]
+    assert len(checks) == 2
     # What the user typed is still there after the run.
     assert at.text_input(key="copy_product").value == "保温杯"
 

@@ -67,7 +67,7 @@ def poll_interval(job) -> float | None:  # noqa: ANN001
     return 0.3 if job is not None and job.active else None
 
 
-def render_generation(job_key: str, title: str) -> None:
+def render_generation(job_key: str, title: str, after_each=None) -> None:  # noqa: ANN001
     """Show a generation job's text as it grows; poll only while it runs."""
     job = shared_jobs().get(st.session_state.get(job_key))
     if job is None:
@@ -87,6 +87,8 @@ def render_generation(job_key: str, title: str) -> None:
             if text:
                 # st.code gives agents and marketers a one-click copy button.
                 st.code(text, language=None, wrap_lines=True)
+                if after_each is not None and current.status == "done":
+                    after_each(index, text)
             elif current.active:
                 st.caption("生成中…")
         if current.active:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from contentgen.inputs import split_points
+from contentgen.compliance import ComplianceChecker
 from contentgen.errors import UserFacingError
 from contentgen.templates import LENGTHS, PLATFORMS, TONES, CopyRequest
 from ui.state import adapter_picker, current_user, keep_inputs, render_generation, service, shared_jobs
@@ -55,4 +56,36 @@ if submitted:
 
             st.session_state.copy_job = shared_jobs().submit("copy", current_user(), work).id
 
-render_generation("copy_job", "文案")
+
+
+@st.cache_resource
+def checker() -> ComplianceChecker:
+    return ComplianceChecker()
+
+
+def show_compliance(index: int, text: str) -> None:
+    """Every generated copy is checked against 广告法 before the marketer uses it."""
+    protected = split_points(st.session_state.get("copy_product") or "")
+    check = ComplianceChecker(checker().rules, protected_words=protected, allowed_words=checker().allowed)
+    findings = check.check(text)
+    if not findings:
+        st.success("合规检查：未发现绝对化用语或功效宣称。")
+        return
+    st.warning("合规检查发现 {} 处问题：\n\n".format(len(findings)) + "\n".join(
+        f"- “{f.text}”（第 {f.start + 1} 字起）{f.category}：{f.rule}。建议：{f.suggestion}" for f in findings))
+    with st.expander("按规则修改后的文案"):
+        st.code(check.rewrite(text, findings), language=None, wrap_lines=True)
+    if st.button("让模型改写为合规文案", key=f"rewrite_{index}"):
+        svc = service()
+        if svc is not None:
+            def work(job, svc=svc, text=text, check=check):
+                job.texts = [""]
+                job.result = svc.compliant_rewrite(text, check)
+                job.request_id, job.texts = job.result.request_id, job.result.outputs
+
+            st.session_state.rewrite_job = shared_jobs().submit("rewrite", current_user(), work).id
+            st.rerun()  # leave the fragment: the rewrite shows below the copy
+
+
+render_generation("copy_job", "文案", after_each=show_compliance)
+render_generation("rewrite_job", "合规改写")

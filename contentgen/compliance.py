@@ -1,0 +1,170 @@
+"""广告法 compliance check for marketing copy.
+
+Rules are data (contentgen/rules/ad_law.csv, or a company's own file via
+CONTENTGEN_COMPLIANCE_RULES): each has a term, how it matches, the rule it breaks and
+a suggested replacement. jieba with a user dictionary keeps brand and product names
+whole, so a brand such as “第一坊” is not flagged for 第一, and “最近” is not 最.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import jieba
+
+RULES_DIR = Path(__file__).with_name("rules")
+jieba.setLogLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class Rule:
+    term: str
+    match: str  # "exact": the term anywhere; "prefix": a word that starts with it (最好, 最低…)
+    category: str
+    rule: str
+    suggestion: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    start: int
+    end: int
+    text: str
+    category: str
+    rule: str
+    suggestion: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_rules(path: Path | None = None) -> list[Rule]:
+    path = Path(path or os.environ.get("CONTENTGEN_COMPLIANCE_RULES") or RULES_DIR / "ad_law.csv")
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return [Rule(r["term"].strip(), r["match"].strip() or "exact", r["category"].strip(),
+                     r["rule"].strip(), r["suggestion"].strip())
+                for r in csv.DictReader(fh) if r.get("term", "").strip()]
+
+
+def load_allowed(path: Path | None = None) -> set[str]:
+    path = Path(path or RULES_DIR / "allowed.txt")
+    return {line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")}
+
+
+class ComplianceChecker:
+    def __init__(self, rules: list[Rule] | None = None, *, protected_words: Iterable[str] = (),
+                 banned_words: Iterable[str] = (), allowed_words: set[str] | None = None) -> None:
+        self.rules = rules if rules is not None else load_rules()
+        self.allowed = allowed_words if allowed_words is not None else load_allowed()
+        self.protected = sorted({w.strip() for w in protected_words if w.strip()}, key=len, reverse=True)
+        self.banned = [w.strip() for w in banned_words if w.strip()]
+        # A private tokenizer: brand words must not leak into other users' segmentation.
+        self.tokenizer = jieba.Tokenizer()
+        for word in self.protected:
+            self.tokenizer.add_word(word, freq=10**6)
+        for rule in self.rules:
+            if len(rule.term) > 1:
+                self.tokenizer.add_word(rule.term, freq=10**5)
+
+    def _protected_spans(self, text: str) -> list[tuple[int, int]]:
+        spans = []
+        for word in self.protected:
+            start = text.find(word)
+            while start != -1:
+                spans.append((start, start + len(word)))
+                start = text.find(word, start + 1)
+        return spans
+
+    def check(self, text: str) -> list[Finding]:
+        protected = self._protected_spans(text)
+
+        def shielded(start: int, end: int) -> bool:
+            return any(s <= start and end <= e for s, e in protected)
+
+        findings: dict[tuple[int, int], Finding] = {}
+        tokens = list(self.tokenizer.tokenize(text))
+        for rule in self.rules:
+            if rule.match == "prefix":
+                for word, start, end in tokens:
+                    if word.startswith(rule.term) and word not in self.allowed and not shielded(start, end):
+                        findings.setdefault((start, end), Finding(start, end, word, rule.category, rule.rule,
+                                                                  rule.suggestion))
+                continue
+            position = text.find(rule.term)
+            while position != -1:
+                end = position + len(rule.term)
+                if not shielded(position, end):
+                    # A longer finding on the same span wins (最佳 over 最).
+                    findings[(position, end)] = Finding(position, end, rule.term, rule.category, rule.rule,
+                                                        rule.suggestion)
+                position = text.find(rule.term, position + 1)
+        for word in self.banned:
+            position = text.find(word)
+            while position != -1:
+                findings[(position, position + len(word))] = Finding(
+                    position, position + len(word), word, "品牌禁用词", "品牌规范：不得使用该词", "删除或换用品牌认可的表述")
+                position = text.find(word, position + 1)
+        return _drop_contained(sorted(findings.values(), key=lambda f: (f.start, -f.end)))
+
+    def rewrite(self, text: str, findings: list[Finding] | None = None) -> str:
+        """A rule-based compliant version: absolute terms give way to their suggestion;
+        a clause carrying a medical or efficacy claim is dropped whole (deleting just the
+        word would leave “可失眠”). The model-based rewrite in the service does better prose."""
+        findings = self.check(text) if findings is None else findings
+        drop: list[tuple[int, int]] = []
+        replace: list[tuple[int, int, str]] = []
+        for finding in findings:
+            plain = not any(m in finding.suggestion for m in ("删除", "改为", "须", "（"))
+            if finding.category in CLAIM_CATEGORIES:
+                drop.append(_clause_around(text, finding.start, finding.end))
+            else:
+                replace.append((finding.start, finding.end, finding.suggestion if plain else ""))
+        out, cursor = [], 0
+        edits = sorted([(s, e, "") for s, e in _merge(drop)] +
+                       [r for r in replace if not any(s <= r[0] < e for s, e in drop)])
+        for start, end, replacement in edits:
+            if start < cursor:
+                continue
+            out.append(text[cursor:start])
+            out.append(replacement)
+            cursor = end
+        out.append(text[cursor:])
+        return "".join(out)
+
+
+CLAIM_CATEGORIES = {"医疗用语", "功效宣称"}
+CLAUSE_MARKS = "，。！？；,.!?;\n"
+
+
+def _clause_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """From after the previous clause mark through the next one."""
+    left = max((text.rfind(m, 0, start) for m in CLAUSE_MARKS), default=-1) + 1
+    rights = [i for i in (text.find(m, end) for m in CLAUSE_MARKS) if i != -1]
+    right = min(rights) + 1 if rights else len(text)
+    return left, right
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _drop_contained(findings: list[Finding]) -> list[Finding]:
+    """Keep the outermost finding where spans nest (最高级 contains 最)."""
+    kept: list[Finding] = []
+    for finding in findings:
+        if kept and finding.start >= kept[-1].start and finding.end <= kept[-1].end:
+            continue
+        kept.append(finding)
+    return kept

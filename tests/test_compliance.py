@@ -1,0 +1,73 @@
+import json
+
+import jieba
+import pytest
+
+from contentgen.cli import main
+from contentgen.compliance import ComplianceChecker, load_rules
+
+TEXT = "第一坊新品：全网最好的国家级工艺，销量第一，最近很火，100%纯棉，可治疗失眠。快来买！"
+
+
+def spans(findings):
+    return [(f.start, f.end, f.text) for f in findings]
+
+
+def test_absolute_terms_flagged_with_spans_and_brand_kept_whole():
+    assert list(jieba.cut("第一坊新品"))[0] == "第一"  # jieba alone would split the brand
+    findings = ComplianceChecker(protected_words=["第一坊"]).check(TEXT)
+    assert spans(findings) == [(8, 10, "最好"), (11, 14, "国家级"), (19, 21, "第一"),
+                               (27, 31, "100%"), (35, 37, "治疗")]
+    for f in findings:
+        assert TEXT[f.start:f.end] == f.text and f.rule.startswith("《") and f.suggestion
+
+
+def test_without_the_brand_dictionary_the_brand_is_flagged():
+    assert (0, 2, "第一") in spans(ComplianceChecker().check(TEXT))
+
+
+def test_prefix_rule_skips_everyday_words():
+    findings = ComplianceChecker().check("最近上新，最后一天，最低价只剩最高级面料")
+    assert spans(findings) == [(10, 13, "最低价"), (15, 18, "最高级")]
+
+
+def test_brand_banned_words():
+    findings = ComplianceChecker(protected_words=["第一坊"], banned_words=["全网"]).check(TEXT)
+    assert findings[0].text == "全网" and findings[0].category == "品牌禁用词"
+
+
+def test_rule_rewrite_is_compliant_and_drops_claim_clauses():
+    checker = ComplianceChecker(protected_words=["第一坊"], banned_words=["全网"])
+    rewritten = checker.rewrite(TEXT)
+    assert checker.check(rewritten) == []
+    assert "第一坊" in rewritten and "失眠" not in rewritten and "快来买！" in rewritten
+    assert "很好" in rewritten and "领先" in rewritten
+
+
+def test_rules_are_an_editable_data_file(tmp_path, monkeypatch):
+    rules = tmp_path / "rules.csv"
+    rules.write_text("term,match,category,rule,suggestion\n爆款,exact,企业规范,内部规范,热销\n", encoding="utf-8")
+    monkeypatch.setenv("CONTENTGEN_COMPLIANCE_RULES", str(rules))
+    assert [r.term for r in load_rules()] == ["爆款"]
+    assert ComplianceChecker().rewrite("今年爆款") == "今年热销"
+
+
+def test_cli_check_json(capsys):
+    code = main(["check", "--text", TEXT, "--protect", "第一坊", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 1 and not payload["compliant"]
+    assert [f["text"] for f in payload["findings"]][:2] == ["最好", "国家级"]
+    assert main(["check", "--text", "舒适透气的纯棉T恤", "--json"]) == 0
+
+
+def test_model_rewrite_is_checked_and_recorded(service, store):
+    result = service.compliant_rewrite(TEXT, ComplianceChecker(protected_words=["第一坊"]))
+    assert ComplianceChecker(protected_words=["第一坊"]).check(result.outputs[0]) == []
+    row = store.get(result.request_id)
+    assert row.task == "rewrite" and row.inputs["flagged"][:2] == ["最好", "国家级"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀" * 50, "<script>最好</script>", "最" * 1000])
+def test_odd_inputs_never_crash(text):
+    findings = ComplianceChecker().check(text)
+    assert all(text[f.start:f.end] == f.text for f in findings)
