@@ -51,10 +51,14 @@ def cmd_copy(args: argparse.Namespace) -> int:
     request.validate()  # fail before the model loads
     service = _service(args)
     if args.json:
-        result = service.copy(request, adapter=args.adapter)
-        _emit(args, asdict(result), "")
+        result = service.copy(request, adapter=args.adapter, brand=args.brand)
+        checker = service.checker_for(args.brand, (request.product,))
+        payload = asdict(result)
+        payload["compliance"] = [[f.as_dict() for f in checker.check(text)] for text in result.outputs]
+        _emit(args, payload, "")
         return 0
-    stream = service.stream("copy", request, adapter=args.adapter)
+    request, brand_id = service.apply_brand(request, args.brand)
+    stream = service.stream("copy", request, adapter=args.adapter, brand_id=brand_id)
     current = -1
     for index, piece in _ordered(stream, request.n):
         if index != current:
@@ -62,6 +66,10 @@ def cmd_copy(args: argparse.Namespace) -> int:
             print(f"\n—— 版本 {index + 1} ——" if request.n > 1 else "", flush=True)
         print(piece, end="", flush=True)
     print(f"\n\n（已保存到历史记录 #{stream.request_id}）", file=sys.stderr)
+    checker = service.checker_for(args.brand, (request.product,))
+    for index, text in enumerate(stream.result().outputs):
+        for f in checker.check(text):
+            print(f"合规提示（版本 {index + 1}）：“{f.text}” {f.category}，建议：{f.suggestion}", file=sys.stderr)
     return 0
 
 
@@ -114,14 +122,43 @@ def cmd_tag(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_brand(args: argparse.Namespace) -> int:
+    from contentgen.runtime import build_store
+
+    store = build_store(_settings(args))
+    if args.action == "add":
+        if not args.name:
+            raise UserFacingError("请用 --name 指定品牌名称。")
+        brand_id = store.save_brand(
+            args.name, tone=args.tone or "", audience=args.audience or "",
+            required_keywords=split_points(args.keywords or ""), banned_words=split_points(args.banned or ""),
+            example_copy=[e for e in (args.example or []) if e.strip()],
+        )
+        _emit(args, {"id": brand_id, "name": args.name}, f"已保存品牌档案：{args.name}（#{brand_id}）")
+        return 0
+    payload = [{"id": b.id, "name": b.name, "tone": b.tone, "audience": b.audience,
+                "required_keywords": b.required_keywords, "banned_words": b.banned_words,
+                "example_copy": b.example_copy} for b in store.brands()]
+    _emit(args, payload, "\n".join(f"{b['name']}\t{b['tone']}\t{b['audience']}" for b in payload) or "还没有品牌档案。")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from contentgen.compliance import ComplianceChecker
 
     text = args.text if args.text is not None else Path(args.file).read_text(encoding="utf-8-sig")
     if not text.strip():
         raise UserFacingError("请提供要检查的文案（--text 或 --file）。")
-    checker = ComplianceChecker(protected_words=split_points(args.protect or ""),
-                                banned_words=split_points(args.banned or ""))
+    brand = None
+    if args.brand:
+        from contentgen.runtime import build_store
+
+        brand = build_store(_settings(args)).brand(args.brand)
+        if brand is None:
+            raise UserFacingError(f"没有名为“{args.brand}”的品牌档案。")
+    checker = ComplianceChecker(
+        protected_words=[*split_points(args.protect or ""), *([brand.name] if brand else [])],
+        banned_words=[*split_points(args.banned or ""), *(brand.banned_words if brand else [])])
     findings = checker.check(text)
     payload = {"compliant": not findings, "findings": [f.as_dict() for f in findings],
                "suggested_text": checker.rewrite(text, findings)}
@@ -238,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tone", default="亲切温暖")
     p.add_argument("--length", default="中", choices=list(LENGTHS))
     p.add_argument("--n", type=int, default=1, help="生成几个版本（1-8）")
+    p.add_argument("--brand", help="品牌档案名称（语气、人群、关键词、禁用词）")
     p.set_defaults(func=cmd_copy)
 
     p = sub.add_parser("reply", parents=[common], help="生成客服回复")
@@ -253,12 +291,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--column", default="text", help="文件中文本所在的列（默认 text）")
     p.set_defaults(func=cmd_tag)
 
+    p = sub.add_parser("brand", parents=[common], help="品牌档案：add 新增/更新，list 列出")
+    p.add_argument("action", choices=["add", "list"])
+    p.add_argument("--name")
+    p.add_argument("--tone")
+    p.add_argument("--audience")
+    p.add_argument("--keywords", help="必须出现的关键词，逗号分隔")
+    p.add_argument("--banned", help="品牌禁用词，逗号分隔")
+    p.add_argument("--example", action="append", help="品牌过往文案，可重复")
+    p.set_defaults(func=cmd_brand)
+
     p = sub.add_parser("check", parents=[common], help="广告法合规检查（违规时退出码为 1）")
     text_source = p.add_mutually_exclusive_group(required=True)
     text_source.add_argument("--text")
     text_source.add_argument("--file")
     p.add_argument("--protect", help="不可拆分的品牌/商品名，逗号分隔")
     p.add_argument("--banned", help="品牌自己的禁用词，逗号分隔")
+    p.add_argument("--brand", help="按品牌档案检查（品牌名不拆分，加上其禁用词）")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("history", parents=[common], help="查看或搜索历史记录")

@@ -20,6 +20,7 @@ from contentgen.templates import (
     TagRequest,
     copy_params,
     get_template,
+    with_brand,
 )
 from contentgen.errors import UserFacingError
 from db.history import HistoryStore, ResultRecord
@@ -81,6 +82,7 @@ class TaskStream:
     request: Any
     params: GenerationParams
     adapter: str | None = None
+    brand_id: int | None = None
     texts: list[str] = field(default_factory=list)
     request_id: int | None = None
     status: str = "running"
@@ -108,6 +110,7 @@ class TaskStream:
                 self.task, self.request, self.params,
                 [ResultRecord(text=t.strip(), finish_reason=None) for t in self.texts],
                 self.latency_ms, status=self.status, error=self.error, adapter=self.adapter,
+                brand_id=self.brand_id,
             )
 
     def result(self) -> TaskResult:
@@ -152,6 +155,7 @@ class ContentService:
         status: str = "ok",
         error: str | None = None,
         adapter: str | None = None,
+        brand_id: int | None = None,
     ) -> int:
         return self.store.record(
             task=task,
@@ -160,6 +164,7 @@ class ContentService:
             results=results,
             model_id=self.engine.model_id,
             adapter_id=adapter,
+            brand_id=brand_id,
             params=params.as_dict() if isinstance(params, GenerationParams) else params,
             user_name=self.user_name,
             latency_ms=latency_ms,
@@ -170,13 +175,15 @@ class ContentService:
 
     # -------------------------------------------------------------- generation
     def stream(self, task: str, request: CopyRequest | ReplyRequest,
-               params: GenerationParams | None = None, adapter: str | None = AUTO) -> TaskStream:
+               params: GenerationParams | None = None, adapter: str | None = AUTO,
+               brand_id: int | None = None) -> TaskStream:
         request.validate()
         return TaskStream(self, task, request, _request_params(task, request, params),
-                          self.resolve_adapter(task, adapter))
+                          self.resolve_adapter(task, adapter), brand_id)
 
     def generate(self, task: str, request: CopyRequest | ReplyRequest,
-                 params: GenerationParams | None = None, adapter: str | None = AUTO) -> TaskResult:
+                 params: GenerationParams | None = None, adapter: str | None = AUTO,
+                 brand_id: int | None = None) -> TaskResult:
         request.validate()
         params = _request_params(task, request, params)
         adapter = self.resolve_adapter(task, adapter)
@@ -190,14 +197,34 @@ class ContentService:
             [ResultRecord(text=g.text, prompt_tokens=g.prompt_tokens,
                           completion_tokens=g.completion_tokens, finish_reason=g.finish_reason)
              for g in generations],
-            latency_ms, adapter=adapter,
+            latency_ms, adapter=adapter, brand_id=brand_id,
         )
         return TaskResult(request_id, task, [g.text for g in generations],
                           self.engine.model_id, adapter, latency_ms)
 
     def copy(self, request: CopyRequest, params: GenerationParams | None = None,
-             adapter: str | None = AUTO) -> TaskResult:
-        return self.generate("copy", request, params, adapter)
+             adapter: str | None = AUTO, brand: str | None = None) -> TaskResult:
+        """Copy, steered by the named brand profile when given."""
+        request, brand_id = self.apply_brand(request, brand)
+        return self.generate("copy", request, params, adapter, brand_id)
+
+    def apply_brand(self, request: CopyRequest, brand: str | None) -> tuple[CopyRequest, int | None]:
+        if not brand:
+            return request, None
+        profile = self.store.brand(brand)
+        if profile is None:
+            raise UserFacingError(f"没有名为“{brand}”的品牌档案，请先在“品牌”页面或用 contentgen brand add 创建。")
+        return with_brand(request, profile), profile.id
+
+    def checker_for(self, brand: str | None, protected: tuple[str, ...] = ()):  # noqa: ANN201
+        """The 广告法 checker with the brand's banned words, and its name kept whole."""
+        from contentgen.compliance import ComplianceChecker
+
+        profile = self.store.brand(brand) if brand else None
+        return ComplianceChecker(
+            protected_words=[*protected, *([profile.name] if profile else [])],
+            banned_words=profile.banned_words if profile else (),
+        )
 
     def reply(self, request: ReplyRequest, params: GenerationParams | None = None,
               adapter: str | None = AUTO) -> TaskResult:

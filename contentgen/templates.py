@@ -44,6 +44,11 @@ class CopyRequest:
     tone: str = "亲切温暖"
     length: str = "中"
     n: int = 1
+    # Brand profile (filled from the brand store): steers tone, audience and wording.
+    brand: str = ""
+    audience: str = ""
+    required_keywords: tuple[str, ...] = ()
+    brand_examples: tuple[str, ...] = ()
 
     def validate(self) -> None:
         if not (self.product.strip() or self.points or self.attributes.strip()):
@@ -144,8 +149,16 @@ def copy_user_prompt(request: CopyRequest) -> str:
         lines.append(f"商品属性：{format_attributes(request.attributes) or request.attributes.strip()}")
     if request.points:
         lines.append("卖点：" + "；".join(p.strip() for p in request.points if p.strip()))
+    if request.brand.strip():
+        lines.append(f"品牌：{request.brand.strip()}")
+    if request.audience.strip():
+        lines.append(f"目标人群：{request.audience.strip()}")
+    if request.required_keywords:
+        lines.append("必须自然地用到这些词：" + "、".join(request.required_keywords))
     lines.append(f"语气：{request.tone}")
     lines.append(f"篇幅：约 {LENGTHS[request.length]} 字")
+    for example in request.brand_examples[:2]:
+        lines.append(f"品牌过往文案（学习其风格，不要照抄）：{example.strip()[:200]}")
     lines.append("请直接写出文案正文，不要复述要求，不要重复同一句话。")
     return "\n".join(lines)
 
@@ -261,3 +274,15 @@ register_template(
                                         no_repeat_ngram_size=0),
     )
 )
+
+
+def with_brand(request: CopyRequest, brand) -> CopyRequest:  # noqa: ANN001
+    """The request steered by a brand profile (db.models.Brand or any object with its fields)."""
+    return replace(
+        request,
+        brand=brand.name,
+        tone=brand.tone or request.tone,
+        audience=brand.audience or request.audience,
+        required_keywords=tuple(brand.required_keywords or ()),
+        brand_examples=tuple(brand.example_copy or ()),
+    )

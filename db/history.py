@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from db.models import Request, Result
+from db.models import Brand, Request, Result
+from db.search import query_words, search_text
 from db.session import create_db_engine, migrate, session_factory
 
 
@@ -47,8 +48,10 @@ class HistoryStore:
         source: str = "cli",
         status: str = "ok",
         error: str | None = None,
+        brand_id: int | None = None,
     ) -> int:
         request = Request(
+            brand_id=brand_id, search_text=search_text([input_text, *(r.text for r in results)]),
             task=task, inputs=inputs, input_text=input_text, model_id=model_id,
             adapter_id=adapter_id, params=params, user_name=user_name, latency_ms=latency_ms,
             source=source, status=status, error=error,
@@ -76,10 +79,12 @@ class HistoryStore:
         user_name: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        brand_id: int | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[Request]:
-        """Newest first. `query` matches the input or any output (substring, case-insensitive)."""
+        """Newest first. Every word of `query` (jieba-segmented, so “榨汁杯充电” is two words)
+        must occur in the input or an output, as a jieba word or as a substring."""
         statement = select(Request).options(selectinload(Request.results))
         if task:
             statement = statement.where(Request.task == task)
@@ -89,13 +94,48 @@ class HistoryStore:
             statement = statement.where(Request.created_at >= since)
         if until:
             statement = statement.where(Request.created_at < until)
-        for term in query.split():
-            pattern = f"%{term}%"
-            matching_results = select(Result.request_id).where(Result.text.ilike(pattern))
+        if brand_id is not None:
+            statement = statement.where(Request.brand_id == brand_id)
+        for word in query_words(query):
+            pattern = f"%{_escape_like(word)}%"
+            matching_results = select(Result.request_id).where(Result.text.ilike(pattern, escape="\\"))
             statement = statement.where(
-                or_(Request.input_text.ilike(pattern), Request.id.in_(matching_results))
+                or_(
+                    Request.search_text.like(f"% {_escape_like(word)} %", escape="\\"),
+                    Request.input_text.ilike(pattern, escape="\\"),
+                    Request.id.in_(matching_results),
+                )
             )
         statement = statement.order_by(Request.created_at.desc(), Request.id.desc())
         statement = statement.limit(limit).offset(offset)
         with self.sessions() as session:
             return list(session.scalars(statement).all())
+
+    # ------------------------------------------------------------ brands
+    def save_brand(self, name: str, *, tone: str = "", audience: str = "",
+                   required_keywords: Sequence[str] = (), banned_words: Sequence[str] = (),
+                   example_copy: Sequence[str] = ()) -> int:
+        """Create or update a brand profile by name."""
+        with self.sessions.begin() as session:
+            brand = session.scalar(select(Brand).where(Brand.name == name)) or Brand(name=name)
+            brand.tone, brand.audience = tone, audience
+            brand.required_keywords = list(required_keywords)
+            brand.banned_words = list(banned_words)
+            brand.example_copy = list(example_copy)
+            session.add(brand)
+            session.flush()
+            return brand.id
+
+    def brands(self) -> list[Brand]:
+        with self.sessions() as session:
+            return list(session.scalars(select(Brand).order_by(Brand.name)).all())
+
+    def brand(self, name_or_id: str | int) -> Brand | None:
+        with self.sessions() as session:
+            if isinstance(name_or_id, int):
+                return session.get(Brand, name_or_id)
+            return session.scalar(select(Brand).where(Brand.name == name_or_id))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

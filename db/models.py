@@ -21,6 +21,21 @@ class Base(DeclarativeBase):
     pass
 
 
+class Brand(Base):
+    """A brand profile: steers generation (tone, audience, keywords, examples) and checking."""
+
+    __tablename__ = "brands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    tone: Mapped[str] = mapped_column(String(200), default="")
+    audience: Mapped[str] = mapped_column(String(200), default="")
+    required_keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    banned_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+    example_copy: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Request(Base):
     """One call of a task: what was asked, by whom, with which model and settings."""
 
@@ -43,6 +58,10 @@ class Request(Base):
     # ok, error (error holds the message) or cancelled (partial output kept).
     status: Mapped[str] = mapped_column(String(16), default="ok", index=True)
     error: Mapped[str | None] = mapped_column(Text)
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"), index=True)
+    # jieba words of the input and outputs, space-separated and padded (" 榨汁杯 充电 "), so a
+    # search matches whole words in any order rather than raw substrings.
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     results: Mapped[list[Result]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="Result.position"

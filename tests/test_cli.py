@@ -79,3 +79,18 @@ def test_user_errors_are_chinese_and_exit_2(app_env, capsys, tmp_path):
 def test_model_list(capsys):
     code, out, _ = run(capsys, "model", "list", "--json")
     assert code == 0 and {m["name"] for m in json.loads(out)} == {"qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"}
+
+
+def test_brand_profile_steers_copy_and_checking(app_env, capsys):
+    code, out, _ = run(capsys, "brand", "add", "--name", "第一坊", "--tone", "专业可信", "--audience", "上班族",
+                       "--keywords", "手作,低糖", "--banned", "全网", "--example", "一口酥脆，慢慢回味。", "--json")
+    assert code == 0 and json.loads(out)["name"] == "第一坊"
+    code, out, _ = run(capsys, "copy", "--product", "桃酥", "--brand", "第一坊", "--json")
+    assert code == 0 and "compliance" in json.loads(out)
+    _, history, _ = run(capsys, "history", "--json")
+    inputs = json.loads(history)[0]["inputs"]
+    assert inputs["brand"] == "第一坊" and inputs["tone"] == "专业可信" and inputs["required_keywords"] == ["手作", "低糖"]
+    code, out, _ = run(capsys, "check", "--text", "第一坊桃酥全网热卖", "--brand", "第一坊", "--json")
+    assert [f["text"] for f in json.loads(out)["findings"]] == ["全网"]  # brand kept whole, banned word caught
+    code, _, err = run(capsys, "copy", "--product", "桃酥", "--brand", "不存在")
+    assert code == 2 and "品牌档案" in err

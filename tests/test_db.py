@@ -19,7 +19,7 @@ def test_migration_matches_the_models_and_is_idempotent(db_url):
     with store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert diff == []
-        assert connection.execute(text("select version_num from alembic_version")).scalar() == "0001_history"
+        assert connection.execute(text("select version_num from alembic_version")).scalar() == "0002_brands_search"
     assert {"requests", "results"} <= set(inspect(store.engine).get_table_names())
 
 
@@ -54,3 +54,56 @@ def test_inputs_are_stored_verbatim(store):
     row = store.get(request_id)
     assert row.inputs["product"] == hostile and row.results[0].text == hostile
     assert store.search("DROP TABLE")[0].id == request_id
+
+
+def test_search_is_by_jieba_words_in_any_order(store):
+    target = add(store, text="便携榨汁杯 USB充电", output="随时随地喝上鲜榨果汁")
+    add(store, text="保温杯", output="长效保温")
+    assert [r.id for r in store.search("榨汁杯充电")] == [target]  # no such substring, both words present
+    assert [r.id for r in store.search("果汁")] == [target]
+    assert store.search("榨汁杯保温") == []
+    assert [r.id for r in store.search("100%_")] == []  # LIKE wildcards are literal
+
+
+def test_upgrade_from_0001_backfills_search_text(db_url):
+    from alembic import command
+
+    from db.session import alembic_config, create_db_engine
+
+    engine = create_db_engine(db_url)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001_history")
+        connection.execute(text(
+            "insert into requests (created_at, user_name, task, source, inputs, input_text, model_id, params, status)"
+            " values ('2026-01-01 00:00:00', 'u', 'copy', 'cli', '{}', '便携榨汁杯', 'm', '{}', 'ok')"))
+    store = HistoryStore(db_url)  # upgrades to head
+    row = store.search("榨汁杯")[0]
+    assert " 榨汁杯 " in row.search_text or " 榨汁 " in row.search_text
+
+
+def test_brand_profiles_and_brand_filter(store):
+    brand_id = store.save_brand("第一坊", tone="亲切", banned_words=["全网"], required_keywords=["手作"])
+    assert store.save_brand("第一坊", tone="专业") == brand_id  # updated, not duplicated
+    assert store.brand("第一坊").tone == "专业" and store.brand(brand_id).name == "第一坊"
+    branded = store.record(task="copy", inputs={}, input_text="手作点心", results=[ResultRecord(text="好吃")],
+                           model_id="m", params={}, user_name="u", brand_id=brand_id)
+    add(store, text="手作点心")
+    assert [r.id for r in store.search("点心", brand_id=brand_id)] == [branded]
+
+
+def test_export_opens_in_excel_readers_with_chinese_intact(store, tmp_path):
+    import pandas as pd
+
+    from db.export import to_csv_bytes, to_xlsx_bytes
+
+    add(store, text="便携榨汁杯", output="鲜榨果汁，随时随地")
+    rows = store.search()
+    csv_bytes = to_csv_bytes(rows)
+    assert csv_bytes.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    (tmp_path / "h.csv").write_bytes(csv_bytes)
+    (tmp_path / "h.xlsx").write_bytes(to_xlsx_bytes(rows))
+    for frame in (pd.read_csv(tmp_path / "h.csv", encoding="utf-8-sig"), pd.read_excel(tmp_path / "h.xlsx")):
+        assert frame.loc[0, "输入"] == "便携榨汁杯" and frame.loc[0, "输出"] == "鲜榨果汁，随时随地"
+        assert frame.loc[0, "任务"] == "营销文案"

@@ -146,3 +146,23 @@ def test_finetune_page_trains_in_a_separate_process_and_registers_the_adapter(ap
     assert load, "trained adapter not listed"
     load[0].click().run()
     assert "已加载适配器 my-reviews" in at.success[0].value
+
+
+def test_brand_page_saves_a_profile_that_the_copy_page_offers(app_env):
+    at = page("brands")
+    at.button[0].click().run()
+    assert "品牌名称" in at.error[0].value
+    at.text_input(key="brand_name").input("第一坊")
+    at.text_input(key="brand_tone").input("专业可信")
+    at.text_input(key="brand_banned").input("全网，秒杀")
+    at.button[0].click().run()
+    assert "已保存品牌档案" in at.success[0].value
+    assert HistoryStore(app_env).brand("第一坊").banned_words == ["全网", "秒杀"]
+    copy = page("copy")
+    assert "第一坊" in copy.selectbox(key="copy_brand").options
+    copy.text_input(key="copy_product").input("桃酥")
+    copy.selectbox(key="copy_brand").select("第一坊")
+    copy.button[0].click()
+    run_until(copy, saved)
+    row = HistoryStore(app_env).search("桃酥")[0]
+    assert row.brand_id == HistoryStore(app_env).brand("第一坊").id and row.inputs["tone"] == "专业可信"

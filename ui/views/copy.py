@@ -6,10 +6,10 @@ from contentgen.inputs import split_points
 from contentgen.compliance import ComplianceChecker
 from contentgen.errors import UserFacingError
 from contentgen.templates import LENGTHS, PLATFORMS, TONES, CopyRequest
-from ui.state import adapter_picker, current_user, keep_inputs, render_generation, service, shared_jobs
+from ui.state import adapter_picker, current_user, store, keep_inputs, render_generation, service, shared_jobs
 
 FIELDS = ("copy_product", "copy_points", "copy_attributes", "copy_platform", "copy_tone",
-          "copy_length", "copy_n", "copy_adapter")
+          "copy_length", "copy_n", "copy_adapter", "copy_brand")
 keep_inputs(*FIELDS)
 
 st.header("营销文案")
@@ -26,6 +26,9 @@ with st.form("copy_form"):
     middle.selectbox("语气", list(TONES), key="copy_tone")
     right.radio("篇幅", list(LENGTHS), key="copy_length", horizontal=True, index=1)
     st.number_input("生成几个版本", min_value=1, max_value=4, value=1, key="copy_n")
+    brand_names = [b.name for b in store().brands()]
+    st.selectbox("品牌档案", ["", *brand_names], key="copy_brand",
+                 format_func=lambda b: b or "不使用品牌档案")
     adapter_picker("copy", "copy_adapter")
     submitted = st.form_submit_button("生成文案", type="primary")
 
@@ -46,9 +49,11 @@ if submitted:
     else:
         svc = service()
         if svc is not None:
-            def work(job, svc=svc, request=request, adapter=st.session_state.get("copy_adapter", "auto")):
+            def work(job, svc=svc, request=request, adapter=st.session_state.get("copy_adapter", "auto"),
+                     brand=st.session_state.get("copy_brand") or None):
                 job.texts = [""] * request.n
-                stream = svc.stream("copy", request, adapter=adapter)
+                branded, brand_id = svc.apply_brand(request, brand)
+                stream = svc.stream("copy", branded, adapter=adapter, brand_id=brand_id)
                 for index, piece in stream:
                     job.texts[index] += piece
                 job.request_id, job.result = stream.request_id, stream.result()
@@ -65,8 +70,12 @@ def checker() -> ComplianceChecker:
 
 def show_compliance(index: int, text: str) -> None:
     """Every generated copy is checked against 广告法 before the marketer uses it."""
-    protected = split_points(st.session_state.get("copy_product") or "")
-    check = ComplianceChecker(checker().rules, protected_words=protected, allowed_words=checker().allowed)
+    protected = [*split_points(st.session_state.get("copy_product") or "")]
+    brand = store().brand(st.session_state.get("copy_brand")) if st.session_state.get("copy_brand") else None
+    if brand is not None:
+        protected.append(brand.name)
+    check = ComplianceChecker(checker().rules, protected_words=protected, allowed_words=checker().allowed,
+                              banned_words=brand.banned_words if brand else ())
     findings = check.check(text)
     if not findings:
         st.success("合规检查：未发现绝对化用语或功效宣称。")

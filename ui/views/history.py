@@ -1,13 +1,16 @@
 """历史记录 page."""
 
+from datetime import datetime, time, timezone
+
 import pandas as pd
 import streamlit as st
 
+from db.export import to_csv_bytes, to_xlsx_bytes
 from ui.state import keep_inputs, store
 
-TASK_NAMES = {"": "全部", "copy": "营销文案", "reply": "客服回复", "sentiment": "情感标签"}
+TASK_NAMES = {"": "全部", "copy": "营销文案", "reply": "客服回复", "sentiment": "情感标签", "rewrite": "合规改写"}
 
-keep_inputs("history_query", "history_task", "history_user")
+keep_inputs("history_query", "history_task", "history_user", "history_brand", "history_dates")
 
 st.header("历史记录")
 left, middle, right = st.columns([3, 1, 1])
@@ -15,7 +18,16 @@ query = left.text_input("搜索（输入或输出中的关键词）", key="histo
 task = middle.selectbox("任务", list(TASK_NAMES), format_func=TASK_NAMES.get, key="history_task")
 user = right.text_input("用户", key="history_user")
 
-rows = store().search(query or "", task=task or None, user_name=user or None, limit=200)
+brands = {b.name: b.id for b in store().brands()}
+left, right = st.columns(2)
+brand = left.selectbox("品牌", ["", *brands], key="history_brand", format_func=lambda b: b or "全部")
+dates = right.date_input("日期范围", value=(), key="history_dates")
+since = until = None
+if len(dates) == 2:
+    since = datetime.combine(dates[0], time.min, tzinfo=timezone.utc)
+    until = datetime.combine(dates[1], time.max, tzinfo=timezone.utc)
+rows = store().search(query or "", task=task or None, user_name=user or None, since=since, until=until,
+                      brand_id=brands.get(brand) if brand else None, limit=500)
 if not rows:
     st.info("没有找到记录。")
 else:
@@ -37,6 +49,10 @@ else:
         ]
     )
     st.dataframe(table, hide_index=True, use_container_width=True)
+    left, right = st.columns(2)
+    left.download_button("导出 CSV（Excel 可直接打开）", to_csv_bytes(rows), "contentgen-history.csv", "text/csv")
+    right.download_button("导出 XLSX", to_xlsx_bytes(rows), "contentgen-history.xlsx",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     chosen = st.selectbox("查看详情", [r.id for r in rows], format_func=lambda i: f"#{i}")
     record = next(r for r in rows if r.id == chosen)
     st.json({"inputs": record.inputs, "params": record.params, "error": record.error})
