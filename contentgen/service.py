@@ -23,8 +23,10 @@ from contentgen.templates import (
     with_brand,
 )
 from contentgen.errors import UserFacingError
+from contentgen.privacy import mask_personal_data, mask_value
 from db.history import HistoryStore, ResultRecord
 
+MASKED_TASKS = {"reply"}
 AUTO = "auto"  # the task's own adapter when one is loaded, else the base model
 
 
@@ -157,10 +159,14 @@ class ContentService:
         adapter: str | None = None,
         brand_id: int | None = None,
     ) -> int:
+        inputs, input_text = asdict(request), _input_text(task, request)
+        if task in MASKED_TASKS:  # customer messages: no phone, ID or address reaches the store
+            inputs, input_text = mask_value(inputs), mask_personal_data(input_text)
+            results = [replace(r, text=mask_personal_data(r.text)) for r in results]
         return self.store.record(
             task=task,
-            inputs=asdict(request),
-            input_text=_input_text(task, request),
+            inputs=inputs,
+            input_text=input_text,
             results=results,
             model_id=self.engine.model_id,
             adapter_id=adapter,
