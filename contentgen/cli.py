@@ -99,6 +99,8 @@ def cmd_reply(args: argparse.Namespace) -> int:
     for _, piece in stream:
         print(piece, end="", flush=True)
     print(f"\n\n（已保存到历史记录 #{stream.request_id}）", file=sys.stderr)
+    for source in stream.result().sources:
+        print(f"参考知识库 #{source['id']}：{source['question']}", file=sys.stderr)
     return 0
 
 
@@ -140,6 +142,33 @@ def cmd_brand(args: argparse.Namespace) -> int:
                 "required_keywords": b.required_keywords, "banned_words": b.banned_words,
                 "example_copy": b.example_copy} for b in store.brands()]
     _emit(args, payload, "\n".join(f"{b['name']}\t{b['tone']}\t{b['audience']}" for b in payload) or "还没有品牌档案。")
+    return 0
+
+
+def cmd_faq(args: argparse.Namespace) -> int:
+    from contentgen.knowledge import FaqIndex, parse_faq_file
+    from contentgen.runtime import build_store
+
+    store = build_store(_settings(args))
+    if args.action == "import":
+        if not args.file or not Path(args.file).is_file():
+            raise UserFacingError("请用 --file 指定存在的 FAQ 文件（CSV/XLSX，含“问题”“答案”列）。")
+        entries = parse_faq_file(Path(args.file).read_bytes(), Path(args.file).name)
+        if args.replace:
+            store.clear_faq()
+        added = store.add_faq(entries)
+        _emit(args, {"added": added, "total": len(store.faq())}, f"已导入 {added} 条，知识库共 {len(store.faq())} 条。")
+        return 0
+    if args.action == "search":
+        if not args.text:
+            raise UserFacingError("请用 --text 提供要检索的顾客消息。")
+        hits = FaqIndex(store.faq()).search(args.text, k=args.k)
+        _emit(args, [asdict(h) for h in hits],
+              "\n".join(f"#{h.id} {h.score:.2f} {h.question} → {h.answer[:40]}" for h in hits) or "没有匹配的条目。")
+        return 0
+    entries = store.faq()
+    _emit(args, [{"id": e.id, "question": e.question, "answer": e.answer, "category": e.category} for e in entries],
+          "\n".join(f"#{e.id} {e.question}" for e in entries) or "知识库为空。")
     return 0
 
 
@@ -300,6 +329,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--banned", help="品牌禁用词，逗号分隔")
     p.add_argument("--example", action="append", help="品牌过往文案，可重复")
     p.set_defaults(func=cmd_brand)
+
+    p = sub.add_parser("faq", parents=[common], help="客服知识库：import 导入、list 列出、search 检索")
+    p.add_argument("action", choices=["import", "list", "search"])
+    p.add_argument("--file", help="FAQ 文件（CSV/XLSX，含“问题”“答案”列，可选“分类”）")
+    p.add_argument("--replace", action="store_true", help="导入前清空现有条目")
+    p.add_argument("--text", help="search：顾客消息")
+    p.add_argument("--k", type=int, default=3)
+    p.set_defaults(func=cmd_faq)
 
     p = sub.add_parser("check", parents=[common], help="广告法合规检查（违规时退出码为 1）")
     text_source = p.add_mutually_exclusive_group(required=True)

@@ -23,10 +23,13 @@ from contentgen.templates import (
     with_brand,
 )
 from contentgen.errors import UserFacingError
+from contentgen.knowledge import FaqIndex
 from contentgen.privacy import mask_personal_data, mask_value
 from db.history import HistoryStore, ResultRecord
 
 MASKED_TASKS = {"reply"}
+UPSET_THRESHOLD = 0.5  # negative-label probability from the sentiment scorer
+_FAQ_INDEXES: dict[tuple, FaqIndex] = {}
 AUTO = "auto"  # the task's own adapter when one is loaded, else the base model
 
 
@@ -39,6 +42,8 @@ class TaskResult:
     adapter_id: str | None
     latency_ms: float
     status: str = "ok"
+    # Knowledge-base entries the reply was grounded in (support desk).
+    sources: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -95,10 +100,14 @@ class TaskStream:
         template = get_template(self.task)
         n = getattr(self.request, "n", 1)
         conversations = [template.conversation(self.request)] * n
-        self.texts = [""] * n
+        prefix = template.answer_prefix(self.request)
+        self.texts = [prefix] * n
         started = time.perf_counter()
         self.status = "cancelled"
         try:
+            if prefix:
+                for index in range(n):
+                    yield index, prefix
             for index, piece in self.service.engine.stream(conversations, self.params, adapter=self.adapter):
                 self.texts[index] += piece
                 yield index, piece
@@ -118,7 +127,7 @@ class TaskStream:
     def result(self) -> TaskResult:
         return TaskResult(self.request_id, self.task, [t.strip() for t in self.texts],
                           self.service.engine.model_id, self.adapter,
-                          self.latency_ms, self.status)
+                          self.latency_ms, self.status, list(getattr(self.request, "faq", ())))
 
 
 class ContentService:
@@ -184,6 +193,7 @@ class ContentService:
                params: GenerationParams | None = None, adapter: str | None = AUTO,
                brand_id: int | None = None) -> TaskStream:
         request.validate()
+        request = self._prepare(task, request)
         return TaskStream(self, task, request, _request_params(task, request, params),
                           self.resolve_adapter(task, adapter), brand_id)
 
@@ -191,12 +201,15 @@ class ContentService:
                  params: GenerationParams | None = None, adapter: str | None = AUTO,
                  brand_id: int | None = None) -> TaskResult:
         request.validate()
+        request = self._prepare(task, request)
         params = _request_params(task, request, params)
         adapter = self.resolve_adapter(task, adapter)
         template = get_template(task)
         n = getattr(request, "n", 1)
         started = time.perf_counter()
-        generations = self.engine.generate([template.conversation(request)] * n, params, adapter=adapter)
+        prefix = template.answer_prefix(request)
+        generations = [replace(g, text=prefix + g.text) for g in
+                       self.engine.generate([template.conversation(request)] * n, params, adapter=adapter)]
         latency_ms = (time.perf_counter() - started) * 1000
         request_id = self._record(
             task, request, params,
@@ -206,7 +219,7 @@ class ContentService:
             latency_ms, adapter=adapter, brand_id=brand_id,
         )
         return TaskResult(request_id, task, [g.text for g in generations],
-                          self.engine.model_id, adapter, latency_ms)
+                          self.engine.model_id, adapter, latency_ms, sources=list(getattr(request, "faq", ())))
 
     def copy(self, request: CopyRequest, params: GenerationParams | None = None,
              adapter: str | None = AUTO, brand: str | None = None) -> TaskResult:
@@ -235,6 +248,34 @@ class ContentService:
     def reply(self, request: ReplyRequest, params: GenerationParams | None = None,
               adapter: str | None = AUTO) -> TaskResult:
         return self.generate("reply", request, params, adapter)
+
+    # -------------------------------------------------------------- support desk
+    def _prepare(self, task: str, request: Any) -> Any:
+        return self.prepare_reply(request) if task == "reply" else request
+
+    def prepare_reply(self, request: ReplyRequest) -> ReplyRequest:
+        """Ground the reply in the knowledge base and open with an apology for an upset customer."""
+        faq = request.faq
+        if not faq:
+            hits = self.faq_index().search(request.message, k=3)
+            faq = tuple({"id": str(h.id), "question": h.question, "answer": h.answer} for h in hits)
+        apologize = request.apologize or self.is_upset(request.message)
+        return replace(request, faq=faq, apologize=apologize)
+
+    def is_upset(self, message: str) -> bool:
+        template = get_template("sentiment")
+        scores = self.engine.score_labels(
+            [template.conversation(TagRequest(text=message))], list(template.label_words.values()),
+            adapter=self.resolve_adapter("sentiment"))[0]
+        return scores[template.label_words["negative"]] >= UPSET_THRESHOLD
+
+    def faq_index(self) -> FaqIndex:
+        entries = self.store.faq()
+        key = (self.store.url, len(entries), entries[-1].id if entries else 0)
+        if key not in _FAQ_INDEXES:
+            _FAQ_INDEXES.clear()
+            _FAQ_INDEXES[key] = FaqIndex(entries)
+        return _FAQ_INDEXES[key]
 
     # -------------------------------------------------------------- compliance
     def compliant_rewrite(self, text: str, checker=None, adapter: str | None = AUTO) -> TaskResult:  # noqa: ANN001

@@ -72,6 +72,10 @@ class ReplyRequest:
     # Conversation so far: [{"role": "customer"|"agent", "text": ...}]
     context: tuple[dict[str, str], ...] = ()
     order: str = ""
+    # Filled by the support desk: knowledge-base entries to ground the reply, and whether the
+    # customer is upset (then the reply opens with an apology).
+    faq: tuple[dict[str, str], ...] = ()
+    apologize: bool = False
 
     def validate(self) -> None:
         if not self.message.strip():
@@ -102,14 +106,22 @@ class TaskTemplate:
     system_prompt: str
     build_user_prompt: Callable[[Any], str]
     default_params: GenerationParams = field(default_factory=GenerationParams)
+    # Text the answer must start with (the model continues from it), e.g. an apology.
+    build_answer_prefix: Callable[[Any], str] = lambda request: ""
     # For classification tasks: label -> the answer word the model is scored on.
     label_words: dict[str, str] = field(default_factory=dict)
 
     def conversation(self, request: Any) -> Conversation:
-        return [
+        turns = [
             {"role": "system", "content": self.system_prompt},
             {"role": "user", "content": self.build_user_prompt(request)},
         ]
+        if prefix := self.build_answer_prefix(request):
+            turns.append({"role": "assistant", "content": prefix})
+        return turns
+
+    def answer_prefix(self, request: Any) -> str:
+        return self.build_answer_prefix(request)
 
 
 TEMPLATES: dict[str, TaskTemplate] = {}
@@ -194,9 +206,22 @@ def reply_user_prompt(request: ReplyRequest) -> str:
         for turn in request.context:
             speaker = "客服" if turn.get("role") == "agent" else "顾客"
             lines.append(f"{speaker}：{turn.get('text', '').strip()}")
+    if request.faq:
+        lines.append("知识库（只依据这些条目中的政策作答，不要编造）：")
+        for number, entry in enumerate(request.faq, start=1):
+            lines.append(f"{number}. 问：{entry.get('question', '').strip()} 答：{entry.get('answer', '').strip()}")
     lines.append(f"顾客最新消息：{request.message.strip()}")
+    if request.apologize:
+        lines.append("顾客情绪不满：先真诚道歉，再给出具体的处理办法。")
     lines.append("请写出客服的下一句回复。")
     return "\n".join(lines)
+
+
+APOLOGY = "非常抱歉给您带来不好的体验，"
+
+
+def reply_answer_prefix(request: ReplyRequest) -> str:
+    return APOLOGY if request.apologize else ""
 
 
 register_template(
@@ -209,6 +234,7 @@ register_template(
             "时效或优惠；信息不足时礼貌地请顾客补充。回复简洁，一般不超过 120 字。"
         ),
         build_user_prompt=reply_user_prompt,
+        build_answer_prefix=reply_answer_prefix,
         default_params=GenerationParams(max_new_tokens=160, temperature=0.3, top_p=0.9,
                                         repetition_penalty=1.05, no_repeat_ngram_size=0,
                                         do_sample=False),

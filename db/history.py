@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from db.models import Brand, Request, Result
+from db.models import Brand, FaqEntry, Request, Result
 from db.search import query_words, search_text
 from db.session import create_db_engine, migrate, session_factory
 
@@ -110,6 +110,21 @@ class HistoryStore:
         statement = statement.limit(limit).offset(offset)
         with self.sessions() as session:
             return list(session.scalars(statement).all())
+
+    # ------------------------------------------------------------ knowledge base
+    def add_faq(self, entries: Sequence[tuple[str, str, str]]) -> int:
+        """Add (question, answer, category) entries; returns how many were added."""
+        with self.sessions.begin() as session:
+            session.add_all(FaqEntry(question=q, answer=a, category=c) for q, a, c in entries)
+        return len(entries)
+
+    def faq(self) -> list[FaqEntry]:
+        with self.sessions() as session:
+            return list(session.scalars(select(FaqEntry).order_by(FaqEntry.id)).all())
+
+    def clear_faq(self) -> None:
+        with self.sessions.begin() as session:
+            session.execute(FaqEntry.__table__.delete())
 
     # ------------------------------------------------------------ brands
     def save_brand(self, name: str, *, tone: str = "", audience: str = "",

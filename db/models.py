@@ -36,6 +36,18 @@ class Brand(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class FaqEntry(Base):
+    """One entry of the company's FAQ / policy knowledge base (support desk)."""
+
+    __tablename__ = "faq_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Request(Base):
     """One call of a task: what was asked, by whom, with which model and settings."""
 

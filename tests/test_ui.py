@@ -73,6 +73,22 @@ def test_reply_page(app_env):
     row = HistoryStore(app_env).search("快递")[0]
     assert row.task == "reply" and row.inputs["context"][1] == {"role": "agent", "text": "您好"}
     assert at.code[0].value == row.results[0].text
+    # Multi-turn: adopting the reply moves the exchange into the conversation so far.
+    [b for b in at.button if b.key and b.key.startswith("continue_")][0].click().run()
+    context = at.text_area(key="reply_context").value
+    assert context.endswith("顾客：我的快递三天了还没到\n客服：" + row.results[0].text)
+    assert at.text_area(key="reply_message").value == ""
+
+
+def test_reply_page_cites_faq_entries(app_env):
+    from db.history import HistoryStore as Store
+
+    Store(app_env).add_faq([("如何申请退货？", "签收后7天内可申请退货。", "售后")])
+    at = page("reply")
+    at.text_area(key="reply_message").input("我想退货")
+    at.button[0].click()
+    run_until(at, saved)
+    assert any("参考知识库：" in c.value and "如何申请退货" in c.value for c in at.caption)
 
 
 def test_reply_page_requires_a_message(app_env):

@@ -209,6 +209,11 @@ class TransformersEngine(Engine):
     def render(self, conversation: Conversation) -> str:
         if not self.tokenizer.chat_template:
             raise UserFacingError("该模型没有对话模板（chat_template），请换用 Instruct/Chat 版本的模型目录。")
+        if conversation and conversation[-1]["role"] == "assistant":
+            # The answer's opening is given (e.g. an apology): the model continues it.
+            return self.tokenizer.apply_chat_template(
+                conversation, tokenize=False, continue_final_message=True
+            )
         return self.tokenizer.apply_chat_template(
             conversation, tokenize=False, add_generation_prompt=True
         )

@@ -5,7 +5,8 @@ import streamlit as st
 from contentgen.inputs import parse_context_lines
 from contentgen.errors import UserFacingError
 from contentgen.templates import ReplyRequest
-from ui.state import adapter_picker, current_user, keep_inputs, render_generation, service, shared_jobs
+from contentgen.knowledge import parse_faq_file
+from ui.state import adapter_picker, current_user, store, keep_inputs, render_generation, service, shared_jobs
 
 keep_inputs("reply_message", "reply_context", "reply_order", "reply_adapter")
 
@@ -43,4 +44,38 @@ if submitted:
 
             st.session_state.reply_job = shared_jobs().submit("reply", current_user(), work).id
 
-render_generation("reply_job", "回复建议")
+
+
+def show_sources_and_continue(index: int, text: str) -> None:
+    job = shared_jobs().get(st.session_state.get("reply_job"))
+    if job is not None and job.result is not None and job.result.sources:
+        st.caption("参考知识库：" + "；".join(f"#{s['id']} {s['question']}" for s in job.result.sources))
+    st.button("采用这条回复，继续对话", key=f"continue_{job.id if job else ''}", on_click=adopt, args=(text,))
+
+
+def adopt(text: str) -> None:
+    """Multi-turn: the exchange joins the conversation so far; the next message builds on it.
+    (A button callback: widget values may only change before the page runs.)"""
+    history = (st.session_state.get("reply_context") or "").rstrip()
+    turn = f"顾客：{(st.session_state.get('reply_message') or '').strip()}\n客服：{text}"
+    st.session_state.reply_context = f"{history}\n{turn}".strip()
+    st.session_state.reply_message = ""
+    st.session_state.reply_job = None
+
+
+render_generation("reply_job", "回复建议", after_each=show_sources_and_continue)
+
+with st.expander("客服知识库（FAQ）"):
+    entries = store().faq()
+    st.caption(f"当前共 {len(entries)} 条。回复会自动检索最相关的条目并据此作答。")
+    upload = st.file_uploader("导入 FAQ / 政策文件（CSV / XLSX，需含“问题”“答案”列，可选“分类”）",
+                              type=["csv", "xlsx"], key="faq_upload")
+    if upload is not None and st.button("导入", key="faq_import"):
+        try:
+            added = store().add_faq(parse_faq_file(upload.getvalue(), upload.name))
+            st.success(f"已导入 {added} 条。")
+        except UserFacingError as exc:
+            st.error(str(exc))
+    if entries:
+        st.dataframe([{"编号": e.id, "问题": e.question, "答案": e.answer, "分类": e.category} for e in entries],
+                     hide_index=True)
