@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from contentgen.aspects import aspect_clauses, load_aspects
 from contentgen.config import GenerationParams
 from contentgen.engine.base import Engine
 from contentgen.templates import (
@@ -54,6 +55,7 @@ class TagResult:
     confidence: float
     scores: dict[str, float]
     adapter_id: str | None = None
+    aspects: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _input_text(task: str, request: Any) -> str:
@@ -143,6 +145,7 @@ class ContentService:
         self.store = store
         self.user_name = user_name
         self.source = source
+        self._aspects: dict[str, set[str]] | None = None
 
     def resolve_adapter(self, task: str, adapter: str | None = AUTO) -> str | None:
         """AUTO: the adapter named after the task when loaded, else the base model."""
@@ -167,6 +170,7 @@ class ContentService:
         error: str | None = None,
         adapter: str | None = None,
         brand_id: int | None = None,
+        channel: str = "",
     ) -> int:
         inputs, input_text = asdict(request), _input_text(task, request)
         if task in MASKED_TASKS:  # customer messages: no phone, ID or address reaches the store
@@ -180,6 +184,7 @@ class ContentService:
             model_id=self.engine.model_id,
             adapter_id=adapter,
             brand_id=brand_id,
+            channel=channel,
             params=params.as_dict() if isinstance(params, GenerationParams) else params,
             user_name=self.user_name,
             latency_ms=latency_ms,
@@ -306,28 +311,48 @@ class ContentService:
         return TaskResult(request_id, "rewrite", [rewritten], self.engine.model_id, adapter, latency_ms)
 
     # -------------------------------------------------------------- sentiment
-    def tag(self, texts: Sequence[str], adapter: str | None = AUTO) -> list[TagResult]:
-        """Label each text by scoring the label words in one forward pass; record each."""
+    def tag(self, texts: Sequence[str], adapter: str | None = AUTO, *, channel: str = "",
+            with_aspects: bool = True) -> list[TagResult]:
+        """Label each text (and each aspect it mentions) by scoring the label words; record each."""
         requests = [TagRequest(text=t) for t in texts]
         for request in requests:
             request.validate()
         template = get_template("sentiment")
         labels = list(template.label_words)
-        started = time.perf_counter()
+        words = list(template.label_words.values())
         adapter = self.resolve_adapter("sentiment", adapter)
+        mentions = [aspect_clauses(r.text, self.aspects) if with_aspects else {} for r in requests]
+        clause_requests = [TagRequest(text=clause) for m in mentions for clause in m.values()]
+        started = time.perf_counter()
+        # One scoring pass for the reviews and every aspect clause (grouped by length inside).
         scores = self.engine.score_labels(
-            [template.conversation(r) for r in requests], list(template.label_words.values()),
-            adapter=adapter,
-        )
+            [template.conversation(r) for r in [*requests, *clause_requests]], words, adapter=adapter)
         per_item_ms = (time.perf_counter() - started) * 1000 / max(len(requests), 1)
-        results: list[TagResult] = []
-        for request, word_scores in zip(requests, scores):
+        clause_scores = iter(scores[len(requests):])
+
+        def verdict(word_scores: dict[str, float]) -> tuple[str, float, dict[str, float]]:
             by_label = {label: word_scores[template.label_words[label]] for label in labels}
             best = max(by_label, key=by_label.__getitem__)
+            return best, by_label[best], by_label
+
+        results: list[TagResult] = []
+        for request, word_scores, mentioned in zip(requests, scores, mentions):
+            best, confidence, by_label = verdict(word_scores)
+            aspects = []
+            for aspect, clause in mentioned.items():
+                aspect_label, aspect_confidence, _ = verdict(next(clause_scores))
+                aspects.append({"aspect": aspect, "label": aspect_label,
+                                "confidence": round(aspect_confidence, 4), "evidence": clause})
             request_id = self._record(
                 "sentiment", request, {"method": "label_scoring", "labels": labels},
-                [ResultRecord(text=best, label=best, confidence=by_label[best])],
-                per_item_ms, adapter=adapter,
+                [ResultRecord(text=best, label=best, confidence=confidence, aspects=aspects)],
+                per_item_ms, adapter=adapter, channel=channel,
             )
-            results.append(TagResult(request_id, request.text, best, by_label[best], by_label, adapter))
+            results.append(TagResult(request_id, request.text, best, confidence, by_label, adapter, aspects))
         return results
+
+    @property
+    def aspects(self) -> dict[str, set[str]]:
+        if self._aspects is None:
+            self._aspects = load_aspects()
+        return self._aspects

@@ -23,6 +23,7 @@ class ResultRecord:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     finish_reason: str | None = None
+    aspects: list[dict[str, Any]] | None = None
 
 
 class HistoryStore:
@@ -49,16 +50,17 @@ class HistoryStore:
         status: str = "ok",
         error: str | None = None,
         brand_id: int | None = None,
+        channel: str = "",
     ) -> int:
         request = Request(
-            brand_id=brand_id, search_text=search_text([input_text, *(r.text for r in results)]),
+            brand_id=brand_id, channel=channel, search_text=search_text([input_text, *(r.text for r in results)]),
             task=task, inputs=inputs, input_text=input_text, model_id=model_id,
             adapter_id=adapter_id, params=params, user_name=user_name, latency_ms=latency_ms,
             source=source, status=status, error=error,
             results=[
                 Result(position=i, text=r.text, label=r.label, confidence=r.confidence,
                        prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens,
-                       finish_reason=r.finish_reason)
+                       finish_reason=r.finish_reason, aspects=r.aspects)
                 for i, r in enumerate(results)
             ],
         )

@@ -71,6 +71,8 @@ class Request(Base):
     status: Mapped[str] = mapped_column(String(16), default="ok", index=True)
     error: Mapped[str | None] = mapped_column(Text)
     brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"), index=True)
+    # Where a tagged text came from (淘宝评论, 客服消息, …): the dashboard filters on it.
+    channel: Mapped[str] = mapped_column(String(100), default="", index=True)
     # jieba words of the input and outputs, space-separated and padded (" 榨汁杯 充电 "), so a
     # search matches whole words in any order rather than raw substrings.
     search_text: Mapped[str] = mapped_column(Text, default="")
@@ -94,5 +96,11 @@ class Result(Base):
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
     finish_reason: Mapped[str | None] = mapped_column(String(16))
+    # Aspect sentiment: [{"aspect", "label", "confidence", "evidence"}].
+    aspects: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Feedback: +1 / -1 from the user, and their edit kept beside the original text.
+    rating: Mapped[int | None] = mapped_column(Integer)
+    edited_text: Mapped[str | None] = mapped_column(Text)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     request: Mapped[Request] = relationship(back_populates="results")

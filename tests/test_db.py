@@ -19,7 +19,7 @@ def test_migration_matches_the_models_and_is_idempotent(db_url):
     with store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert diff == []
-        assert connection.execute(text("select version_num from alembic_version")).scalar() == "0003_faq"
+        assert connection.execute(text("select version_num from alembic_version")).scalar() == "0004_aspects_feedback"
     assert {"requests", "results"} <= set(inspect(store.engine).get_table_names())
 
 

@@ -182,3 +182,31 @@ def test_brand_page_saves_a_profile_that_the_copy_page_offers(app_env):
     run_until(copy, saved)
     row = HistoryStore(app_env).search("桃酥")[0]
     assert row.brand_id == HistoryStore(app_env).brand("第一坊").id and row.inputs["tone"] == "专业可信"
+
+
+def test_dashboard_shows_trends_and_alert(app_env):
+    from datetime import datetime, timezone
+
+    from db.history import ResultRecord
+
+    store = HistoryStore(app_env)
+    for label in ["negative"] * 4 + ["positive"]:
+        store.record(task="sentiment", inputs={}, input_text=label, model_id="m", params={}, user_name="u",
+                     results=[ResultRecord(text=label, label=label, confidence=0.9,
+                                           aspects=[{"aspect": "物流", "label": label, "confidence": 0.9, "evidence": ""}])],
+                     channel="淘宝")
+    at = page("dashboard")
+    assert "超过阈值" in at.error[0].value  # 80% negative > 30%
+    assert "共 5 条记录" in at.caption[-1].value
+    at.slider(key="dash_threshold").set_value(0.9).run()
+    assert not at.error and "80%" in at.info[0].value
+
+
+def test_sentiment_page_records_channel_and_aspects(app_env):
+    at = page("sentiment")
+    at.text_area(key="sentiment_text").input("物流很快，味道一般")
+    at.text_input(key="sentiment_channel").input("外卖")
+    at.button[0].click()
+    run_until(at, lambda a: len(a.dataframe) == 1)
+    assert "物流" in at.dataframe[0].value["方面"][0]
+    assert HistoryStore(app_env).search("", task="sentiment")[0].channel == "外卖"

@@ -10,7 +10,7 @@ from ui.state import adapter_label, adapter_picker, current_user, keep_inputs, p
 LABEL_NAMES = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 MAX_ITEMS = 2000  # larger files belong to batch jobs
 
-keep_inputs("sentiment_text", "sentiment_column", "sentiment_adapter")
+keep_inputs("sentiment_text", "sentiment_column", "sentiment_adapter", "sentiment_channel")
 
 st.header("情感标签")
 st.caption("判断评论或消息的情感倾向（正面 / 中性 / 负面）并给出置信度。")
@@ -28,6 +28,7 @@ if upload is not None:
         st.error(str(exc))
         texts = []
 
+st.text_input("来源（可选，如 淘宝评论、客服消息；看板按来源筛选）", key="sentiment_channel")
 adapter_picker("sentiment", "sentiment_adapter")
 if st.button("分析情感", type="primary"):
     if not texts:
@@ -37,8 +38,9 @@ if st.button("分析情感", type="primary"):
     else:
         svc = service()
         if svc is not None:
-            def work(job, svc=svc, texts=tuple(texts), adapter=st.session_state.sentiment_adapter):
-                job.result = svc.tag(list(texts), adapter=adapter)
+            def work(job, svc=svc, texts=tuple(texts), adapter=st.session_state.sentiment_adapter,
+                     channel=(st.session_state.get("sentiment_channel") or "").strip()):
+                job.result = svc.tag(list(texts), adapter=adapter, channel=channel)
 
             st.session_state.sentiment_job = shared_jobs().submit("sentiment", current_user(), work).id
 
@@ -56,6 +58,7 @@ if job is not None:
         else:
             table = pd.DataFrame(
                 [{"文本": r.text, "情感": LABEL_NAMES[r.label], "置信度": round(r.confidence, 3),
+                  "方面": "、".join(f"{a['aspect']}{LABEL_NAMES[a['label']]}" for a in r.aspects),
                   "记录号": r.request_id} for r in current.result]
             )
             counts = table["情感"].value_counts().reindex(list(LABEL_NAMES.values()), fill_value=0)
