@@ -172,6 +172,29 @@ def cmd_faq(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from contentgen.feedback import export_dataset
+    from contentgen.runtime import build_store
+
+    store = build_store(_settings(args))
+    if args.action == "export":
+        if not (args.task and args.out):
+            raise UserFacingError("导出需要 --task 和 --out。")
+        count = export_dataset(store, args.task, Path(args.out))
+        _emit(args, {"rows": count, "out": args.out},
+              f"已导出 {count} 条训练样本到 {args.out}（可直接用于 contentgen finetune --data）。")
+        return 0
+    if args.result is None:
+        raise UserFacingError("请用 --result 指定结果编号。")
+    try:
+        store.set_feedback(args.result, rating=1 if args.action == "up" else -1 if args.action == "down" else None,
+                           edited_text=args.text if args.action == "edit" else None)
+    except KeyError:
+        raise UserFacingError(f"没有编号为 {args.result} 的结果。") from None
+    _emit(args, {"result": args.result, "action": args.action}, "已记录反馈。")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from contentgen.compliance import ComplianceChecker
 
@@ -208,6 +231,9 @@ def cmd_history(args: argparse.Namespace) -> int:
             "status": r.status, "model": r.model_id, "adapter": r.adapter_id,
             "latency_ms": r.latency_ms, "inputs": r.inputs,
             "outputs": [res.text for res in r.results],
+            "result_ids": [res.id for res in r.results],
+            "edits": [res.edited_text for res in r.results],
+            "ratings": [res.rating for res in r.results],
         }
         for r in rows
     ]
@@ -337,6 +363,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", help="search：顾客消息")
     p.add_argument("--k", type=int, default=3)
     p.set_defaults(func=cmd_faq)
+
+    p = sub.add_parser("feedback", parents=[common], help="反馈：up/down 评价、edit 修改、export 导出训练数据")
+    p.add_argument("action", choices=["up", "down", "edit", "export"])
+    p.add_argument("--result", type=int, help="结果编号（history --json 中的 result_ids）")
+    p.add_argument("--text", help="edit：修改后的文本")
+    p.add_argument("--task", choices=["copy", "reply", "sentiment"])
+    p.add_argument("--out", help="export：输出 JSONL 路径")
+    p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("check", parents=[common], help="广告法合规检查（违规时退出码为 1）")
     text_source = p.add_mutually_exclusive_group(required=True)

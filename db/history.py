@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from db.models import Brand, FaqEntry, Request, Result
+from db.models import Brand, FaqEntry, Request, Result, utcnow
 from db.search import query_words, search_text
 from db.session import create_db_engine, migrate, session_factory
 
@@ -112,6 +112,26 @@ class HistoryStore:
         statement = statement.limit(limit).offset(offset)
         with self.sessions() as session:
             return list(session.scalars(statement).all())
+
+    # ------------------------------------------------------------ feedback
+    def set_feedback(self, result_id: int, *, rating: int | None = None, edited_text: str | None = None) -> None:
+        """A 👍 (+1) / 👎 (-1) and/or the user's edit, kept beside the original output."""
+        with self.sessions.begin() as session:
+            result = session.get(Result, result_id)
+            if result is None:
+                raise KeyError(result_id)
+            if rating is not None:
+                result.rating = 1 if rating > 0 else -1
+            if edited_text is not None:
+                result.edited_text, result.edited_at = edited_text, utcnow()
+
+    def feedback(self, task: str) -> list[tuple[Request, Result]]:
+        """Rated or edited outputs of a task, oldest first."""
+        statement = (select(Request, Result).join(Result, Result.request_id == Request.id)
+                     .where(Request.task == task, or_(Result.rating.is_not(None), Result.edited_text.is_not(None)))
+                     .order_by(Request.id, Result.position))
+        with self.sessions() as session:
+            return [(request, result) for request, result in session.execute(statement).all()]
 
     # ------------------------------------------------------------ knowledge base
     def add_faq(self, entries: Sequence[tuple[str, str, str]]) -> int:

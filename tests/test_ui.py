@@ -45,6 +45,13 @@ def test_copy_page_generates_and_records(app_env):
     rows = HistoryStore(app_env).search("保温杯")
     assert len(rows) == 1 and rows[0].source == "ui" and rows[0].inputs["platform"] == "小红书"
     assert [r.text for r in rows[0].results] == [c.value for c in at.code]
+    # Rate and edit: stored beside the original.
+    first_result = rows[0].results[0]
+    at.button(key=f"fb_{first_result.id}_up").click().run()
+    at.text_area(key=f"fb_{first_result.id}_text").input("改好的文案")
+    at.button(key=f"fb_{first_result.id}_save").click().run()
+    stored = HistoryStore(app_env).get(rows[0].id).results[0]
+    assert stored.rating == 1 and stored.edited_text == "改好的文案" and stored.text == first_result.text
     # Each variant was checked against 广告法 before being shown.
     checks = [m.value for m in (*at.success, *at.warning) if "合规检查" in m.value]
     assert len(checks) == 2

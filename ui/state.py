@@ -117,3 +117,24 @@ def adapter_picker(task: str, key: str) -> str:
     options = ["auto", "none", *names]
     labels = {"auto": f"自动（{task} 适配器）" if task in names else "自动（基座模型）", "none": "基座模型（未微调）"}
     return st.selectbox("模型适配器", options, key=key, format_func=lambda o: labels.get(o, f"适配器 {o}"))
+
+
+def feedback_controls(request_id: int | None, index: int, text: str) -> None:
+    """👍/👎 and an edit box under an output; the edit is stored beside the original."""
+    if request_id is None:
+        return
+    record = store().get(request_id)
+    if record is None or index >= len(record.results):
+        return
+    result = record.results[index]
+    key = f"fb_{result.id}"
+    up, down, _ = st.columns([1, 1, 6])
+    up.button("👍", key=f"{key}_up", on_click=store().set_feedback, args=(result.id,), kwargs={"rating": 1})
+    down.button("👎", key=f"{key}_down", on_click=store().set_feedback, args=(result.id,), kwargs={"rating": -1})
+    if result.rating:
+        st.caption("已评价：" + ("👍" if result.rating > 0 else "👎"))
+    with st.expander("修改这段文字（修改会保存，并可导出为微调数据）"):
+        edited = st.text_area("修改后的文字", value=result.edited_text or text, key=f"{key}_text")
+        if st.button("保存修改", key=f"{key}_save"):
+            store().set_feedback(result.id, edited_text=edited)
+            st.success("已保存修改。")

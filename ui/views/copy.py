@@ -6,7 +6,7 @@ from contentgen.inputs import split_points
 from contentgen.compliance import ComplianceChecker
 from contentgen.errors import UserFacingError
 from contentgen.templates import LENGTHS, PLATFORMS, TONES, CopyRequest
-from ui.state import adapter_picker, current_user, store, keep_inputs, render_generation, service, shared_jobs
+from ui.state import adapter_picker, current_user, feedback_controls, store, keep_inputs, render_generation, service, shared_jobs
 
 FIELDS = ("copy_product", "copy_points", "copy_attributes", "copy_platform", "copy_tone",
           "copy_length", "copy_n", "copy_adapter", "copy_brand")
@@ -70,6 +70,8 @@ def checker() -> ComplianceChecker:
 
 def show_compliance(index: int, text: str) -> None:
     """Every generated copy is checked against 广告法 before the marketer uses it."""
+    job = shared_jobs().get(st.session_state.get("copy_job"))
+    feedback_controls(job.request_id if job else None, index, text)
     protected = [*split_points(st.session_state.get("copy_product") or "")]
     brand = store().brand(st.session_state.get("copy_brand")) if st.session_state.get("copy_brand") else None
     if brand is not None:

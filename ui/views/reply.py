@@ -6,7 +6,7 @@ from contentgen.inputs import parse_context_lines
 from contentgen.errors import UserFacingError
 from contentgen.templates import ReplyRequest
 from contentgen.knowledge import parse_faq_file
-from ui.state import adapter_picker, current_user, store, keep_inputs, render_generation, service, shared_jobs
+from ui.state import adapter_picker, current_user, feedback_controls, store, keep_inputs, render_generation, service, shared_jobs
 
 keep_inputs("reply_message", "reply_context", "reply_order", "reply_adapter")
 
@@ -48,6 +48,7 @@ if submitted:
 
 def show_sources_and_continue(index: int, text: str) -> None:
     job = shared_jobs().get(st.session_state.get("reply_job"))
+    feedback_controls(job.request_id if job else None, index, text)
     if job is not None and job.result is not None and job.result.sources:
         st.caption("参考知识库：" + "；".join(f"#{s['id']} {s['question']}" for s in job.result.sources))
     st.button("采用这条回复，继续对话", key=f"continue_{job.id if job else ''}", on_click=adopt, args=(text,))
