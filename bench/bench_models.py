@@ -12,9 +12,9 @@ import argparse
 import json
 import platform
 import random
+import statistics
 import subprocess
 import sys
-import statistics
 import tempfile
 import time
 from dataclasses import replace

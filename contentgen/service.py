@@ -14,6 +14,9 @@ from typing import Any
 from contentgen.aspects import aspect_clauses, load_aspects
 from contentgen.config import GenerationParams
 from contentgen.engine.base import Engine
+from contentgen.errors import UserFacingError
+from contentgen.knowledge import FaqIndex
+from contentgen.privacy import mask_personal_data, mask_value
 from contentgen.templates import (
     CopyRequest,
     ReplyRequest,
@@ -23,9 +26,6 @@ from contentgen.templates import (
     get_template,
     with_brand,
 )
-from contentgen.errors import UserFacingError
-from contentgen.knowledge import FaqIndex
-from contentgen.privacy import mask_personal_data, mask_value
 from db.history import HistoryStore, ResultRecord
 
 MASKED_TASKS = {"reply"}

@@ -1,5 +1,9 @@
 from contentgen.config import GenerationParams
-from contentgen.engine.transformers_engine import REPLACEMENT_CHAR, _IncrementalDecoder, pick_dtype
+from contentgen.engine.transformers_engine import (
+    REPLACEMENT_CHAR,
+    _IncrementalDecoder,
+    pick_dtype,
+)
 
 GREEDY = GenerationParams(max_new_tokens=16, do_sample=False, no_repeat_ngram_size=0,
                           repetition_penalty=1.0)

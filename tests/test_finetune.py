@@ -77,11 +77,11 @@ def test_training_resumes_and_the_adapter_serves(tiny_model_dir, tiny_engine, tm
                          learning_rate=5e-2, warmup_steps=1)
     engine_config = ModelConfig(name_or_path=str(tiny_model_dir), dtype="fp32")
     train(config, engine_config=engine_config)
-    log = [json.loads(l) for l in (tmp_path / "adapter" / "train_log.jsonl").read_text().splitlines()]
+    log = [json.loads(line) for line in (tmp_path / "adapter" / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2]
     # Run again with more steps: continues from the checkpoint at step 2.
     train(TrainConfig(**{**config.__dict__, "max_steps": 4}), engine_config=engine_config)
-    log = [json.loads(l) for l in (tmp_path / "adapter" / "train_log.jsonl").read_text().splitlines()]
+    log = [json.loads(line) for line in (tmp_path / "adapter" / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3, 4]
     assert all(r["loss"] == r["loss"] for r in log)  # no NaN
     # The work tree was laid anew: no checkpoint, only the committed adapter and its step.
@@ -89,7 +89,7 @@ def test_training_resumes_and_the_adapter_serves(tiny_model_dir, tiny_engine, tm
 
     shutil.rmtree(tmp_path / "adapter" / "checkpoint")
     train(TrainConfig(**{**config.__dict__, "max_steps": 5}), engine_config=engine_config)
-    log = [json.loads(l) for l in (tmp_path / "adapter" / "train_log.jsonl").read_text().splitlines()]
+    log = [json.loads(line) for line in (tmp_path / "adapter" / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3, 4, 5]
     assert json.loads((tmp_path / "adapter" / "train_state.json").read_text())["step"] == 5
     assert (tmp_path / "adapter" / "adapter_model.safetensors").exists()

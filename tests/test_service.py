@@ -2,7 +2,12 @@ import pytest
 
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
-from contentgen.templates import CopyRequest, ReplyRequest, format_attributes, get_template
+from contentgen.templates import (
+    CopyRequest,
+    ReplyRequest,
+    format_attributes,
+    get_template,
+)
 
 SHORT = GenerationParams(max_new_tokens=12, do_sample=False, no_repeat_ngram_size=0)
 

@@ -150,7 +150,7 @@ def test_finetune_page_trains_in_a_separate_process_and_registers_the_adapter(ap
 
     monkeypatch.setenv("CONTENTGEN_CACHE_DIR", str(tmp_path / "cache"))
     data = tmp_path / "reviews.jsonl"
-    data.write_text("\n".join(json.dumps({"text": t, "label": l}, ensure_ascii=False) for t, l in
+    data.write_text("\n".join(json.dumps({"text": t, "label": label}, ensure_ascii=False) for t, label in
                               [("好评", "positive"), ("太差", "negative")] * 4), encoding="utf-8")
     at = page("finetune")
     at.button[0].click().run()
@@ -192,7 +192,6 @@ def test_brand_page_saves_a_profile_that_the_copy_page_offers(app_env):
 
 
 def test_dashboard_shows_trends_and_alert(app_env):
-    from datetime import datetime, timezone
 
     from db.history import ResultRecord
 

@@ -138,3 +138,26 @@ def feedback_controls(request_id: int | None, index: int, text: str) -> None:
         if st.button("保存修改", key=f"{key}_save"):
             store().set_feedback(result.id, edited_text=edited)
             st.success("已保存修改。")
+
+
+def submit_stream(job_key: str, task: str, request, *, adapter: str, brand: str | None = None) -> None:  # noqa: ANN001
+    """Validate, then stream the task in a worker; the page polls st.session_state[job_key]."""
+    try:
+        request.validate()
+    except UserFacingError as exc:
+        st.error(str(exc))
+        return
+    svc = service()
+    if svc is None:
+        return
+
+    def work(job) -> None:  # noqa: ANN001
+        job.texts = [""] * getattr(request, "n", 1)
+        branded, brand_id = svc.apply_brand(request, brand) if brand else (request, None)
+        stream = svc.stream(task, branded, adapter=adapter, brand_id=brand_id)
+        for index, piece in stream:
+            job.texts[index] += piece
+        job.request_id, job.result = stream.request_id, stream.result()
+        job.texts = job.result.outputs  # the exact text saved to the history
+
+    st.session_state[job_key] = shared_jobs().submit(task, current_user(), work).id

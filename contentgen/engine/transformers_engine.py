@@ -6,8 +6,8 @@ import copy
 import logging
 import queue
 import threading
-from contextlib import contextmanager
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch

@@ -2,11 +2,20 @@
 
 import streamlit as st
 
-from contentgen.inputs import split_points
 from contentgen.compliance import ComplianceChecker
-from contentgen.errors import UserFacingError
+from contentgen.inputs import split_points
 from contentgen.templates import LENGTHS, PLATFORMS, TONES, CopyRequest
-from ui.state import adapter_picker, current_user, feedback_controls, store, keep_inputs, render_generation, service, shared_jobs
+from ui.state import (
+    adapter_picker,
+    current_user,
+    feedback_controls,
+    keep_inputs,
+    render_generation,
+    service,
+    shared_jobs,
+    store,
+    submit_stream,
+)
 
 FIELDS = ("copy_product", "copy_points", "copy_attributes", "copy_platform", "copy_tone",
           "copy_length", "copy_n", "copy_adapter", "copy_brand")
@@ -42,25 +51,8 @@ if submitted:
         length=st.session_state.copy_length,
         n=int(st.session_state.copy_n),
     )
-    try:
-        request.validate()
-    except UserFacingError as exc:
-        st.error(str(exc))
-    else:
-        svc = service()
-        if svc is not None:
-            def work(job, svc=svc, request=request, adapter=st.session_state.get("copy_adapter", "auto"),
-                     brand=st.session_state.get("copy_brand") or None):
-                job.texts = [""] * request.n
-                branded, brand_id = svc.apply_brand(request, brand)
-                stream = svc.stream("copy", branded, adapter=adapter, brand_id=brand_id)
-                for index, piece in stream:
-                    job.texts[index] += piece
-                job.request_id, job.result = stream.request_id, stream.result()
-                job.texts = job.result.outputs  # the exact text saved to the history
-
-            st.session_state.copy_job = shared_jobs().submit("copy", current_user(), work).id
-
+    submit_stream("copy_job", "copy", request, adapter=st.session_state.get("copy_adapter", "auto"),
+                  brand=st.session_state.get("copy_brand") or None)
 
 
 @st.cache_resource

@@ -2,11 +2,19 @@
 
 import streamlit as st
 
-from contentgen.inputs import parse_context_lines
 from contentgen.errors import UserFacingError
-from contentgen.templates import ReplyRequest
+from contentgen.inputs import parse_context_lines
 from contentgen.knowledge import parse_faq_file
-from ui.state import adapter_picker, current_user, feedback_controls, store, keep_inputs, render_generation, service, shared_jobs
+from contentgen.templates import ReplyRequest
+from ui.state import (
+    adapter_picker,
+    feedback_controls,
+    keep_inputs,
+    render_generation,
+    shared_jobs,
+    store,
+    submit_stream,
+)
 
 keep_inputs("reply_message", "reply_context", "reply_order", "reply_adapter")
 
@@ -27,23 +35,7 @@ if submitted:
         context=tuple(parse_context_lines(st.session_state.reply_context or "")),
         order=st.session_state.reply_order or "",
     )
-    try:
-        request.validate()
-    except UserFacingError as exc:
-        st.error(str(exc))
-    else:
-        svc = service()
-        if svc is not None:
-            def work(job, svc=svc, request=request, adapter=st.session_state.get("reply_adapter", "auto")):
-                job.texts = [""]
-                stream = svc.stream("reply", request, adapter=adapter)
-                for _, piece in stream:
-                    job.texts[0] += piece
-                job.request_id, job.result = stream.request_id, stream.result()
-                job.texts = job.result.outputs  # the exact text saved to the history
-
-            st.session_state.reply_job = shared_jobs().submit("reply", current_user(), work).id
-
+    submit_stream("reply_job", "reply", request, adapter=st.session_state.get("reply_adapter", "auto"))
 
 
 def show_sources_and_continue(index: int, text: str) -> None:

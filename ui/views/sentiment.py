@@ -5,7 +5,15 @@ import streamlit as st
 
 from contentgen.errors import UserFacingError
 from contentgen.inputs import read_table, texts_from_table
-from ui.state import adapter_label, adapter_picker, current_user, keep_inputs, poll_interval, service, shared_jobs
+from ui.state import (
+    adapter_label,
+    adapter_picker,
+    current_user,
+    keep_inputs,
+    poll_interval,
+    service,
+    shared_jobs,
+)
 
 LABEL_NAMES = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 MAX_ITEMS = 2000  # larger files belong to batch jobs
