@@ -3,13 +3,19 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The test extra adds llama.cpp's server (compiled once, ~11 minutes on 2 cores).
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: install run test test-fast bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e '.[test]'
+	$(BIN)/python -m pip install -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install -e '.[test]'
+	touch $(TEST_STAMP)
 
 install: $(STAMP)
 
@@ -19,14 +25,14 @@ run: install
 	$(BIN)/contentgen ui
 
 # Everything, including the tests marked `embedded` that run the real model.
-test: install
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 # Tiny-model tests only (seconds).
-test-fast: install
+test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not embedded"
 
-bench: install
+bench: $(TEST_STAMP)
 	$(BIN)/python bench/bench_models.py --models qwen2.5-coder-1.5b qwen2.5-coder-0.5b
 
 clean:

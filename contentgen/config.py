@@ -31,6 +31,13 @@ class ModelConfig:
     dtype: str = "auto"
     cache_dir: Path = field(default_factory=default_cache_dir)
     threads: int | None = None
+    # Sequences per forward pass; None: as many as fit the memory budget (see engine).
+    batch_size: int | None = None
+    # "transformers" (in process) or "openai": any OpenAI-compatible server (vLLM, llama.cpp,
+    # SGLang) at api_base, where name_or_path is the served base model's name.
+    backend: str = "transformers"
+    api_base: str = ""
+    api_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,14 @@ def load_settings() -> Settings:
         model = replace(model, dtype=env["CONTENTGEN_DTYPE"])
     if env.get("CONTENTGEN_THREADS"):
         model = replace(model, threads=int(env["CONTENTGEN_THREADS"]))
+    if env.get("CONTENTGEN_BATCH_SIZE"):
+        model = replace(model, batch_size=int(env["CONTENTGEN_BATCH_SIZE"]))
+    if env.get("CONTENTGEN_BACKEND"):
+        model = replace(model, backend=env["CONTENTGEN_BACKEND"])
+    if env.get("CONTENTGEN_API_BASE"):
+        model = replace(model, api_base=env["CONTENTGEN_API_BASE"])
+    if env.get("CONTENTGEN_API_KEY"):
+        model = replace(model, api_key=env["CONTENTGEN_API_KEY"])
     if env.get("CONTENTGEN_DATABASE_URL"):
         database = replace(database, url=env["CONTENTGEN_DATABASE_URL"])
     if env.get("CONTENTGEN_USER"):

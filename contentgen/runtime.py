@@ -12,7 +12,8 @@ from db.history import HistoryStore
 def build_engine(config: ModelConfig, *, with_adapters: bool = True) -> Engine:
     """The engine with every adapter found for its base model loaded (switchable per request)."""
     engine = load_engine(config)
-    if with_adapters:
+    # A remote server lists its own adapters; local ones load into the in-process model.
+    if with_adapters and config.backend == "transformers":
         for name, path in discover(config).items():
             engine.load_adapter(name, str(path))
     return engine

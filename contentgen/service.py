@@ -7,7 +7,8 @@ request lands in the history the same way.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -26,7 +27,7 @@ from contentgen.templates import (
     get_template,
     with_brand,
 )
-from db.history import HistoryStore, ResultRecord
+from db.history import BatchItemRef, HistoryStore, ItemAlreadyDone, ResultRecord
 
 MASKED_TASKS = {"reply"}
 UPSET_THRESHOLD = 0.5  # negative-label probability from the sentiment scorer
@@ -171,6 +172,7 @@ class ContentService:
         adapter: str | None = None,
         brand_id: int | None = None,
         channel: str = "",
+        batch_item: BatchItemRef | None = None,
     ) -> int:
         inputs, input_text = asdict(request), _input_text(task, request)
         if task in MASKED_TASKS:  # customer messages: no phone, ID or address reaches the store
@@ -191,6 +193,7 @@ class ContentService:
             source=self.source,
             status=status,
             error=error,
+            batch_item=batch_item,
         )
 
     # -------------------------------------------------------------- generation
@@ -225,6 +228,46 @@ class ContentService:
         )
         return TaskResult(request_id, task, [g.text for g in generations],
                           self.engine.model_id, adapter, latency_ms, sources=list(getattr(request, "faq", ())))
+
+    def generate_many(self, task: str, requests: Sequence[CopyRequest | ReplyRequest],
+                      params: GenerationParams | None = None, adapter: str | None = AUTO,
+                      brand_id: int | None = None,
+                      item_for: Callable[[int, str, Any], BatchItemRef] | None = None) -> list[TaskResult]:
+        """One output per request, generated in length-grouped batches (batch jobs).
+
+        `item_for(index, text, prepared_request)` names the batch row a result completes; the row is marked done
+        in the same transaction as its history record, and a row done already is not recorded twice.
+        """
+        for request in requests:
+            request.validate()
+        requests = [self._prepare(task, r) for r in requests]
+        adapter = self.resolve_adapter(task, adapter)
+        template = get_template(task)
+        groups: dict[GenerationParams, list[int]] = defaultdict(list)
+        for index, request in enumerate(requests):  # e.g. copy lengths differ in max_new_tokens
+            groups[_request_params(task, request, params)].append(index)
+        results: dict[int, TaskResult] = {}
+        for group_params, indices in groups.items():
+            started = time.perf_counter()
+            generations = self.engine.generate([template.conversation(requests[i]) for i in indices],
+                                               group_params, adapter=adapter)
+            per_item_ms = (time.perf_counter() - started) * 1000 / len(indices)
+            for index, generation in zip(indices, generations):
+                text = template.answer_prefix(requests[index]) + generation.text
+                try:
+                    request_id = self._record(
+                        task, requests[index], group_params,
+                        [ResultRecord(text=text, prompt_tokens=generation.prompt_tokens,
+                                      completion_tokens=generation.completion_tokens,
+                                      finish_reason=generation.finish_reason)],
+                        per_item_ms, adapter=adapter, brand_id=brand_id,
+                        batch_item=item_for(index, text, requests[index]) if item_for else None,
+                    )
+                except ItemAlreadyDone:
+                    request_id = None
+                results[index] = TaskResult(request_id, task, [text], self.engine.model_id, adapter, per_item_ms,
+                                            sources=list(getattr(requests[index], "faq", ())))
+        return [results[i] for i in range(len(requests))]
 
     def copy(self, request: CopyRequest, params: GenerationParams | None = None,
              adapter: str | None = AUTO, brand: str | None = None) -> TaskResult:
@@ -312,7 +355,8 @@ class ContentService:
 
     # -------------------------------------------------------------- sentiment
     def tag(self, texts: Sequence[str], adapter: str | None = AUTO, *, channel: str = "",
-            with_aspects: bool = True) -> list[TagResult]:
+            with_aspects: bool = True,
+            item_for: Callable[[int, "TagResult"], BatchItemRef] | None = None) -> list[TagResult]:
         """Label each text (and each aspect it mentions) by scoring the label words; record each."""
         requests = [TagRequest(text=t) for t in texts]
         for request in requests:
@@ -336,19 +380,24 @@ class ContentService:
             return best, by_label[best], by_label
 
         results: list[TagResult] = []
-        for request, word_scores, mentioned in zip(requests, scores, mentions):
+        for index, (request, word_scores, mentioned) in enumerate(zip(requests, scores, mentions)):
             best, confidence, by_label = verdict(word_scores)
             aspects = []
             for aspect, clause in mentioned.items():
                 aspect_label, aspect_confidence, _ = verdict(next(clause_scores))
                 aspects.append({"aspect": aspect, "label": aspect_label,
                                 "confidence": round(aspect_confidence, 4), "evidence": clause})
-            request_id = self._record(
-                "sentiment", request, {"method": "label_scoring", "labels": labels},
-                [ResultRecord(text=best, label=best, confidence=confidence, aspects=aspects)],
-                per_item_ms, adapter=adapter, channel=channel,
-            )
-            results.append(TagResult(request_id, request.text, best, confidence, by_label, adapter, aspects))
+            result = TagResult(None, request.text, best, confidence, by_label, adapter, aspects)
+            try:
+                request_id = self._record(
+                    "sentiment", request, {"method": "label_scoring", "labels": labels},
+                    [ResultRecord(text=best, label=best, confidence=confidence, aspects=aspects)],
+                    per_item_ms, adapter=adapter, channel=channel,
+                    batch_item=item_for(index, result) if item_for else None,
+                )
+            except ItemAlreadyDone:
+                request_id = None
+            results.append(replace(result, request_id=request_id))
         return results
 
     @property

@@ -7,12 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from db.models import Brand, FaqEntry, Request, Result, utcnow
+from db.models import BatchItem, Brand, FaqEntry, Request, Result, utcnow
 from db.search import query_words, search_text
 from db.session import create_db_engine, migrate, session_factory
+
+
+class ItemAlreadyDone(Exception):
+    """A batch row was finished by another worker; its duplicate was not written."""
+
+
+@dataclass(frozen=True)
+class BatchItemRef:
+    job_id: str
+    row_index: int
+    output: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,10 @@ class HistoryStore:
         error: str | None = None,
         brand_id: int | None = None,
         channel: str = "",
+        batch_item: BatchItemRef | None = None,
     ) -> int:
+        """Write one request with its results. With `batch_item`, the batch row is marked done
+        in the same transaction (and nothing is written if it was done already)."""
         request = Request(
             brand_id=brand_id, channel=channel, search_text=search_text([input_text, *(r.text for r in results)]),
             task=task, inputs=inputs, input_text=input_text, model_id=model_id,
@@ -67,6 +81,16 @@ class HistoryStore:
         with self.sessions.begin() as session:
             session.add(request)
             session.flush()
+            if batch_item is not None:
+                claimed = session.execute(
+                    update(BatchItem)
+                    .where(BatchItem.job_id == batch_item.job_id, BatchItem.row_index == batch_item.row_index,
+                           BatchItem.status == "pending")
+                    .values(status="done", output=batch_item.output, request_id=request.id,
+                            completed_at=utcnow())
+                )
+                if claimed.rowcount != 1:
+                    raise ItemAlreadyDone(batch_item.job_id, batch_item.row_index)  # rolls back
             return request.id
 
     def get(self, request_id: int) -> Request | None:

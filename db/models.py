@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -104,3 +104,51 @@ class Result(Base):
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     request: Mapped[Request] = relationship(back_populates="results")
+
+
+class BatchJob(Base):
+    """A batch run over an uploaded table. Its rows live in batch_items, so the job can be
+    resumed (and its output rebuilt) from the database alone."""
+
+    __tablename__ = "batch_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    task: Mapped[str] = mapped_column(String(32))
+    input_name: Mapped[str] = mapped_column(String(500))
+    output_path: Mapped[str] = mapped_column(String(1000), default="")
+    # The input's columns in order, and which column feeds which task field.
+    columns: Mapped[list[str]] = mapped_column(JSON)
+    mapping: Mapped[dict[str, str]] = mapped_column(JSON)
+    # Task options: platform, length, brand, adapter, channel ...
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # pending, running, done, failed.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    worker_pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BatchItem(Base):
+    """One input row. `done` is set in the same transaction that writes its history row,
+    so a killed worker leaves each row either finished once or still pending."""
+
+    __tablename__ = "batch_items"
+    __table_args__ = (UniqueConstraint("job_id", "row_index", name="uq_batch_items_job_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("batch_jobs.id", ondelete="CASCADE"), index=True)
+    # 0-based position in the input (data rows, header excluded).
+    row_index: Mapped[int] = mapped_column(Integer)
+    # The row exactly as uploaded, column -> cell text.
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # pending, done, skipped (bad row: error says why), failed.
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Result columns added to the output.
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id", ondelete="SET NULL"))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)

@@ -1,3 +1,5 @@
+import pytest
+
 from contentgen.config import GenerationParams
 from contentgen.engine.transformers_engine import (
     REPLACEMENT_CHAR,
@@ -103,12 +105,21 @@ def test_dtype_choice():
 
 
 def test_shared_system_prompt_is_prefilled_once_with_identical_output(tiny_engine):
-    prompt = conv("写一句保温杯的文案")
+    prompts = [conv("写一句保温杯的文案"), conv("别的"), conv("一段更长一些的输入，用来产生中间的填充位置")]
+    tiny_engine.reuse_prefix = False
+    alone = [tiny_engine.generate([p], GREEDY)[0].text for p in prompts]
+    alone_scores = [tiny_engine.score_labels([p], ["正面", "负面"])[0] for p in prompts]
+    tiny_engine.reuse_prefix = True
     tiny_engine._prefix_caches.clear()
-    cached = tiny_engine.generate([prompt, prompt], GREEDY)  # n variants: shared prefix used
+    # Different requests, one system prompt: its KV is computed once and shared by the batch.
+    batched = [g.text for g in tiny_engine.generate(prompts, GREEDY)]
     assert len(tiny_engine._prefix_caches) == 1
-    uncached = [tiny_engine.generate([prompt, conv("别的")], GREEDY)[0]]  # mixed batch: no prefix cache
-    assert cached[0].text == cached[1].text == uncached[0].text
-    streamed = "".join(p for _, p in tiny_engine.stream([prompt], GREEDY))
-    assert streamed.strip() == uncached[0].text
+    assert batched == alone
+    variants = tiny_engine.generate([prompts[0], prompts[0]], GREEDY)  # n variants of one request
+    assert variants[0].text == variants[1].text == alone[0]
+    scores = tiny_engine.score_labels(prompts, ["正面", "负面"])
+    for got, want in zip(scores, alone_scores):
+        assert got == pytest.approx(want, abs=1e-4)
+    streamed = "".join(p for _, p in tiny_engine.stream([prompts[0]], GREEDY))
+    assert streamed.strip() == alone[0]
     assert len(tiny_engine._prefix_caches) == 1  # reused, not rebuilt

@@ -216,3 +216,28 @@ def test_sentiment_page_records_channel_and_aspects(app_env):
     run_until(at, lambda a: len(a.dataframe) == 1)
     assert "物流" in at.dataframe[0].value["方面"][0]
     assert HistoryStore(app_env).search("", task="sentiment")[0].channel == "外卖"
+
+
+def test_batch_page_runs_an_upload_in_a_worker_and_offers_downloads(app_env, monkeypatch, tmp_path):
+    import pandas as pd
+
+    monkeypatch.setenv("CONTENTGEN_CACHE_DIR", str(tmp_path / "cache"))
+    upload = pd.DataFrame({"评论": ["物流很快，好评", "", "质量差，不推荐"], "来源": ["淘宝", "淘宝", "京东"]})
+    at = page("batch")
+    at.selectbox(key="batch_task").select("sentiment").run()
+    at.file_uploader(key="batch_upload").upload("评论.csv", upload.to_csv(index=False).encode("gbk"), "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    # Columns are recognised by their Chinese names.
+    assert at.selectbox(key="batch_map_sentiment_text").value == "评论"
+    assert at.selectbox(key="batch_map_sentiment_channel").value == "来源"
+    [start] = [b for b in at.button if b.label == "开始批量任务"]
+    start.click().run()
+    assert not at.error, at.error[0].value
+    assert "跳过 1 行" in at.success[0].value
+    run_until(at, lambda a: any("已完成" in e.label for e in a.expander), timeout=120)
+    labels = " ".join(e.label for e in at.expander)
+    assert "2/3" not in labels and "3/3" in labels
+    assert {"下载结果 Excel", "下载结果 CSV"} <= {b.label for b in at.get("download_button")}
+    # The skipped row is listed with its spreadsheet row number.
+    assert any(3 in frame.value["行号"].tolist() for frame in at.dataframe if "行号" in frame.value)

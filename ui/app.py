@@ -13,6 +13,7 @@ pages = [
     st.Page(str(VIEWS / "copy.py"), title="营销文案", icon="✍️", default=True),
     st.Page(str(VIEWS / "reply.py"), title="客服回复", icon="💬"),
     st.Page(str(VIEWS / "sentiment.py"), title="情感标签", icon="📊"),
+    st.Page(str(VIEWS / "batch.py"), title="批量任务", icon="📦"),
     st.Page(str(VIEWS / "dashboard.py"), title="情感看板", icon="📈"),
     st.Page(str(VIEWS / "history.py"), title="历史记录", icon="🗂️"),
     st.Page(str(VIEWS / "brands.py"), title="品牌档案", icon="🏷️"),

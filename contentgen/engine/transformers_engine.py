@@ -54,6 +54,34 @@ def pick_dtype(requested: str, device: str) -> torch.dtype:
     return torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
 
 
+# On a CPU the matmuls saturate the cores well before memory runs out: larger batches stop
+# paying off (bench/bench_batch.py) and the KV cache only grows.
+CPU_MAX_BATCH = 16
+GPU_MAX_BATCH = 64
+# Share of free memory the KV cache and activations of one batch may take.
+MEMORY_SHARE = 0.5
+CPU_MEMORY_BUDGET = 3 * 1024**3  # keeps the 1.5B batch worker under 8 GiB
+
+
+def auto_batch_size(model, device: str, tokens_per_sequence: int = 640) -> int:  # noqa: ANN001
+    """The largest batch whose KV cache and prefill activations fit the memory budget."""
+    config = model.config
+    dtype_bytes = torch.finfo(model.dtype).bits // 8
+    heads = config.num_attention_heads
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    kv_cache = 2 * config.num_hidden_layers * kv_heads * head_dim * dtype_bytes * tokens_per_sequence
+    activations = tokens_per_sequence * (config.intermediate_size + 4 * config.hidden_size) * dtype_bytes * 2
+    if device.startswith("cuda"):
+        free, cap = torch.cuda.mem_get_info()[0] * MEMORY_SHARE, GPU_MAX_BATCH
+    else:
+        import psutil
+
+        free = min(psutil.virtual_memory().available * MEMORY_SHARE, CPU_MEMORY_BUDGET)
+        cap = CPU_MAX_BATCH
+    return max(1, min(cap, int(free // (kv_cache + activations))))
+
+
 class _TokenQueueStreamer(BaseStreamer):
     """Receives generated token ids from generate() in a worker thread."""
 
@@ -131,7 +159,8 @@ class TransformersEngine(Engine):
         self.adapters: dict[str, str] = {}
         # (adapter, system-prompt text) -> (prefix length, KV cache): the system prompt is
         # prefilled once, not on every request (it is about half of a copy prompt).
-        self._prefix_caches: dict[tuple[str | None, str], tuple[int, DynamicCache]] = {}
+        self._prefix_caches: dict[tuple[str | None, str], tuple[list[int], DynamicCache]] = {}
+        self.reuse_prefix = True
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> "TransformersEngine":
@@ -150,7 +179,9 @@ class TransformersEngine(Engine):
         model.eval()
         model_id = config.name_or_path if not Path(config.name_or_path).exists() else Path(config.name_or_path).name
         log.info("model %s on %s (%s)", model_id, device, dtype)
-        engine = cls(model, tokenizer, model_id)
+        batch_size = config.batch_size or auto_batch_size(model, device)
+        log.info("batch size %d", batch_size)
+        engine = cls(model, tokenizer, model_id, batch_size=batch_size)
         engine.warm_up()
         return engine
 
@@ -222,30 +253,51 @@ class TransformersEngine(Engine):
         batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         return {k: v.to(self.model.device) for k, v in batch.items()}
 
-    def _shared_prefix(self, conversations: Sequence[Conversation], adapter: str | None) -> dict:
-        """past_key_values holding the system prompt, when every conversation is the same one
-        (one request, or n variants of it). Call with the model held (inside _using)."""
-        first = conversations[0]
-        if any(c != first for c in conversations) or not first or first[0]["role"] != "system":
-            return {}
-        prefix_text = self.tokenizer.apply_chat_template(first[:1], tokenize=False)
+    def _system_prefix(self, conversations: Sequence[Conversation], adapter: str | None):
+        """(token ids, KV cache) of the system prompt every conversation starts with, or None.
+
+        The system prompt is about half of a copy prompt and most of a sentiment prompt: it is
+        prefilled once per adapter, not for every request. Call with the model held (_using).
+        """
+        first = conversations[0][:1] if conversations[0] else []
+        if not first or first[0]["role"] != "system" or any(c[:1] != first for c in conversations):
+            return None
+        prefix_text = self.tokenizer.apply_chat_template(first, tokenize=False)
         key = (adapter, prefix_text)
         if key not in self._prefix_caches:
             prefix_ids = self.tokenizer(prefix_text, add_special_tokens=False)["input_ids"]
-            full_ids = self.tokenizer(self.render(first), add_special_tokens=False)["input_ids"]
-            if full_ids[: len(prefix_ids)] != prefix_ids or len(full_ids) <= len(prefix_ids):
-                return {}  # the template does not split cleanly after the system turn
             ids = torch.tensor([prefix_ids], device=self.model.device)
             cache = self.model(input_ids=ids, past_key_values=DynamicCache(config=self.model.config),
                                use_cache=True).past_key_values
             if len(self._prefix_caches) >= 16:
                 self._prefix_caches.pop(next(iter(self._prefix_caches)))
-            self._prefix_caches[key] = (len(prefix_ids), cache)
-        _, cache = self._prefix_caches[key]
-        cache = copy.deepcopy(cache)  # generate() extends the cache in place
-        if len(conversations) > 1:
-            cache.batch_repeat_interleave(len(conversations))
-        return {"past_key_values": cache}
+            self._prefix_caches[key] = (prefix_ids, cache)
+        return self._prefix_caches[key]
+
+    def _inputs(self, texts: list[str], conversations: Sequence[Conversation], adapter: str | None):
+        """(input tensors, extra model kwargs). With a shared system prompt its cached KV is
+        reused: the rows are [prefix][left padding][rest], the mask hides the padding and
+        positions count real tokens, so every row computes as it would alone."""
+        prefix = self._system_prefix(conversations, adapter) if self.reuse_prefix else None
+        if prefix is None:
+            return self._encode(texts), {}
+        prefix_ids, cache = prefix
+        size = len(prefix_ids)
+        encoded = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+        if any(ids[:size] != prefix_ids or len(ids) <= size for ids in encoded):
+            return self._encode(texts), {}  # the template does not split cleanly after the system turn
+        rests = [ids[size:] for ids in encoded]
+        width = max(map(len, rests))
+        pad = self.tokenizer.pad_token_id
+        input_ids = [prefix_ids + [pad] * (width - len(r)) + r for r in rests]
+        mask = [[1] * size + [0] * (width - len(r)) + [1] * len(r) for r in rests]
+        cache = copy.deepcopy(cache)  # the model extends the cache in place
+        if len(texts) > 1:
+            cache.batch_repeat_interleave(len(texts))
+        device = self.model.device
+        return ({"input_ids": torch.tensor(input_ids, device=device),
+                 "attention_mask": torch.tensor(mask, device=device)},
+                {"past_key_values": cache})
 
     def _generate_kwargs(self, params: GenerationParams) -> dict:
         kwargs = dict(
@@ -278,12 +330,12 @@ class TransformersEngine(Engine):
         results: list[Generation | None] = [None] * len(texts)
         kwargs = self._generate_kwargs(params)
         for indices in self._length_batches(lengths):
-            batch = self._encode([texts[i] for i in indices])
             with self._using(adapter):
                 if params.seed is not None:
                     torch.manual_seed(params.seed)
-                chosen = [conversations[i] for i in indices]
-                output = self.model.generate(**batch, **kwargs, **self._shared_prefix(chosen, adapter))
+                batch, cached = self._inputs([texts[i] for i in indices], [conversations[i] for i in indices],
+                                             adapter)
+                output = self.model.generate(**batch, **kwargs, **cached)
             new_tokens = output[:, batch["input_ids"].shape[1] :]
             for row, index in enumerate(indices):
                 ids = new_tokens[row].tolist()
@@ -301,7 +353,7 @@ class TransformersEngine(Engine):
         self, conversations: Sequence[Conversation], params: GenerationParams,
         adapter: str | None = None,
     ) -> Iterator[tuple[int, str]]:
-        batch = self._encode([self.render(c) for c in conversations])
+        texts = [self.render(c) for c in conversations]
         streamer = _TokenQueueStreamer()
         stop = threading.Event()
         failure: list[BaseException] = []
@@ -311,10 +363,11 @@ class TransformersEngine(Engine):
                 with self._using(adapter):
                     if params.seed is not None:
                         torch.manual_seed(params.seed)
+                    batch, cached = self._inputs(texts, conversations, adapter)
                     self.model.generate(
                         **batch,
                         **self._generate_kwargs(params),
-                        **self._shared_prefix(conversations, adapter),
+                        **cached,
                         streamer=streamer,
                         stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)]),
                     )
@@ -354,12 +407,18 @@ class TransformersEngine(Engine):
         lengths = [len(self.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
         results: list[dict[str, float] | None] = [None] * len(texts)
         for indices in self._length_batches(lengths):
-            batch = self._encode([texts[i] for i in indices])
             with self._using(adapter):
+                batch, cached = self._inputs([texts[i] for i in indices], [conversations[i] for i in indices],
+                                             adapter)
                 # Left padding puts every prompt's last token at the last position.
                 # Positions count real tokens only, so a padded prompt scores as it would alone.
                 positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
-                logits = self.model(**batch, position_ids=positions, logits_to_keep=1).logits[:, -1, :]
+                if cached:  # the system prompt's KV is cached: feed only the rest
+                    done = cached["past_key_values"].get_seq_length()
+                    batch = {"input_ids": batch["input_ids"][:, done:], "attention_mask": batch["attention_mask"]}
+                    positions = positions[:, done:]
+                logits = self.model(**batch, **cached, position_ids=positions,
+                                    logits_to_keep=1).logits[:, -1, :]
             probs = torch.softmax(logits[:, label_ids.to(logits.device)].float(), dim=-1)
             for row, index in enumerate(indices):
                 results[index] = {label: float(p) for label, p in zip(labels, probs[row].tolist())}

@@ -1,7 +1,6 @@
 """模型微调 page: train a LoRA adapter on your own data in a separate process."""
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from contentgen.adapters import discover, user_adapter_dir
+from contentgen.processes import process_alive
 from ui.state import settings, shared_engine
 
 TASK_NAMES = {"copy": "营销文案", "reply": "客服回复", "sentiment": "情感标签"}
@@ -62,17 +62,6 @@ if start:
              "command": command}, ensure_ascii=False))
         st.session_state.ft_run = str(run_dir)
         st.success(f"训练已在后台启动（进程 {process.pid}）。")
-
-
-def process_alive(pid: int) -> bool:
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists():  # Linux: a finished child not yet reaped shows as a zombie ("Z")
-        return stat.read_text().split(") ")[-1].split()[0] != "Z"
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
 
 
 runs = sorted(runs_dir.glob("*/run.json"), reverse=True)

@@ -42,7 +42,7 @@ if st.button("分析情感", type="primary"):
     if not texts:
         st.error("请先输入评论或上传文件。")
     elif len(texts) > MAX_ITEMS:
-        st.error(f"一次最多分析 {MAX_ITEMS} 条（当前 {len(texts)} 条）。更多数据请使用批量任务：contentgen tag --file。")
+        st.error(f"一次最多分析 {MAX_ITEMS} 条（当前 {len(texts)} 条）。更多数据请使用“批量任务”页面或 contentgen batch。")
     else:
         svc = service()
         if svc is not None:

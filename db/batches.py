@@ -1,0 +1,122 @@
+"""Persistence of batch jobs: the uploaded rows, their progress and results."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from db.history import HistoryStore
+from db.models import BatchItem, BatchJob, utcnow
+
+@dataclass(frozen=True)
+class JobProgress:
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    pending: int
+    # Rows per second over the recent window, and the estimated seconds left.
+    rate: float | None
+    eta_s: float | None
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.skipped + self.failed
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; they were written in UTC.
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+class BatchStore:
+    def __init__(self, store: HistoryStore) -> None:
+        self.store = store
+        self.sessions = store.sessions
+
+    def create(self, *, task: str, input_name: str, columns: Sequence[str], mapping: dict[str, str],
+               rows: Sequence[dict[str, Any]], problems: dict[int, str], user_name: str,
+               output_path: str = "", options: dict[str, Any] | None = None) -> str:
+        """Store the job and every row (bad rows as skipped with the reason) in one transaction."""
+        job_id = uuid.uuid4().hex[:12]
+        with self.sessions.begin() as session:
+            session.add(BatchJob(id=job_id, task=task, input_name=input_name, columns=list(columns),
+                                 mapping=dict(mapping), options=dict(options or {}), user_name=user_name,
+                                 output_path=output_path, total=len(rows)))
+            session.flush()
+            session.add_all(
+                BatchItem(job_id=job_id, row_index=i, values=row,
+                          status="skipped" if i in problems else "pending", error=problems.get(i))
+                for i, row in enumerate(rows)
+            )
+        return job_id
+
+    def job(self, job_id: str) -> BatchJob | None:
+        with self.sessions() as session:
+            return session.get(BatchJob, job_id)
+
+    def jobs(self, user_name: str | None = None, limit: int = 20) -> list[BatchJob]:
+        statement = select(BatchJob).order_by(BatchJob.created_at.desc()).limit(limit)
+        if user_name:
+            statement = statement.where(BatchJob.user_name == user_name)
+        with self.sessions() as session:
+            return list(session.scalars(statement).all())
+
+    def items(self, job_id: str, status: str | None = None) -> list[BatchItem]:
+        statement = select(BatchItem).where(BatchItem.job_id == job_id).order_by(BatchItem.row_index)
+        if status:
+            statement = statement.where(BatchItem.status == status)
+        with self.sessions() as session:
+            return list(session.scalars(statement).all())
+
+    def progress(self, job_id: str, window: timedelta = timedelta(minutes=5)) -> JobProgress:
+        with self.sessions() as session:
+            counts = Counter(dict(session.execute(
+                select(BatchItem.status, func.count()).where(BatchItem.job_id == job_id)
+                .group_by(BatchItem.status)).all()))
+            since = utcnow() - window
+            recent = session.execute(
+                select(func.count(), func.min(BatchItem.completed_at)).where(
+                    BatchItem.job_id == job_id, BatchItem.status == "done", BatchItem.completed_at >= since)
+            ).one()
+        total = sum(counts.values())
+        rate = eta = None
+        if recent[0] >= 2:
+            elapsed = (utcnow() - aware(recent[1])).total_seconds()
+            if elapsed > 0:
+                rate = recent[0] / elapsed
+                eta = counts["pending"] / rate
+        return JobProgress(total, counts["done"], counts["skipped"], counts["failed"], counts["pending"],
+                           rate, eta)
+
+    def set_status(self, job_id: str, status: str, *, error: str | None = None) -> None:
+        values: dict[str, Any] = {"status": status, "error": error, "heartbeat_at": utcnow()}
+        if status == "running":
+            values["worker_pid"] = os.getpid()
+        if status in {"done", "failed"}:
+            values["finished_at"] = utcnow()
+        with self.sessions.begin() as session:
+            session.execute(update(BatchJob).where(BatchJob.id == job_id).values(**values))
+
+    def set_output_path(self, job_id: str, path: str) -> None:
+        with self.sessions.begin() as session:
+            session.execute(update(BatchJob).where(BatchJob.id == job_id).values(output_path=path))
+
+    def heartbeat(self, job_id: str) -> None:
+        with self.sessions.begin() as session:
+            session.execute(update(BatchJob).where(BatchJob.id == job_id).values(heartbeat_at=utcnow()))
+
+    def fail_item(self, job_id: str, row_index: int, error: str) -> None:
+        with self.sessions.begin() as session:
+            session.execute(update(BatchItem).where(
+                BatchItem.job_id == job_id, BatchItem.row_index == row_index, BatchItem.status == "pending",
+            ).values(status="failed", error=error, completed_at=utcnow()))

@@ -1,0 +1,177 @@
+"""Batch jobs on the tiny model: files in, every row once, resumable after kill -9."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from contentgen.batch import create_job, parse_columns, resolve_mapping, run_job
+from contentgen.cli import main
+from contentgen.config import load_settings
+from contentgen.runtime import build_engine
+from contentgen.service import ContentService
+from contentgen.errors import UserFacingError
+from db.batches import BatchStore
+from db.history import BatchItemRef, ItemAlreadyDone, ResultRecord
+from db.models import BatchItem, Request
+
+PRODUCTS = pd.DataFrame({
+    "编号": ["A001", "A002", "A003", "A004", "A005"],
+    "商品名": ["便携榨汁杯", "", "真丝睡衣", "儿童保温杯", "蓝牙耳机"],
+    "卖点": ["USB充电，一键清洗", "", "桑蚕丝，透气亲肤", "316不锈钢，12小时保温", "降噪" * 1500],
+    "属性": ["类型#榨汁杯", "", "材质#真丝", "容量#500ml", "类型#耳机"],
+})
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def requests_in(store, source="batch"):
+    with store.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Request).where(Request.source == source))
+
+
+def test_gbk_csv_of_products_end_to_end(app_env, capsys, tmp_path, store):
+    source = tmp_path / "商品.csv"
+    source.write_bytes(PRODUCTS.to_csv(index=False).encode("gbk"))
+    out = tmp_path / "文案.csv"
+    code, stdout, err = run(capsys, "batch", str(source), "--task", "copy", "--out", str(out),
+                            "--length", "短", "--columns", "product=商品名,points=卖点,attributes=属性",
+                            "--no-progress")
+    assert code == 0, err
+    job_id = stdout.splitlines()[0].strip()
+    assert len(job_id) == 12
+    # Bad rows are reported with their spreadsheet row numbers (header = row 1) and skipped.
+    assert "第 3 行已跳过" in err and "请至少填写" in err
+    assert "第 6 行已跳过" in err and "超过上限" in err
+
+    result = pd.read_csv(out, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(result.columns[:4]) == ["编号", "商品名", "卖点", "属性"]
+    assert {"文案", "广告法提示", "处理状态", "历史记录编号"} <= set(result.columns)
+    assert result["编号"].tolist() == ["A001", "A002", "A003", "A004", "A005"]  # input order
+    assert result["商品名"].tolist()[0] == "便携榨汁杯"
+    done = result[result["处理状态"] == "完成"]
+    assert done["编号"].tolist() == ["A001", "A003", "A004"]
+    assert all(text.strip() for text in done["文案"])
+    assert result.loc[1, "处理状态"].startswith("已跳过")
+    assert requests_in(store) == 3
+    history = store.get(int(done["历史记录编号"].iloc[0]))
+    assert history.task == "copy" and history.inputs["product"] == "便携榨汁杯"
+
+
+def test_xlsx_reviews_keep_types_and_report_a_date_cell(app_env, capsys, tmp_path, store):
+    frame = pd.DataFrame({
+        "评论": ["物流很快，包装完好", "质量太差了，用一次就坏", datetime(2024, 5, 1), "价格实惠，客服态度好"],
+        "来源": ["淘宝", "京东", "淘宝", "京东"],
+        "评分": [5, 1, 3, 4],
+    })
+    source = tmp_path / "评论.xlsx"
+    frame.to_excel(source, index=False)
+    out = tmp_path / "评论_结果.xlsx"
+    code, stdout, err = run(capsys, "batch", str(source), "--task", "sentiment", "--out", str(out), "--no-progress")
+    assert code == 0, err
+    assert "第 4 行已跳过" in err and "应为文字" in err
+    result = pd.read_excel(out, dtype=object)
+    assert result.columns.tolist()[:3] == ["评论", "来源", "评分"]
+    assert result["评论"].tolist()[0] == "物流很快，包装完好"
+    assert result["评分"].tolist() == [5, 1, 3, 4]
+    labels = result["情感"].tolist()
+    assert all(label in {"正面", "中性", "负面"} for i, label in enumerate(labels) if i != 2)
+    assert requests_in(store) == 3
+    with store.sessions() as session:
+        channels = Counter(session.scalars(select(Request.channel).where(Request.source == "batch")))
+    assert channels == {"淘宝": 1, "京东": 2}
+
+
+def test_missing_column_is_a_clear_error(app_env, capsys, tmp_path):
+    source = tmp_path / "x.csv"
+    source.write_text("货号,价格\n1,2\n", encoding="utf-8")
+    code, _, err = run(capsys, "batch", str(source), "--task", "copy", "--no-progress")
+    assert code == 2 and "找不到" in err and "--columns" in err
+    with pytest.raises(UserFacingError, match="格式不对"):
+        parse_columns("product")
+    with pytest.raises(UserFacingError, match="没有“名字”列"):
+        resolve_mapping("copy", ["货号"], {"product": "名字"})
+
+
+def test_a_row_is_recorded_once_even_if_two_workers_finish_it(store):
+    batches = BatchStore(store)
+    job = create_job(batches, "评论\n不错\n".encode(), "r.csv", "sentiment", user_name="u")
+    ref = BatchItemRef(job.job_id, 0, {"情感": "正面"})
+    record = dict(task="sentiment", inputs={"text": "不错"}, input_text="不错", model_id="m", params={},
+                  user_name="u", results=[ResultRecord(text="positive")])
+    store.record(**record, batch_item=ref)
+    with pytest.raises(ItemAlreadyDone):
+        store.record(**record, batch_item=ref)
+    with store.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Request)) == 1
+
+
+def test_killed_worker_resumes_without_lost_or_duplicated_rows(app_env, tmp_path, store, tiny_model_dir):
+    rows = pd.DataFrame({"编号": [f"S{i:03d}" for i in range(24)],
+                         "商品名": [f"测试商品{i}号" for i in range(24)],
+                         "卖点": ["轻便，耐用"] * 24})
+    source = tmp_path / "products.csv"
+    rows.to_csv(source, index=False, encoding="utf-8-sig")
+    out = tmp_path / "out.csv"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "contentgen.cli", "batch", str(source), "--task", "copy", "--out", str(out),
+         "--length", "短", "--chunk-size", "2", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=dict(os.environ),
+    )
+    job_id = worker.stdout.readline().decode().strip()
+    batches = BatchStore(store)
+    deadline = time.monotonic() + 240
+    while batches.progress(job_id).done < 4:
+        assert worker.poll() is None, "worker ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    killed_at = batches.progress(job_id)
+    assert 4 <= killed_at.done < 24, killed_at
+    assert batches.job(job_id).status == "running"  # as the dead worker left it
+
+    service = ContentService(build_engine(load_settings().model), store, user_name="u", source="batch")
+    job = run_job(service, batches, job_id, progress=False)
+    assert job.status == "done"
+    items = batches.items(job_id)
+    assert [i.row_index for i in items] == list(range(24))
+    assert all(i.status == "done" for i in items)
+    request_ids = [i.request_id for i in items]
+    assert len(set(request_ids)) == 24
+    assert requests_in(store) == 24  # no duplicate history rows from the killed chunk
+    result = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert result["编号"].tolist() == rows["编号"].tolist()
+    assert (result["处理状态"] == "完成").all()
+
+
+def test_resume_of_unknown_job_is_a_clear_error(app_env, capsys):
+    code, _, err = run(capsys, "batch", "--resume", "nosuchjob")
+    assert code == 2 and "找不到批量任务" in err
+
+
+def test_bad_rows_do_not_stop_a_job_from_bytes(service, store):
+    batches = BatchStore(store)
+    data = io.BytesIO()
+    pd.DataFrame({"顾客消息": ["快递什么时候到？", None, "我要退货"]}).to_excel(data, index=False)
+    job = create_job(batches, data.getvalue(), "msgs.xlsx", "reply", user_name="测试员")
+    assert job.problems.keys() == {1}
+    run_job(service, batches, job.job_id, progress=False)
+    statuses = {i.row_index: i.status for i in batches.items(job.job_id)}
+    assert statuses == {0: "done", 1: "skipped", 2: "done"}
+    replies = [i.output["回复"] for i in batches.items(job.job_id, status="done")]
+    assert all(isinstance(r, str) for r in replies)
