@@ -101,11 +101,13 @@ def bench_copy_job(items: int, length: str) -> dict:
             "peak_rss_gib": round(rss.peak / 2**30, 2)}, conversations
 
 
-def llama(model: str, n_ctx: int = 2048):
+def llama(model: str, n_ctx: int = 2048, logprobs: bool = False):
     from llama_cpp import Llama
 
     path = assemble_gguf(REGISTRY[model], ModelConfig().cache_dir)
-    return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=torch.get_num_threads(), verbose=False)
+    # logits_all: log-probabilities of the answer token (label comparison) need them.
+    return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=torch.get_num_threads(), verbose=False,
+                 logits_all=logprobs)
 
 
 def bench_llama_copy(conversations, length: str, items: int) -> dict:
@@ -145,7 +147,7 @@ def bench_scoring(model: str, rows: list[dict], adapter: str) -> dict:
 
 def bench_llama_sentiment(rows: list[dict]) -> dict:
     """The same prompt; the answer's first token compared with the label words (one token out)."""
-    model = llama(DEFAULT)
+    model = llama(DEFAULT, logprobs=True)
     template = get_template("sentiment")
     started = time.perf_counter()
     predicted = []
@@ -167,12 +169,15 @@ def main() -> None:
     parser.add_argument("--copy-items", type=int, default=64)
     parser.add_argument("--llama-copy-items", type=int, default=16, help="single stream is slow: a subset")
     parser.add_argument("--length", default="短")
-    parser.add_argument("--reviews", type=int, default=200)
+    parser.add_argument("--reviews", type=int, default=100, help="label scoring is prefill-bound: ~0.4 reviews/s on 2 cores")
     parser.add_argument("--skip", nargs="*", default=[], choices=["copy", "sentiment"])
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "batch.json"))
     args = parser.parse_args()
     torch.set_num_threads(psutil.cpu_count(logical=True))
-    result: dict = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": psutil.cpu_count(),
+    out = Path(args.out)
+    # Phases can be run separately (--skip); their results are merged into one file.
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    result: dict = {**previous, "machine": {"cpu": platform.processor() or platform.machine(), "cores": psutil.cpu_count(),
                                 "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
                                 "torch": torch.__version__, "threads": torch.get_num_threads()},
                     "date": time.strftime("%Y-%m-%d %H:%M"), "command": " ".join(sys.argv)}
@@ -186,16 +191,17 @@ def main() -> None:
         print(json.dumps(peer), flush=True)
     if "sentiment" not in args.skip:
         rows = sample_rows(DATA / "sentiment" / "test.jsonl", args.reviews, seed=1)
-        runs = [bench_scoring(DEFAULT, rows, "sentiment"), bench_scoring(FAST, rows, "sentiment"),
-                bench_llama_sentiment(rows), {"model": "SnowNLP", **{k: v for k, v in evaluate_snownlp(rows).items()
-                                                                    if k in ("accuracy", "items_per_s")}}]
-        runs[-1]["reviews_per_s"] = runs[-1].pop("items_per_s")
-        result["sentiment"] = runs
+        runs = []
+        for measure in (lambda: bench_scoring(DEFAULT, rows, "sentiment"), lambda: bench_scoring(FAST, rows, "sentiment"),
+                        lambda: bench_llama_sentiment(rows)):
+            runs.append(measure())
+            print(json.dumps(runs[-1], ensure_ascii=False), flush=True)
+        snow = evaluate_snownlp(rows)
+        runs.append({"model": "SnowNLP", "reviews_per_s": snow["items_per_s"], "accuracy": snow["accuracy"]})
+        result["sentiment"] = {"reviews": len(rows), "runs": runs}
         result["sentiment_speedup_vs_llama_cpp"] = round(runs[0]["reviews_per_s"] / runs[2]["reviews_per_s"], 2)
-        for run in runs:
-            print(json.dumps(run, ensure_ascii=False), flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
     print(json.dumps(result, ensure_ascii=False, indent=1))
 
 

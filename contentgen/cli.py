@@ -346,6 +346,42 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("密码：")
+    if first != getpass.getpass("再输入一次："):
+        raise UserFacingError("两次输入的密码不一致。")
+    return first
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from contentgen.accounts import ROLES, AccountStore
+    from contentgen.runtime import build_store
+
+    accounts = AccountStore(build_store(_settings(args)))
+    if args.action == "list":
+        users = accounts.list()
+        rows = [{"name": u.name, "role": u.role, "active": u.active,
+                 "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None} for u in users]
+        _emit(args, rows, "\n".join(f"{u.name}\t{ROLES[u.role]}\t{'启用' if u.active else '停用'}" for u in users)
+              or "还没有账号：contentgen user add --name 管理员 --role admin")
+        return 0
+    if not args.name:
+        raise UserFacingError("请用 --name 指定用户名。")
+    if args.action == "add":
+        account = accounts.add(args.name, _read_password(args), args.role or "marketing")
+        _emit(args, {"name": account.name, "role": account.role},
+              f"已创建用户 {account.name}（{ROLES[account.role]}）。网页界面从现在起需要登录。")
+        return 0
+    accounts.update(args.name, role=args.role, active={"enable": True, "disable": False}.get(args.action),
+                    password=_read_password(args) if args.action == "password" else None)
+    _emit(args, {"name": args.name, "updated": True}, f"已更新用户 {args.name}。")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     import ui
 
@@ -483,6 +519,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, help="每次送入模型的行数（默认取引擎批大小）")
     p.add_argument("--no-progress", action="store_true", help="不显示进度条（后台进程）")
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("user", parents=[common], help="账号：add 新增、list 列出、set/enable/disable/password 修改")
+    p.add_argument("action", choices=["add", "list", "set", "enable", "disable", "password"])
+    p.add_argument("--name", help="用户名（--user 是记入历史的用户名，不同）")
+    p.add_argument("--role", choices=["marketing", "support", "admin"], help="角色：市场 / 客服 / 管理员")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入读密码（脚本用），否则交互输入")
+    p.set_defaults(func=cmd_user)
 
     p = sub.add_parser("ui", parents=[common], help="启动网页界面")
     p.add_argument("--address", default="127.0.0.1")

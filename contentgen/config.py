@@ -75,6 +75,19 @@ class Settings:
     user: str = "local"
 
 
+# Environment variable -> ModelConfig field (and how to read it).
+MODEL_ENV: dict[str, tuple[str, Any]] = {
+    "CONTENTGEN_MODEL": ("name_or_path", str),
+    "CONTENTGEN_DEVICE": ("device", str),
+    "CONTENTGEN_DTYPE": ("dtype", str),
+    "CONTENTGEN_THREADS": ("threads", int),
+    "CONTENTGEN_BATCH_SIZE": ("batch_size", int),
+    "CONTENTGEN_BACKEND": ("backend", str),
+    "CONTENTGEN_API_BASE": ("api_base", str),
+    "CONTENTGEN_API_KEY": ("api_key", str),
+}
+
+
 def _settings_file() -> Path | None:
     explicit = os.environ.get("CONTENTGEN_SETTINGS")
     if explicit:
@@ -101,22 +114,9 @@ def load_settings() -> Settings:
         user = data.get("user", user)
 
     env = os.environ
-    if env.get("CONTENTGEN_MODEL"):
-        model = replace(model, name_or_path=env["CONTENTGEN_MODEL"])
-    if env.get("CONTENTGEN_DEVICE"):
-        model = replace(model, device=env["CONTENTGEN_DEVICE"])
-    if env.get("CONTENTGEN_DTYPE"):
-        model = replace(model, dtype=env["CONTENTGEN_DTYPE"])
-    if env.get("CONTENTGEN_THREADS"):
-        model = replace(model, threads=int(env["CONTENTGEN_THREADS"]))
-    if env.get("CONTENTGEN_BATCH_SIZE"):
-        model = replace(model, batch_size=int(env["CONTENTGEN_BATCH_SIZE"]))
-    if env.get("CONTENTGEN_BACKEND"):
-        model = replace(model, backend=env["CONTENTGEN_BACKEND"])
-    if env.get("CONTENTGEN_API_BASE"):
-        model = replace(model, api_base=env["CONTENTGEN_API_BASE"])
-    if env.get("CONTENTGEN_API_KEY"):
-        model = replace(model, api_key=env["CONTENTGEN_API_KEY"])
+    for variable, (name, convert) in MODEL_ENV.items():
+        if env.get(variable):
+            model = replace(model, **{name: convert(env[variable])})
     if env.get("CONTENTGEN_DATABASE_URL"):
         database = replace(database, url=env["CONTENTGEN_DATABASE_URL"])
     if env.get("CONTENTGEN_USER"):

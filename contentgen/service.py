@@ -6,6 +6,7 @@ request lands in the history the same way.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -15,6 +16,7 @@ from typing import Any
 from contentgen.aspects import aspect_clauses, load_aspects
 from contentgen.config import GenerationParams
 from contentgen.engine.base import Engine
+from contentgen.engine.fair import current_requester
 from contentgen.errors import UserFacingError
 from contentgen.knowledge import FaqIndex
 from contentgen.privacy import mask_personal_data, mask_value
@@ -33,6 +35,19 @@ MASKED_TASKS = {"reply"}
 UPSET_THRESHOLD = 0.5  # negative-label probability from the sentiment scorer
 _FAQ_INDEXES: dict[tuple, FaqIndex] = {}
 AUTO = "auto"  # the task's own adapter when one is loaded, else the base model
+
+
+def as_requester(method):  # noqa: ANN001, ANN201
+    """Engine calls inside `method` take their turn on the shared model as this service's
+    user and source (a user's batch job and their interactive requests are separate turns)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):  # noqa: ANN001, ANN202
+        token = current_requester.set(self.requester)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            current_requester.reset(token)
+    return wrapper
 
 
 @dataclass
@@ -107,6 +122,7 @@ class TaskStream:
         self.texts = [prefix] * n
         started = time.perf_counter()
         self.status = "cancelled"
+        current_requester.set(self.service.requester)  # this generator runs in the caller's thread
         try:
             if prefix:
                 for index in range(n):
@@ -147,6 +163,10 @@ class ContentService:
         self.user_name = user_name
         self.source = source
         self._aspects: dict[str, set[str]] | None = None
+
+    @property
+    def requester(self) -> str:
+        return f"{self.source}:{self.user_name}"
 
     def resolve_adapter(self, task: str, adapter: str | None = AUTO) -> str | None:
         """AUTO: the adapter named after the task when loaded, else the base model."""
@@ -205,6 +225,7 @@ class ContentService:
         return TaskStream(self, task, request, _request_params(task, request, params),
                           self.resolve_adapter(task, adapter), brand_id)
 
+    @as_requester
     def generate(self, task: str, request: CopyRequest | ReplyRequest,
                  params: GenerationParams | None = None, adapter: str | None = AUTO,
                  brand_id: int | None = None) -> TaskResult:
@@ -229,6 +250,7 @@ class ContentService:
         return TaskResult(request_id, task, [g.text for g in generations],
                           self.engine.model_id, adapter, latency_ms, sources=list(getattr(request, "faq", ())))
 
+    @as_requester
     def generate_many(self, task: str, requests: Sequence[CopyRequest | ReplyRequest],
                       params: GenerationParams | None = None, adapter: str | None = AUTO,
                       brand_id: int | None = None,
@@ -301,6 +323,7 @@ class ContentService:
     def _prepare(self, task: str, request: Any) -> Any:
         return self.prepare_reply(request) if task == "reply" else request
 
+    @as_requester
     def prepare_reply(self, request: ReplyRequest) -> ReplyRequest:
         """Ground the reply in the knowledge base and open with an apology for an upset customer."""
         faq = request.faq
@@ -326,6 +349,7 @@ class ContentService:
         return _FAQ_INDEXES[key]
 
     # -------------------------------------------------------------- compliance
+    @as_requester
     def compliant_rewrite(self, text: str, checker=None, adapter: str | None = AUTO) -> TaskResult:  # noqa: ANN001
         """Ask the model for a compliant version; whatever it still gets wrong is fixed by rule."""
         from contentgen.compliance import ComplianceChecker
@@ -354,6 +378,7 @@ class ContentService:
         return TaskResult(request_id, "rewrite", [rewritten], self.engine.model_id, adapter, latency_ms)
 
     # -------------------------------------------------------------- sentiment
+    @as_requester
     def tag(self, texts: Sequence[str], adapter: str | None = AUTO, *, channel: str = "",
             with_aspects: bool = True,
             item_for: Callable[[int, "TagResult"], BatchItemRef] | None = None) -> list[TagResult]:

@@ -15,8 +15,8 @@ LABELS = ["positive", "neutral", "negative"]
 
 
 def sentiment_rows(store: HistoryStore, *, since: datetime | None = None, until: datetime | None = None,
-                   channel: str | None = None) -> pd.DataFrame:
-    """One row per tagged text: time, channel, label, aspects."""
+                   channel: str | None = None, user_name: str | None = None) -> pd.DataFrame:
+    """One row per tagged text: time, channel, label, aspects (one user's, when given)."""
     statement = (select(Request.created_at, Request.channel, Result.label, Result.aspects)
                  .join(Result, Result.request_id == Request.id)
                  .where(Request.task == "sentiment", Request.status == "ok"))
@@ -26,6 +26,8 @@ def sentiment_rows(store: HistoryStore, *, since: datetime | None = None, until:
         statement = statement.where(Request.created_at < until)
     if channel:
         statement = statement.where(Request.channel == channel)
+    if user_name:
+        statement = statement.where(Request.user_name == user_name)
     with store.sessions() as session:
         rows = session.execute(statement).all()
     frame = pd.DataFrame(rows, columns=["created_at", "channel", "label", "aspects"])
@@ -66,10 +68,12 @@ class Alert:
 
 
 def negative_alert(store: HistoryStore, *, window: timedelta = timedelta(hours=24), threshold: float = 0.3,
-                   min_count: int = 5, channel: str | None = None, now: datetime | None = None) -> Alert:
+                   min_count: int = 5, channel: str | None = None, now: datetime | None = None,
+                   user_name: str | None = None) -> Alert:
     """Alert when the negative share of the last `window` exceeds `threshold` (with enough items)."""
     now = now or datetime.now(timezone.utc)
-    rows = sentiment_rows(store, since=now - window, until=now + timedelta(seconds=1), channel=channel)
+    rows = sentiment_rows(store, since=now - window, until=now + timedelta(seconds=1), channel=channel,
+                        user_name=user_name)
     count = len(rows)
     share = float((rows["label"] == "negative").mean()) if count else 0.0
     triggered = count >= min_count and share > threshold

@@ -69,7 +69,16 @@ def _sharegpt(row: dict[str, Any], task: str) -> Example:
 
 
 def example_from_row(row: dict[str, Any], task: str) -> Example | None:
-    """One training example, or None for a row that must not be learned from."""
+    """One training example, or None for a row that must not (or cannot) be learned from:
+    a user's file may hold malformed rows, and one bad row must not stop a training run."""
+    get_template(task)  # an unknown task is the caller's error, not the row's
+    try:
+        return _example(row, task)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None
+
+
+def _example(row: dict[str, Any], task: str) -> Example | None:
     if "conversations" in row:
         return _sharegpt(row, task)
     if "instruction" in row and "output" in row:
@@ -105,7 +114,7 @@ def example_from_row(row: dict[str, Any], task: str) -> Example | None:
             context = context[:-1]
         request = ReplyRequest(message=message, context=tuple(context[-6:]), order=str(row.get("order", "")))
         return Example(template.conversation(request), target)
-    raise UserFacingError(f"未知任务“{task}”。")
+    return None
 
 
 def load_examples(path: Path, task: str, *, limit: int | None = None, seed: int = 0,

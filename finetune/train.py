@@ -117,7 +117,7 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from contentgen.engine.transformers_engine import pick_device, pick_dtype
+    from contentgen.engine.transformers_engine import contiguous_lm_head, pick_device, pick_dtype
     from contentgen.models import resolve_model_dir
 
     out = Path(config.out)
@@ -128,6 +128,7 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
     device = pick_device(model_config.device)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     base = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=pick_dtype(model_config.dtype, device))
+    contiguous_lm_head(base)
     base.to(device)
 
     state = {"step": 0, "seconds": 0.0}

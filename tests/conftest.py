@@ -31,6 +31,33 @@ def db_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'history.db'}"
 
 
+POSTGRES_URL = os.environ.get("CONTENTGEN_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_url(request, tmp_path) -> str:
+    """SQLite, and a fresh database on the PostgreSQL server .ci/run starts
+    (CONTENTGEN_TEST_POSTGRES_URL, an account allowed to create databases)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'history.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL not configured: set CONTENTGEN_TEST_POSTGRES_URL (.ci/run starts a server)")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"contentgen_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
 def store(db_url):
     from db.history import HistoryStore
@@ -53,3 +80,12 @@ def app_env(monkeypatch, tiny_model_dir, db_url):
     monkeypatch.setenv("CONTENTGEN_DATABASE_URL", db_url)
     monkeypatch.chdir(REPO)
     return db_url
+
+
+@pytest.fixture
+def any_store(any_db_url):
+    from db.history import HistoryStore
+
+    store = HistoryStore(any_db_url)
+    yield store
+    store.engine.dispose()

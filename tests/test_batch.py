@@ -107,7 +107,8 @@ def test_missing_column_is_a_clear_error(app_env, capsys, tmp_path):
         resolve_mapping("copy", ["货号"], {"product": "名字"})
 
 
-def test_a_row_is_recorded_once_even_if_two_workers_finish_it(store):
+def test_a_row_is_recorded_once_even_if_two_workers_finish_it(any_store):
+    store = any_store
     batches = BatchStore(store)
     job = create_job(batches, "评论\n不错\n".encode(), "r.csv", "sentiment", user_name="u")
     ref = BatchItemRef(job.job_id, 0, {"情感": "正面"})

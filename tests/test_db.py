@@ -1,3 +1,4 @@
+import pytest
 from datetime import datetime, timedelta, timezone
 
 from alembic.autogenerate import compare_metadata
@@ -8,6 +9,12 @@ from sqlalchemy import inspect, text
 from db.history import HistoryStore, ResultRecord
 from db.models import Base
 from db.session import MIGRATIONS_DIR, alembic_config
+
+
+@pytest.fixture
+def db_url(any_db_url) -> str:
+    """Every test in this module runs on SQLite and on PostgreSQL."""
+    return any_db_url
 
 
 def add(store, task="copy", user="小王", text="轻薄羽绒服", output="保暖又轻盈"):
@@ -28,6 +35,8 @@ def test_migration_matches_the_models_and_is_idempotent(db_url):
 
 
 def test_sqlite_runs_in_wal_mode(store):
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
     with store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar().lower() == "wal"
 

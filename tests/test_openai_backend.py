@@ -8,28 +8,20 @@ LoRA adapter under its --lora-modules name: the engine must route adapter reques
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
 from contentgen.config import GenerationParams, ModelConfig
 from contentgen.models import REGISTRY, assemble_gguf
+from tests.servers import free_port, wait_until_up
 
 pytestmark = pytest.mark.embedded
 
 pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is in the test extra: make test installs it")
 
 BASE = "qwen-0.5b"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,17 +35,7 @@ def server(tmp_path_factory):
     process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--config_file", str(config)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base_url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(process.stderr.read().decode(errors="replace")[-2000:])
-        time.sleep(0.5)
+    wait_until_up(f"{base_url}/models", process, lambda: process.stderr.read().decode(errors="replace"))
     yield base_url
     process.terminate()
     process.wait(timeout=30)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
+from contentgen.accounts import Account, AccountStore, session_expired
 from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings, load_settings
 from contentgen.engine import Engine
@@ -11,7 +14,17 @@ from contentgen.errors import UserFacingError
 from contentgen.runtime import build_engine
 from contentgen.service import ContentService
 from db.history import HistoryStore
+from db.models import utcnow
 from ui.jobs import JobRegistry
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: object) -> str:
+    """User-provided text shown inside Markdown (names, brand fields, error messages):
+    escaped so it reads as typed and cannot become a link, image, formula or markup."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
 
 
 def settings() -> Settings:
@@ -34,8 +47,65 @@ def shared_jobs() -> JobRegistry:
     return JobRegistry()
 
 
+# Pages each role may open (admin: all). Names are the files in ui/views.
+ROLE_PAGES = {
+    "marketing": {"copy", "batch", "sentiment", "dashboard", "history", "brands"},
+    "support": {"reply", "sentiment", "history"},
+}
+
+
+def accounts() -> AccountStore:
+    return AccountStore(store())
+
+
+def login_required() -> bool:
+    """Login is on once any account exists (a fresh install runs as one local user)."""
+    return accounts().any_accounts()
+
+
+def current_account() -> Account | None:
+    auth = st.session_state.get("auth")
+    if not auth:
+        return None
+    if session_expired(auth["last_seen"]):
+        del st.session_state["auth"]
+        st.session_state.auth_expired = True
+        return None
+    auth["last_seen"] = utcnow()
+    return Account(auth["name"], auth["role"])
+
+
+def log_in(account: Account) -> None:
+    st.session_state.auth = {"name": account.name, "role": account.role, "last_seen": utcnow()}
+    st.session_state.pop("auth_expired", None)
+
+
+def guard(page: str) -> Account | None:
+    """Stop the page unless the visitor may open it (pages are reachable by URL too)."""
+    if not login_required():
+        return None
+    account = current_account()
+    if account is None:
+        st.warning("请先登录。" if not st.session_state.get("auth_expired") else "登录已过期，请重新登录。")
+        st.stop()
+    if not account.is_admin and page not in ROLE_PAGES.get(account.role, set()):
+        st.error("当前账号没有权限使用此页面，请联系管理员。")
+        st.stop()
+    return account
+
+
 def current_user() -> str:
+    account = current_account()
+    if account is not None:
+        return account.name
     return st.session_state.get("user_name") or settings().user
+
+
+def visible_user() -> str | None:
+    """Whose records this visitor may see: their own, or everyone's (None) for an admin or
+    the single local user of an install without accounts."""
+    account = current_account()
+    return None if account is None or account.is_admin else account.name
 
 
 def store() -> HistoryStore:

@@ -9,7 +9,10 @@ from contentgen.errors import UserFacingError
 from contentgen.inputs import read_table
 from contentgen.templates import LENGTHS, PLATFORMS
 from db.batches import BatchStore
-from ui.state import current_user, settings, store
+from ui.state import current_user, plain, settings, store
+from ui.state import guard
+
+guard("batch")
 
 TASK_NAMES = {"copy": "营销文案", "reply": "客服回复", "sentiment": "情感标签"}
 STATUS_NAMES = {"pending": "等待中", "running": "运行中", "done": "已完成", "failed": "已中断"}
@@ -95,7 +98,7 @@ def show_job(job_id: str) -> None:
         if alive and progress.rate:
             st.caption(f"速度 {progress.rate * 60:.1f} 行/分钟 · 预计剩余 {batch.describe_eta(progress.eta_s)}")
         if job.error and not alive and job.status != "done":
-            st.warning(f"任务中断：{job.error}")
+            st.warning(f"任务中断：{plain(job.error)}")
         if progress.pending and not alive:
             if st.button("继续任务", key=f"resume_{job.id}"):
                 batch.start_worker(job.id, model=config.model.name_or_path,

@@ -3,7 +3,10 @@
 import streamlit as st
 
 from contentgen.inputs import split_points
-from ui.state import keep_inputs, store
+from ui.state import keep_inputs, plain, store
+from ui.state import guard
+
+guard("brands")
 
 keep_inputs("brand_name", "brand_tone", "brand_audience", "brand_keywords", "brand_banned", "brand_examples")
 
@@ -30,14 +33,14 @@ if saved:
         store().save_brand(name, tone=st.session_state.brand_tone or "", audience=st.session_state.brand_audience or "",
                            required_keywords=split_points(st.session_state.brand_keywords or ""),
                            banned_words=split_points(st.session_state.brand_banned or ""), example_copy=examples)
-        st.success(f"已保存品牌档案：{name}")
+        st.success(f"已保存品牌档案：{plain(name)}")
 
 brands = store().brands()
 if not brands:
     st.info("还没有品牌档案。")
 for brand in brands:
-    with st.expander(brand.name):
-        st.write(f"语气：{brand.tone or '—'} · 人群：{brand.audience or '—'}")
-        st.write(f"关键词：{'、'.join(brand.required_keywords) or '—'} · 禁用词：{'、'.join(brand.banned_words) or '—'}")
+    with st.expander(plain(brand.name)):
+        st.write(f"语气：{plain(brand.tone or '—')} · 人群：{plain(brand.audience or '—')}")
+        st.write(f"关键词：{plain('、'.join(brand.required_keywords) or '—')} · 禁用词：{plain('、'.join(brand.banned_words) or '—')}")
         for example in brand.example_copy:
             st.caption(example)

@@ -16,6 +16,9 @@ from ui.state import (
     store,
     submit_stream,
 )
+from ui.state import guard
+
+guard("copy")
 
 FIELDS = ("copy_product", "copy_points", "copy_attributes", "copy_platform", "copy_tone",
           "copy_length", "copy_n", "copy_adapter", "copy_brand")

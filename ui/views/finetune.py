@@ -13,6 +13,9 @@ import streamlit as st
 from contentgen.adapters import discover, user_adapter_dir
 from contentgen.processes import process_alive
 from ui.state import settings, shared_engine
+from ui.state import guard
+
+guard("finetune")
 
 TASK_NAMES = {"copy": "营销文案", "reply": "客服回复", "sentiment": "情感标签"}
 FORMATS = """- 营销文案：列 `product`、`points`、`platform`、`copy`（或 AdvertiseGen 的 `content`、`summary`）

@@ -6,17 +6,21 @@ import pandas as pd
 import streamlit as st
 
 from db.export import to_csv_bytes, to_xlsx_bytes
-from ui.state import keep_inputs, store
+from ui.state import keep_inputs, store, visible_user
+from ui.state import guard
+
+guard("history")
 
 TASK_NAMES = {"": "全部", "copy": "营销文案", "reply": "客服回复", "sentiment": "情感标签", "rewrite": "合规改写"}
 
 keep_inputs("history_query", "history_task", "history_user", "history_brand", "history_dates")
 
 st.header("历史记录")
+owner = visible_user()  # None for an admin, who may look at anyone's history
 left, middle, right = st.columns([3, 1, 1])
 query = left.text_input("搜索（输入或输出中的关键词）", key="history_query")
 task = middle.selectbox("任务", list(TASK_NAMES), format_func=TASK_NAMES.get, key="history_task")
-user = right.text_input("用户", key="history_user")
+user = right.text_input("用户", key="history_user") if owner is None else owner
 
 brands = {b.name: b.id for b in store().brands()}
 left, right = st.columns(2)

@@ -15,6 +15,9 @@ from ui.state import (
     store,
     submit_stream,
 )
+from ui.state import guard
+
+guard("reply")
 
 keep_inputs("reply_message", "reply_context", "reply_order", "reply_adapter")
 

@@ -14,6 +14,9 @@ from ui.state import (
     service,
     shared_jobs,
 )
+from ui.state import guard
+
+guard("sentiment")
 
 LABEL_NAMES = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 MAX_ITEMS = 2000  # larger files belong to batch jobs

@@ -1,0 +1,150 @@
+"""Accounts: hashed passwords, roles, rate-limited logins, expiry, per-user isolation in the UI."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from contentgen.accounts import LOCKOUT, MAX_FAILED_LOGINS, SESSION_TTL, AccountStore, session_expired
+from contentgen.cli import main
+from contentgen.errors import UserFacingError
+from db.history import ResultRecord
+from db.models import User, utcnow
+
+APP = Path(__file__).resolve().parents[1] / "ui" / "app.py"
+VIEWS = APP.with_name("views")
+
+
+def test_passwords_are_hashed_and_checked(any_store):
+    store = any_store
+    accounts = AccountStore(store)
+    assert not accounts.any_accounts()
+    accounts.add("小王", "correct horse", "marketing")
+    with store.sessions() as session:
+        stored = session.scalar(select(User.password_hash))
+    assert "correct horse" not in stored and stored.startswith("$argon2")
+    assert accounts.authenticate("小王", "correct horse").role == "marketing"
+    with pytest.raises(UserFacingError, match="用户名或密码错误"):
+        accounts.authenticate("小王", "wrong password")
+    with pytest.raises(UserFacingError, match="用户名或密码错误"):  # same message for an unknown name
+        accounts.authenticate("nobody", "whatever1")
+    with pytest.raises(UserFacingError, match="至少 8 位"):
+        accounts.add("小李", "short", "support")
+    with pytest.raises(UserFacingError, match="已存在"):
+        accounts.add("小王", "another password", "support")
+
+
+def test_failed_logins_lock_the_account_for_a_while(any_store):
+    store = any_store
+    accounts = AccountStore(store)
+    accounts.add("agent", "good password", "support")
+    now = utcnow()
+    for _ in range(MAX_FAILED_LOGINS):
+        with pytest.raises(UserFacingError, match="用户名或密码错误"):
+            accounts.authenticate("agent", "bad password", now=now)
+    with pytest.raises(UserFacingError, match="锁定"):  # even the right password is refused now
+        accounts.authenticate("agent", "good password", now=now)
+    assert accounts.authenticate("agent", "good password", now=now + LOCKOUT + timedelta(seconds=1))
+
+
+def test_disabled_accounts_and_session_expiry(store):
+    accounts = AccountStore(store)
+    accounts.add("temp", "good password", "marketing")
+    accounts.update("temp", active=False)
+    with pytest.raises(UserFacingError, match="停用"):
+        accounts.authenticate("temp", "good password")
+    assert session_expired(utcnow() - SESSION_TTL - timedelta(minutes=1))
+    assert not session_expired(utcnow() - timedelta(minutes=5))
+
+
+def test_cli_adds_the_first_admin(app_env, capsys, monkeypatch, store):
+    monkeypatch.setattr("sys.stdin", io.StringIO("admin password\n"))
+    assert main(["user", "add", "--name", "boss", "--role", "admin", "--password-stdin"]) == 0
+    assert "需要登录" in capsys.readouterr().out
+    assert AccountStore(store).authenticate("boss", "admin password").is_admin
+
+
+def login(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click().run()
+    return at
+
+
+def test_app_asks_for_login_once_an_account_exists(app_env, store):
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception and "单机模式" in " ".join(c.value for c in at.caption)
+    AccountStore(store).add("小王", "marketing pw", "marketing")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert at.header[0].value == "登录 contentgen"
+    login(at, "小王", "not it")
+    assert "用户名或密码错误" in at.error[0].value
+    login(at, "小王", "marketing pw")
+    assert not at.exception, at.exception
+    assert any("已登录" in m.value for m in at.sidebar.markdown)
+
+
+def test_each_user_sees_only_their_own_history(app_env, store):
+    accounts = AccountStore(store)
+    accounts.add("小王", "marketing pw", "marketing")
+    accounts.add("客服小李", "support pw", "support")
+    accounts.add("boss", "admin password", "admin")
+    for user, text in [("小王", "小王的羽绒服文案"), ("客服小李", "小李的快递回复")]:
+        store.record(task="copy", inputs={}, input_text=text, results=[ResultRecord(text=text)],
+                     model_id="m", params={}, user_name=user)
+
+    def history_as(name: str, role: str) -> str:
+        at = AppTest.from_file(str(VIEWS / "history.py"), default_timeout=60)
+        at.session_state.auth = {"name": name, "role": role, "last_seen": utcnow()}
+        at.run()
+        assert not at.exception, at.exception
+        return " ".join(str(frame.value.to_dict()) for frame in at.dataframe)
+
+    mine = history_as("小王", "marketing")
+    assert "小王的羽绒服文案" in mine and "小李的快递回复" not in mine
+    assert "小李的快递回复" in history_as("客服小李", "support") and "羽绒服" not in history_as("客服小李", "support")
+    everything = history_as("boss", "admin")
+    assert "小王的羽绒服文案" in everything and "小李的快递回复" in everything
+
+
+def test_pages_refuse_the_wrong_role_and_anonymous_visitors(app_env, store):
+    AccountStore(store).add("客服小李", "support pw", "support")
+    at = AppTest.from_file(str(VIEWS / "copy.py"), default_timeout=60)
+    at.run()
+    assert "请先登录" in at.warning[0].value
+    at = AppTest.from_file(str(VIEWS / "copy.py"), default_timeout=60)
+    at.session_state.auth = {"name": "客服小李", "role": "support", "last_seen": utcnow()}
+    at.run()
+    assert "没有权限" in at.error[0].value
+    at = AppTest.from_file(str(VIEWS / "admin.py"), default_timeout=60)
+    at.session_state.auth = {"name": "客服小李", "role": "support", "last_seen": utcnow()}
+    at.run()
+    assert "没有权限" in at.error[0].value
+
+
+def test_admin_page_creates_accounts(app_env, store):
+    AccountStore(store).add("boss", "admin password", "admin")
+    at = AppTest.from_file(str(VIEWS / "admin.py"), default_timeout=60)
+    at.session_state.auth = {"name": "boss", "role": "admin", "last_seen": utcnow()}
+    at.run()
+    assert not at.exception, at.exception
+    at.text_input(key="admin_new_name").input("新人")
+    at.selectbox(key="admin_new_role").select("support")
+    at.text_input(key="admin_new_password").input("new person pw")
+    [create] = [b for b in at.button if b.label == "创建"]
+    create.click().run()
+    assert not at.exception, at.exception
+    assert AccountStore(store).authenticate("新人", "new person pw").role == "support"
+
+
+def test_expired_session_must_log_in_again(app_env, store):
+    AccountStore(store).add("小王", "marketing pw", "marketing")
+    at = AppTest.from_file(str(VIEWS / "history.py"), default_timeout=60)
+    at.session_state.auth = {"name": "小王", "role": "marketing", "last_seen": utcnow() - SESSION_TTL * 2}
+    at.run()
+    assert "登录已过期" in at.warning[0].value

@@ -1,0 +1,64 @@
+"""管理 page (admin only): accounts, and the adapters the shared model serves."""
+
+import pandas as pd
+import streamlit as st
+
+from contentgen.accounts import ROLES
+from contentgen.adapters import discover
+from contentgen.errors import UserFacingError
+from ui.state import accounts, guard, plain, settings, shared_engine
+
+account = guard("admin")
+if account is not None and not account.is_admin:  # guard lets only admins through; belt and braces
+    st.stop()
+
+st.header("管理")
+st.subheader("账号")
+users = accounts().list()
+st.dataframe(pd.DataFrame([{"用户名": u.name, "角色": ROLES[u.role], "状态": "启用" if u.active else "停用",
+                            "最近登录": u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else ""}
+                           for u in users]), hide_index=True)
+
+with st.form("add_user", clear_on_submit=True):
+    st.markdown("**新增账号**")
+    left, middle, right = st.columns(3)
+    name = left.text_input("用户名", key="admin_new_name")
+    role = middle.selectbox("角色", list(ROLES), format_func=ROLES.get, key="admin_new_role")
+    password = right.text_input("初始密码（至少 8 位）", type="password", key="admin_new_password")
+    if st.form_submit_button("创建"):
+        try:
+            accounts().add(name, password, role)
+            st.success(f"已创建 {plain(name)}（{ROLES[role]}）。")
+        except UserFacingError as exc:
+            st.error(str(exc))
+
+if users:
+    st.markdown("**修改账号**")
+    left, middle, right = st.columns(3)
+    target = left.selectbox("账号", [u.name for u in users], key="admin_target")
+    new_role = middle.selectbox("角色", ["", *ROLES], key="admin_role", format_func=lambda r: ROLES.get(r, "不变"))
+    new_password = right.text_input("新密码（留空不变）", type="password", key="admin_password")
+    apply, disable, enable = st.columns(3)
+    try:
+        if apply.button("保存修改"):
+            accounts().update(target, role=new_role or None, password=new_password or None)
+            st.success(f"已更新 {plain(target)}。")
+        if disable.button("停用账号", disabled=account is not None and target == account.name):
+            accounts().update(target, active=False)
+            st.success(f"已停用 {plain(target)}。")
+        if enable.button("启用账号"):
+            accounts().update(target, active=True)
+            st.success(f"已启用 {plain(target)}。")
+    except UserFacingError as exc:
+        st.error(str(exc))
+
+st.subheader("适配器")
+config = settings().model
+served = shared_engine(config).adapters
+for adapter_name, path in discover(config).items():
+    left, right = st.columns([4, 1])
+    left.write(f"**{adapter_name}** · `{path}` · {'已加载' if adapter_name in served else '未加载'}")
+    if right.button("加载", key=f"admin_load_{adapter_name}"):
+        shared_engine(config).load_adapter(adapter_name, str(path))
+        st.rerun()
+st.caption("品牌档案在“品牌档案”页面管理；适配器训练在“模型微调”页面。")
