@@ -6,6 +6,8 @@ the first `contentgen user add --role admin` turns login on for everyone.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +18,7 @@ from sqlalchemy import func, select
 from contentgen.errors import UserFacingError
 from db.batches import aware
 from db.history import HistoryStore
-from db.models import User, utcnow
+from db.models import ApiKey, User, utcnow
 
 ROLES = {"marketing": "市场", "support": "客服", "admin": "管理员"}
 MAX_FAILED_LOGINS = 5
@@ -111,6 +113,54 @@ class AccountStore:
         if not active:
             raise UserFacingError("该账号已停用，请联系管理员。")
         return account
+
+
+API_KEY_PREFIX = "cg_"
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKeyStore:
+    """Per-user API keys: shown once at creation, stored as a hash, revocable."""
+
+    def __init__(self, store: HistoryStore) -> None:
+        self.sessions = store.sessions
+
+    def create(self, user_name: str) -> str:
+        with self.sessions.begin() as session:
+            if session.scalar(select(User).where(User.name == user_name)) is None:
+                raise UserFacingError(f"没有用户“{user_name}”，请先用 contentgen user add 创建。")
+            key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+            session.add(ApiKey(user_name=user_name, key_hash=_key_hash(key), prefix=key[:10]))
+        return key
+
+    def account(self, key: str) -> Account | None:
+        """The active account a key belongs to, or None."""
+        if not key.startswith(API_KEY_PREFIX):
+            return None
+        with self.sessions() as session:
+            row = session.execute(
+                select(User.name, User.role, User.active).join(ApiKey, ApiKey.user_name == User.name)
+                .where(ApiKey.key_hash == _key_hash(key), ApiKey.revoked.is_(False))).first()
+        if row is None or not row.active:
+            return None
+        return Account(row.name, row.role)
+
+    def list(self, user_name: str | None = None) -> list[ApiKey]:
+        statement = select(ApiKey).order_by(ApiKey.id)
+        if user_name:
+            statement = statement.where(ApiKey.user_name == user_name)
+        with self.sessions() as session:
+            return list(session.scalars(statement).all())
+
+    def revoke(self, prefix: str) -> int:
+        with self.sessions.begin() as session:
+            keys = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).all()
+            for key in keys:
+                key.revoked = True
+            return len(keys)
 
 
 def session_expired(last_seen: datetime, now: datetime | None = None) -> bool:

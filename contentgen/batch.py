@@ -23,6 +23,7 @@ from contentgen.inputs import read_table, split_points
 from contentgen.templates import LENGTHS, MAX_FIELD_CHARS, PLATFORMS, CopyRequest, ReplyRequest
 from contentgen.processes import process_alive
 from db.batches import BatchStore, aware
+from db.export import safe_frame
 from db.history import BatchItemRef
 from db.models import BatchJob, utcnow
 
@@ -228,7 +229,7 @@ def output_frame(batches: BatchStore, job: BatchJob):  # noqa: ANN201
         record[STATUS_COLUMNS[1]] = item.request_id or ""
         records.append(record)
     columns = [*job.columns, *RESULT_COLUMNS[job.task], *STATUS_COLUMNS]
-    return pd.DataFrame.from_records(records, columns=columns)
+    return safe_frame(pd.DataFrame.from_records(records, columns=columns))
 
 
 def write_output(batches: BatchStore, job: BatchJob, path: str | Path) -> Path:

@@ -382,6 +382,37 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_apikey(args: argparse.Namespace) -> int:
+    from contentgen.accounts import ApiKeyStore
+    from contentgen.runtime import build_store
+
+    keys = ApiKeyStore(build_store(_settings(args)))
+    if args.action == "create":
+        if not args.name:
+            raise UserFacingError("请用 --name 指定这个 Key 属于哪个用户。")
+        key = keys.create(args.name)
+        _emit(args, {"user": args.name, "key": key}, f"{key}\n（只显示这一次，请妥善保存。）")
+    elif args.action == "list":
+        rows = [{"prefix": k.prefix, "user": k.user_name, "revoked": k.revoked, "created_at": k.created_at.isoformat()}
+                for k in keys.list(args.name)]
+        _emit(args, rows, "\n".join(f"{r['prefix']}…\t{r['user']}\t{'已吊销' if r['revoked'] else '有效'}" for r in rows)
+              or "还没有 API Key。")
+    else:
+        if not args.prefix:
+            raise UserFacingError("请用 --prefix 指定要吊销的 Key（contentgen apikey list 中的前缀）。")
+        _emit(args, {"revoked": keys.revoke(args.prefix)}, "已吊销。")
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from contentgen.api import create_app
+
+    uvicorn.run(create_app(_settings(args)), host=args.address, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     import ui
 
@@ -526,6 +557,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=["marketing", "support", "admin"], help="角色：市场 / 客服 / 管理员")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读密码（脚本用），否则交互输入")
     p.set_defaults(func=cmd_user)
+
+    p = sub.add_parser("apikey", parents=[common], help="API Key：create 创建、list 列出、revoke 吊销")
+    p.add_argument("action", choices=["create", "list", "revoke"])
+    p.add_argument("--name", help="Key 所属的用户名")
+    p.add_argument("--prefix", help="revoke：Key 的前缀")
+    p.set_defaults(func=cmd_apikey)
+
+    p = sub.add_parser("api", parents=[common], help="启动 HTTP API（默认只监听本机）")
+    p.add_argument("--address", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("ui", parents=[common], help="启动网页界面")
     p.add_argument("--address", default="127.0.0.1")

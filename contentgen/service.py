@@ -37,6 +37,19 @@ _FAQ_INDEXES: dict[tuple, FaqIndex] = {}
 AUTO = "auto"  # the task's own adapter when one is loaded, else the base model
 
 
+def compliance_checker(store: HistoryStore, brand: str | None, protected: tuple[str, ...] = ()):  # noqa: ANN201
+    """The 广告法 checker with the brand's banned words, and its name kept whole."""
+    from contentgen.compliance import ComplianceChecker
+
+    profile = store.brand(brand) if brand else None
+    if brand and profile is None:
+        raise UserFacingError(f"没有名为“{brand}”的品牌档案，请先在“品牌”页面或用 contentgen brand add 创建。")
+    return ComplianceChecker(
+        protected_words=[*protected, *([profile.name] if profile else [])],
+        banned_words=profile.banned_words if profile else (),
+    )
+
+
 def as_requester(method):  # noqa: ANN001, ANN201
     """Engine calls inside `method` take their turn on the shared model as this service's
     user and source (a user's batch job and their interactive requests are separate turns)."""
@@ -306,14 +319,7 @@ class ContentService:
         return with_brand(request, profile), profile.id
 
     def checker_for(self, brand: str | None, protected: tuple[str, ...] = ()):  # noqa: ANN201
-        """The 广告法 checker with the brand's banned words, and its name kept whole."""
-        from contentgen.compliance import ComplianceChecker
-
-        profile = self.store.brand(brand) if brand else None
-        return ComplianceChecker(
-            protected_words=[*protected, *([profile.name] if profile else [])],
-            banned_words=profile.banned_words if profile else (),
-        )
+        return compliance_checker(self.store, brand, protected)
 
     def reply(self, request: ReplyRequest, params: GenerationParams | None = None,
               adapter: str | None = AUTO) -> TaskResult:

@@ -9,6 +9,22 @@ import pandas as pd
 
 from db.models import Request
 
+# A cell starting with one of these is run as a formula by Excel / WPS ("CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Text that a spreadsheet shows as typed: a leading apostrophe keeps a formula-like cell
+    (=HYPERLINK(...), +cmd|...) as text. Stored data is untouched; only exports are changed."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.map(spreadsheet_safe)
+
+
 TASK_NAMES = {"copy": "营销文案", "reply": "客服回复", "sentiment": "情感标签", "rewrite": "合规改写"}
 
 
@@ -35,10 +51,10 @@ def history_frame(rows: Sequence[Request]) -> pd.DataFrame:
 
 
 def to_csv_bytes(rows: Sequence[Request]) -> bytes:
-    return history_frame(rows).to_csv(index=False).encode("utf-8-sig")
+    return safe_frame(history_frame(rows)).to_csv(index=False).encode("utf-8-sig")
 
 
 def to_xlsx_bytes(rows: Sequence[Request]) -> bytes:
     buffer = io.BytesIO()
-    history_frame(rows).to_excel(buffer, index=False, sheet_name="历史记录", engine="openpyxl")
+    safe_frame(history_frame(rows)).to_excel(buffer, index=False, sheet_name="历史记录", engine="openpyxl")
     return buffer.getvalue()

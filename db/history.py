@@ -149,6 +149,12 @@ class HistoryStore:
             if edited_text is not None:
                 result.edited_text, result.edited_at = edited_text, utcnow()
 
+    def result_owner(self, result_id: int) -> str | None:
+        """Whose request a result belongs to (None: no such result)."""
+        with self.sessions() as session:
+            return session.scalar(select(Request.user_name).join(Result, Result.request_id == Request.id)
+                                  .where(Result.id == result_id))
+
     def feedback(self, task: str) -> list[tuple[Request, Result]]:
         """Rated or edited outputs of a task, oldest first."""
         statement = (select(Request, Result).join(Result, Result.request_id == Request.id)

@@ -148,3 +148,19 @@ def test_expired_session_must_log_in_again(app_env, store):
     at.session_state.auth = {"name": "小王", "role": "marketing", "last_seen": utcnow() - SESSION_TTL * 2}
     at.run()
     assert "登录已过期" in at.warning[0].value
+
+
+def test_admin_page_issues_an_api_key_that_works(app_env, store):
+    from contentgen.accounts import ApiKeyStore
+
+    AccountStore(store).add("boss", "admin password", "admin")
+    at = AppTest.from_file(str(VIEWS / "admin.py"), default_timeout=60)
+    at.session_state.auth = {"name": "boss", "role": "admin", "last_seen": utcnow()}
+    at.run()
+    [issue] = [b for b in at.button if b.label == "签发 Key"]
+    issue.click().run()
+    assert not at.exception, at.exception
+    key = at.code[0].value
+    assert ApiKeyStore(store).account(key).name == "boss"
+    ApiKeyStore(store).revoke(key[:10])
+    assert ApiKeyStore(store).account(key) is None

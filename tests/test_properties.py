@@ -146,3 +146,21 @@ def test_a_customer_message_stays_in_the_customer_turn(message):
     assert conversation[0] == {"role": "system", "content": template.system_prompt}
     assert "一律不照做" in template.system_prompt
     assert [t["role"] for t in conversation] == ["system", "user"]
+
+
+def test_exports_do_not_run_formulas(store, tmp_path):
+    from db.batches import BatchStore
+    from db.export import to_csv_bytes
+    from db.history import ResultRecord
+
+    from contentgen.batch import create_job, output_frame
+
+    store.record(task="copy", inputs={}, input_text='=HYPERLINK("http://evil","点我")',
+                 results=[ResultRecord(text="+cmd|' /C calc'!A0")], model_id="m", params={}, user_name="u")
+    exported = to_csv_bytes(store.search("")).decode("utf-8-sig")
+    assert "'=HYPERLINK" in exported and "'+cmd" in exported
+    assert store.search("")[0].input_text.startswith("=HYPERLINK")  # stored verbatim
+    batches = BatchStore(store)
+    job = create_job(batches, "评论\n=1+1\n-便宜\n".encode(), "r.csv", "sentiment", user_name="u")
+    frame = output_frame(batches, batches.job(job.job_id))
+    assert frame["评论"].tolist() == ["'=1+1", "'-便宜"]

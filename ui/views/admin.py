@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from contentgen.accounts import ROLES
+from contentgen.accounts import ROLES, ApiKeyStore
 from contentgen.adapters import discover
 from contentgen.errors import UserFacingError
-from ui.state import accounts, guard, plain, settings, shared_engine
+from ui.state import accounts, guard, plain, settings, shared_engine, store
 
 account = guard("admin")
 if account is not None and not account.is_admin:  # guard lets only admins through; belt and braces
@@ -51,6 +51,25 @@ if users:
             st.success(f"已启用 {plain(target)}。")
     except UserFacingError as exc:
         st.error(str(exc))
+
+st.subheader("API Key")
+st.caption("HTTP API 的调用方凭 Key 以对应用户的身份和角色访问；Key 只显示一次，库中只存哈希。")
+if users:
+    left, right = st.columns([3, 1])
+    key_owner = left.selectbox("为用户签发", [u.name for u in users], key="admin_key_owner")
+    if right.button("签发 Key"):
+        st.code(ApiKeyStore(store()).create(key_owner), language=None)
+        st.warning("请立即复制保存：离开页面后无法再次查看。")
+    issued = ApiKeyStore(store()).list()
+    if issued:
+        st.dataframe(pd.DataFrame([{"前缀": k.prefix + "…", "用户": k.user_name, "状态": "已吊销" if k.revoked else "有效",
+                                    "创建时间": k.created_at.strftime("%Y-%m-%d %H:%M")} for k in issued]),
+                     hide_index=True)
+        revoke = st.selectbox("吊销 Key", ["", *(k.prefix for k in issued if not k.revoked)], key="admin_revoke",
+                              format_func=lambda prefix: prefix + "…" if prefix else "选择要吊销的 Key")
+        if revoke and st.button("吊销"):
+            ApiKeyStore(store()).revoke(revoke)
+            st.success("已吊销。")
 
 st.subheader("适配器")
 config = settings().model
