@@ -168,6 +168,16 @@ def test_batch_job_over_http(api):
         assert pd.read_excel(io.BytesIO(download.content))["处理状态"].tolist()[0] == "待处理"
     with client(api, "小李") as http:  # another user's job does not exist for them
         assert http.get(f"/v1/batch/{job['job_id']}").status_code == 404
+        assert http.post(f"/v1/batch/{job['job_id']}/resume").status_code == 404
+    with client(api, "小王") as http:  # resume starts a worker process that finishes the job
+        assert http.post(f"/v1/batch/{job['job_id']}/resume").status_code == 200
+        deadline = time.monotonic() + 120
+        while (status := http.get(f"/v1/batch/{job['job_id']}").json())["status"] != "done":
+            assert time.monotonic() < deadline, status
+            time.sleep(0.5)
+        assert status["done"] == 2 and status["skipped"] == 1 and status["pending"] == 0
+        result = pd.read_csv(io.BytesIO(http.get(f"/v1/batch/{job['job_id']}/download").content), encoding="utf-8-sig")
+        assert result["情感"].notna().sum() == 2 and result["评论"].tolist()[0] == "物流很快"
 
 
 def test_no_server_errors_anywhere_in_the_spec(api):

@@ -176,3 +176,17 @@ def test_bad_rows_do_not_stop_a_job_from_bytes(service, store):
     assert statuses == {0: "done", 1: "skipped", 2: "done"}
     replies = [i.output["回复"] for i in batches.items(job.job_id, status="done")]
     assert all(isinstance(r, str) for r in replies)
+
+
+def test_xlsx_of_products_end_to_end(app_env, capsys, tmp_path, store):
+    source = tmp_path / "商品.xlsx"
+    PRODUCTS.to_excel(source, index=False)
+    out = tmp_path / "文案.xlsx"
+    code, stdout, err = run(capsys, "batch", str(source), "--task", "copy", "--out", str(out), "--length", "短",
+                            "--platform", "小红书", "--no-progress")
+    assert code == 0, err
+    result = pd.read_excel(out, dtype=str, keep_default_na=False)
+    assert result["编号"].tolist() == PRODUCTS["编号"].tolist()
+    assert (result["处理状态"] == "完成").sum() == 3 and "第 3 行已跳过" in err
+    record = store.get(int(result["历史记录编号"].iloc[0]))
+    assert record.inputs["platform"] == "小红书" and record.source == "batch"

@@ -164,3 +164,17 @@ def test_exports_do_not_run_formulas(store, tmp_path):
     job = create_job(batches, "评论\n=1+1\n-便宜\n".encode(), "r.csv", "sentiment", user_name="u")
     frame = output_frame(batches, batches.job(job.job_id))
     assert frame["评论"].tolist() == ["'=1+1", "'-便宜"]
+
+
+def test_a_hundred_thousand_characters(service):
+    """Far too long for a prompt: a Chinese error for generation; a review is scored on its
+    opening and stored whole."""
+    from contentgen.templates import CopyRequest, ReplyRequest
+
+    huge = "好" * 100_000
+    with pytest.raises(UserFacingError, match="超过上限"):
+        service.copy(CopyRequest(product=huge))
+    with pytest.raises(UserFacingError, match="超过上限"):
+        service.reply(ReplyRequest(message=huge))
+    [tagged] = service.tag([huge])
+    assert service.store.get(tagged.request_id).inputs["text"] == huge
