@@ -26,14 +26,25 @@ def user_adapter_dir(config: ModelConfig) -> Path:
     return Path(config.cache_dir) / "adapters" / base_key(config)
 
 
+def training_unfinished(path: Path) -> bool:
+    """A run that stopped before its planned steps (it resumes next time): not served yet, so a
+    half-trained adapter never answers a task by default."""
+    state = path / "train_state.json"
+    if not state.exists():
+        return False
+    progress = json.loads(state.read_text(encoding="utf-8"))
+    return progress.get("step", 0) < progress.get("max_steps", 0)
+
+
 def discover(config: ModelConfig) -> dict[str, Path]:
     """Adapter name -> directory; a user's adapter overrides a shipped one of the same name."""
     found: dict[str, Path] = {}
     for root in (SHIPPED_DIR / base_key(config), user_adapter_dir(config)):
         if root.is_dir():
             for candidate in sorted(root.iterdir()):
-                if (candidate / "adapter_config.json").exists() and (
-                    candidate / "adapter_model.safetensors").exists():
+                if ((candidate / "adapter_config.json").exists()
+                        and (candidate / "adapter_model.safetensors").exists()
+                        and not training_unfinished(candidate)):
                     found[candidate.name] = candidate
     return found
 

@@ -136,3 +136,20 @@ def test_length_grouped_batches_cover_every_example_once():
     assert sorted(i for b in batches for i in b) == list(range(8))
     assert all(abs(lengths[b[0]] - lengths[b[-1]]) <= 3 for b in batches)  # short with short
     assert batches == length_grouped_batches(lengths, 2, seed=0)
+
+
+def test_an_adapter_still_training_is_not_served(tmp_path):
+    import json
+
+    from contentgen.adapters import discover, user_adapter_dir
+    from contentgen.config import ModelConfig
+
+    config = ModelConfig(name_or_path="some-base", cache_dir=tmp_path)
+    adapter = user_adapter_dir(config) / "copy"
+    adapter.mkdir(parents=True)
+    (adapter / "adapter_config.json").write_text("{}")
+    (adapter / "adapter_model.safetensors").write_bytes(b"")
+    (adapter / "train_state.json").write_text(json.dumps({"step": 12, "max_steps": 400}))
+    assert "copy" not in discover(config)  # resumable, but not answering copy requests yet
+    (adapter / "train_state.json").write_text(json.dumps({"step": 400, "max_steps": 400}))
+    assert discover(config) == {"copy": adapter}
