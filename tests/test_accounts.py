@@ -69,6 +69,14 @@ def test_cli_adds_the_first_admin(app_env, capsys, monkeypatch, store):
     assert AccountStore(store).authenticate("boss", "admin password").is_admin
 
 
+def page_as(page: str, name: str | None = None, role: str = "", last_seen=None) -> AppTest:  # noqa: ANN001
+    """A page run by a logged-in user (or anonymously with name=None)."""
+    at = AppTest.from_file(str(VIEWS / f"{page}.py"), default_timeout=60)
+    if name is not None:
+        at.session_state.auth = {"name": name, "role": role, "last_seen": last_seen or utcnow()}
+    return at.run()
+
+
 def login(at: AppTest, name: str, password: str) -> AppTest:
     at.text_input(key="login_name").input(name)
     at.text_input(key="login_password").input(password)
@@ -99,9 +107,7 @@ def test_each_user_sees_only_their_own_history(app_env, store):
                      model_id="m", params={}, user_name=user)
 
     def history_as(name: str, role: str) -> str:
-        at = AppTest.from_file(str(VIEWS / "history.py"), default_timeout=60)
-        at.session_state.auth = {"name": name, "role": role, "last_seen": utcnow()}
-        at.run()
+        at = page_as("history", name, role)
         assert not at.exception, at.exception
         return " ".join(str(frame.value.to_dict()) for frame in at.dataframe)
 
@@ -114,24 +120,14 @@ def test_each_user_sees_only_their_own_history(app_env, store):
 
 def test_pages_refuse_the_wrong_role_and_anonymous_visitors(app_env, store):
     AccountStore(store).add("客服小李", "support pw", "support")
-    at = AppTest.from_file(str(VIEWS / "copy.py"), default_timeout=60)
-    at.run()
-    assert "请先登录" in at.warning[0].value
-    at = AppTest.from_file(str(VIEWS / "copy.py"), default_timeout=60)
-    at.session_state.auth = {"name": "客服小李", "role": "support", "last_seen": utcnow()}
-    at.run()
-    assert "没有权限" in at.error[0].value
-    at = AppTest.from_file(str(VIEWS / "admin.py"), default_timeout=60)
-    at.session_state.auth = {"name": "客服小李", "role": "support", "last_seen": utcnow()}
-    at.run()
-    assert "没有权限" in at.error[0].value
+    assert "请先登录" in page_as("copy").warning[0].value
+    assert "没有权限" in page_as("copy", "客服小李", "support").error[0].value
+    assert "没有权限" in page_as("admin", "客服小李", "support").error[0].value
 
 
 def test_admin_page_creates_accounts(app_env, store):
     AccountStore(store).add("boss", "admin password", "admin")
-    at = AppTest.from_file(str(VIEWS / "admin.py"), default_timeout=60)
-    at.session_state.auth = {"name": "boss", "role": "admin", "last_seen": utcnow()}
-    at.run()
+    at = page_as("admin", "boss", "admin")
     assert not at.exception, at.exception
     at.text_input(key="admin_new_name").input("新人")
     at.selectbox(key="admin_new_role").select("support")
@@ -144,9 +140,7 @@ def test_admin_page_creates_accounts(app_env, store):
 
 def test_expired_session_must_log_in_again(app_env, store):
     AccountStore(store).add("小王", "marketing pw", "marketing")
-    at = AppTest.from_file(str(VIEWS / "history.py"), default_timeout=60)
-    at.session_state.auth = {"name": "小王", "role": "marketing", "last_seen": utcnow() - SESSION_TTL * 2}
-    at.run()
+    at = page_as("history", "小王", "marketing", last_seen=utcnow() - SESSION_TTL * 2)
     assert "登录已过期" in at.warning[0].value
 
 
@@ -154,9 +148,7 @@ def test_admin_page_issues_an_api_key_that_works(app_env, store):
     from contentgen.accounts import ApiKeyStore
 
     AccountStore(store).add("boss", "admin password", "admin")
-    at = AppTest.from_file(str(VIEWS / "admin.py"), default_timeout=60)
-    at.session_state.auth = {"name": "boss", "role": "admin", "last_seen": utcnow()}
-    at.run()
+    at = page_as("admin", "boss", "admin")
     [issue] = [b for b in at.button if b.label == "签发 Key"]
     issue.click().run()
     assert not at.exception, at.exception
