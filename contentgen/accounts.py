@@ -21,6 +21,8 @@ from db.history import HistoryStore
 from db.models import ApiKey, User, utcnow
 
 ROLES = {"marketing": "市场", "support": "客服", "admin": "管理员"}
+# Tasks each role may run (admin: all), in the UI and the API alike.
+ROLE_TASKS = {"marketing": ("copy", "sentiment"), "support": ("reply", "sentiment")}
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=5)
 SESSION_TTL = timedelta(hours=8)  # idle time after which a browser session must log in again

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contentgen import batch as batches_module
-from contentgen.accounts import Account, ApiKeyStore
+from contentgen.accounts import ROLE_TASKS, Account, ApiKeyStore
 from contentgen.config import Settings, load_settings
 from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
@@ -183,8 +183,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return ContentService(shared_engine(), store, user_name=account.name, source="api")
 
     def allowed(account: Account, task: str) -> None:
-        roles = {"copy": {"marketing"}, "reply": {"support"}, "sentiment": {"marketing", "support"}}
-        if not account.is_admin and account.role not in roles.get(task, set()):
+        if not account.is_admin and task not in ROLE_TASKS.get(account.role, ()):
             raise ApiError(403, "forbidden", "当前账号的角色不能使用该功能，请联系管理员。")
 
     def copy_request(body: CopyBody) -> CopyRequest:

@@ -156,3 +156,10 @@ def test_admin_page_issues_an_api_key_that_works(app_env, store):
     assert ApiKeyStore(store).account(key).name == "boss"
     ApiKeyStore(store).revoke(key[:10])
     assert ApiKeyStore(store).account(key) is None
+
+
+def test_batch_page_offers_only_the_tasks_of_the_role(app_env, store):
+    AccountStore(store).add("客服小李", "support pw", "support")
+    at = page_as("batch", "客服小李", "support")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="batch_task").options == ["客服回复", "情感标签"]

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from contentgen.accounts import Account, AccountStore, session_expired
+from contentgen.accounts import ROLE_TASKS, Account, AccountStore, session_expired
 from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings, load_settings
 from contentgen.engine import Engine
@@ -50,8 +50,15 @@ def shared_jobs() -> JobRegistry:
 # Pages each role may open (admin: all). Names are the files in ui/views.
 ROLE_PAGES = {
     "marketing": {"copy", "batch", "sentiment", "dashboard", "history", "brands"},
-    "support": {"reply", "sentiment", "history"},
+    "support": {"reply", "sentiment", "batch", "history"},
 }
+
+
+def allowed_tasks(tasks: tuple[str, ...]) -> list[str]:
+    account = current_account()
+    if account is None or account.is_admin:
+        return list(tasks)
+    return [t for t in tasks if t in ROLE_TASKS.get(account.role, ())]
 
 
 def accounts() -> AccountStore:

@@ -9,7 +9,7 @@ from contentgen.errors import UserFacingError
 from contentgen.inputs import read_table
 from contentgen.templates import LENGTHS, PLATFORMS
 from db.batches import BatchStore
-from ui.state import current_user, plain, settings, store
+from ui.state import allowed_tasks, current_user, plain, settings, store
 from ui.state import guard
 
 guard("batch")
@@ -26,7 +26,7 @@ batches = BatchStore(store())
 config = settings()
 uploads_dir = Path(config.model.cache_dir) / "batch-uploads"
 
-task = st.selectbox("任务", list(TASK_NAMES), format_func=TASK_NAMES.get, key="batch_task")
+task = st.selectbox("任务", allowed_tasks(tuple(TASK_NAMES)), format_func=TASK_NAMES.get, key="batch_task")
 upload = st.file_uploader("输入文件", type=["csv", "xlsx"], key="batch_upload")
 if upload is not None:
     try:
