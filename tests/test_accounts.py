@@ -127,6 +127,7 @@ def test_pages_refuse_the_wrong_role_and_anonymous_visitors(app_env, store):
 
 def test_admin_page_creates_accounts(app_env, store):
     AccountStore(store).add("boss", "admin password", "admin")
+    store.save_brand("第一坊", tone="专业可信", banned_words=["全网"])
     at = page_as("admin", "boss", "admin")
     assert not at.exception, at.exception
     at.text_input(key="admin_new_name").input("新人")
@@ -136,6 +137,7 @@ def test_admin_page_creates_accounts(app_env, store):
     create.click().run()
     assert not at.exception, at.exception
     assert AccountStore(store).authenticate("新人", "new person pw").role == "support"
+    assert any("第一坊" in frame.value["品牌"].tolist() for frame in at.dataframe if "品牌" in frame.value)
 
 
 def test_expired_session_must_log_in_again(app_env, store):

@@ -71,6 +71,16 @@ if users:
             ApiKeyStore(store()).revoke(revoke)
             st.success("已吊销。")
 
+st.subheader("品牌档案")
+brands = store().brands()
+if brands:
+    st.dataframe(pd.DataFrame([{"品牌": b.name, "语气": b.tone, "人群": b.audience,
+                                "必用关键词": "、".join(b.required_keywords), "禁用词": "、".join(b.banned_words)}
+                               for b in brands]), hide_index=True)
+else:
+    st.info("还没有品牌档案。")
+st.caption("在“品牌档案”页面新增或修改品牌。")
+
 st.subheader("适配器")
 config = settings().model
 served = shared_engine(config).adapters
@@ -80,4 +90,4 @@ for adapter_name, path in discover(config).items():
     if right.button("加载", key=f"admin_load_{adapter_name}"):
         shared_engine(config).load_adapter(adapter_name, str(path))
         st.rerun()
-st.caption("品牌档案在“品牌档案”页面管理；适配器训练在“模型微调”页面。")
+st.caption("适配器训练在“模型微调”页面；训练未完成的适配器不会被加载。")
