@@ -21,6 +21,7 @@ import torch
 from tqdm import tqdm
 
 from contentgen.config import DEFAULT_MODEL, ModelConfig
+from finetune.card import write_card
 from finetune.data import Example, load_examples
 
 IGNORE = -100
@@ -190,6 +191,8 @@ def _save_adapter(model, state: dict, config: TrainConfig, examples: int, out: P
     (out / "train_state.json").write_text(json.dumps(
         {**state, "max_steps": config.max_steps, "examples": examples,
          "examples_seen": state["step"] * config.batch_size}, indent=1))
+    # peft's save_pretrained writes a boilerplate README.md; put our card back.
+    write_card(out)
 
 
 def _save_checkpoint(model, optimizer, state: dict, checkpoint: Path) -> None:  # noqa: ANN001

@@ -93,6 +93,9 @@ def test_training_resumes_and_the_adapter_serves(tiny_model_dir, tiny_engine, tm
     assert [r["step"] for r in log] == [1, 2, 3, 4, 5]
     assert json.loads((tmp_path / "adapter" / "train_state.json").read_text())["step"] == 5
     assert (tmp_path / "adapter" / "adapter_model.safetensors").exists()
+    # Our model card, not peft's boilerplate, with how far training got and the data caveat.
+    card = (tmp_path / "adapter" / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("# LoRA adapter: sentiment") and "Steps: 5 of 5" in card and "许可证" in card
 
     from contentgen.engine.transformers_engine import TransformersEngine
 
