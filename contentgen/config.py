@@ -51,6 +51,8 @@ class GenerationParams:
     repetition_penalty: float = 1.1
     # Counted in tokens; most Chinese tokens are one or two characters.
     no_repeat_ngram_size: int = 6
+    # A 4-character phrase may occur at most this often in one text (0: no limit); see engine/decoding.py.
+    max_phrase_repeats: int = 0
     do_sample: bool = True
     seed: int | None = None
 

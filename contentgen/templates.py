@@ -192,7 +192,7 @@ register_template(
         ),
         build_user_prompt=copy_user_prompt,
         default_params=GenerationParams(max_new_tokens=300, temperature=0.7, top_p=0.9,
-                                        repetition_penalty=1.1, no_repeat_ngram_size=6),
+                                        repetition_penalty=1.1, no_repeat_ngram_size=6, max_phrase_repeats=2),
     )
 )
 

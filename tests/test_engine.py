@@ -123,3 +123,54 @@ def test_shared_system_prompt_is_prefilled_once_with_identical_output(tiny_engin
     streamed = "".join(p for _, p in tiny_engine.stream([prompts[0]], GREEDY))
     assert streamed.strip() == alone[0]
     assert len(tiny_engine._prefix_caches) == 1  # reused, not rebuilt
+
+
+class CharTokenizer:
+    """One token per character, so the expected bans can be read off the strings."""
+
+    def __init__(self, alphabet: str) -> None:
+        self.alphabet = alphabet
+
+    def ids(self, text: str) -> list[int]:
+        return [self.alphabet.index(c) for c in text]
+
+    def decode(self, ids, skip_special_tokens: bool = True) -> str:  # noqa: ANN001, ARG002
+        return "".join(self.alphabet[int(i)] for i in ids)
+
+
+def test_phrase_blocker_bans_a_third_occurrence_but_not_prompt_phrases():
+    import torch
+
+    from contentgen.engine.decoding import RepeatedSpanBlocker
+
+    tokenizer = CharTokenizer("整体造型很好，榨汁杯便携")
+    width = len(tokenizer.alphabet)
+
+    def banned_after(generated: str) -> set[str]:
+        blocker = RepeatedSpanBlocker(tokenizer, max_repeats=2)
+        prompt = tokenizer.ids("便携榨汁杯")
+        blocker(torch.tensor([prompt]), torch.zeros(1, width))  # the first call sees only the prompt
+        scores = blocker(torch.tensor([prompt + tokenizer.ids(generated)]), torch.zeros(1, width))[0]
+        return {c for c, s in zip(tokenizer.alphabet, scores.tolist()) if s == float("-inf")}
+
+    assert banned_after("整体造型很好，整体造型好，整体造") == {"型"}  # a third 整体造型
+    assert banned_after("整体造型很好，整体造") == set()  # a second one is fine
+    # The product name from the prompt may recur as often as the copy needs it.
+    assert banned_after("便携榨汁杯，便携榨汁杯，便携榨汁") == set()
+
+
+def test_phrase_limit_stops_the_loops_greedy_decoding_falls_into(tiny_engine):
+    from collections import Counter
+
+    from contentgen.engine.decoding import countable
+
+    def most_repeated(text: str) -> int:
+        counts = Counter(s for i in range(len(text) - 3) if countable(s := text[i : i + 4]))
+        return max(counts.values(), default=0)
+
+    prompts = [conv(t) for t in ("写一段连衣裙文案", "保温杯，316不锈钢", "物流太慢了", "这款耳机音质很好")]
+    loose = GenerationParams(max_new_tokens=120, do_sample=False, no_repeat_ngram_size=0, repetition_penalty=1.0)
+    free = tiny_engine.generate(prompts, loose)
+    limited = tiny_engine.generate(prompts, GenerationParams(**{**loose.as_dict(), "max_phrase_repeats": 2}))
+    assert max(most_repeated(g.text) for g in free) >= 3  # the random model does loop without the rule
+    assert all(most_repeated(g.text) <= 2 for g in limited)

@@ -15,6 +15,7 @@ from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
     DynamicCache,
+    LogitsProcessorList,
     StoppingCriteria,
     StoppingCriteriaList,
 )
@@ -22,6 +23,7 @@ from transformers.generation.streamers import BaseStreamer
 
 from contentgen.config import GenerationParams, ModelConfig
 from contentgen.engine.base import Conversation, Engine, Generation
+from contentgen.engine.decoding import RepeatedSpanBlocker
 from contentgen.engine.fair import FairLock, current_requester
 from contentgen.errors import UserFacingError
 from contentgen.models import resolve_model_dir
@@ -335,6 +337,9 @@ class TransformersEngine(Engine):
             eos_token_id=self.stop_token_ids,
             pad_token_id=self.tokenizer.pad_token_id,
         )
+        if params.max_phrase_repeats:
+            kwargs["logits_processor"] = LogitsProcessorList(
+                [RepeatedSpanBlocker(self.tokenizer, max_repeats=params.max_phrase_repeats)])
         if params.do_sample:
             kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k)
         else:
@@ -355,8 +360,8 @@ class TransformersEngine(Engine):
         texts = [self.render(c) for c in conversations]
         lengths = [len(self.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
         results: list[Generation | None] = [None] * len(texts)
-        kwargs = self._generate_kwargs(params)
         for indices in self._length_batches(lengths):
+            kwargs = self._generate_kwargs(params)  # fresh per call: the phrase blocker holds the prompt length
             with self._using(adapter):
                 if params.seed is not None:
                     torch.manual_seed(params.seed)
