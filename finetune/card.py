@@ -16,7 +16,7 @@ LICENCE_NOTE = (
 
 
 def write_card(adapter_dir: Path, *, before: dict | None = None, after: dict | None = None,
-               commands: list[str] | None = None) -> Path:
+               commands: list[str] | None = None, notes: str | None = None) -> Path:
     adapter_dir = Path(adapter_dir)
     config = json.loads((adapter_dir / "train_config.json").read_text(encoding="utf-8"))
     state = json.loads((adapter_dir / "train_state.json").read_text(encoding="utf-8"))
@@ -48,6 +48,8 @@ def write_card(adapter_dir: Path, *, before: dict | None = None, after: dict | N
             lines.append(f"| {key} | {(before or {}).get(key, '')} | {(after or {}).get(key, '')} |")
     else:
         lines.append("Not evaluated yet.")
+    if notes:
+        lines += ["", notes.strip()]
     if commands:
         lines += ["", "Reproduce:", "", "```bash", *commands, "```"]
     lines += ["", "## Data and licence", "", LICENCE_NOTE, ""]
