@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ from contentgen.inputs import read_table, split_points
 from contentgen.templates import CopyRequest, ReplyRequest, TagRequest, get_template
 
 SENTIMENT_LABELS = {"positive", "neutral", "negative"}
+# JDDC's anonymisation placeholders ([数字x], [姓名x], [订单x]…): fine in a customer's context,
+# but a reply that learned to write them would show an agent "[数字x]天".
+ANONYMISED = re.compile(r"\[[^\[\]]{1,6}x\]")
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def _example(row: dict[str, Any], task: str) -> Example | None:
     if task == "reply":
         target = str(row.get("reply", "")).strip()
         message = str(row.get("customer_message") or row.get("message") or "").strip()
-        if not target or not message:
+        if not target or not message or ANONYMISED.search(target):
             return None
         context = row.get("context") or []
         if isinstance(context, str):

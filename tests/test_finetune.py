@@ -32,6 +32,11 @@ def test_shared_formats_become_template_prompts():
                               "customer_message": "到哪了", "reply": "正在为您查询"}, "reply")
     user = reply.conversation[1]["content"]
     assert user.count("到哪了") == 1 and "客服：您好" in user and reply.answer == "正在为您查询"
+    # Anonymisation placeholders may stay in what the customer wrote, never in a learned reply.
+    masked = {"customer_message": "订单[订单x]到哪了", "reply": "大约[数字x]天送达"}
+    assert example_from_row(masked, "reply") is None
+    kept = example_from_row({**masked, "reply": "正在为您查询"}, "reply")
+    assert "[订单x]" in kept.conversation[1]["content"]
     senti = example_from_row({"text": "好评", "label": "negative"}, "sentiment")
     assert senti.answer == "负面"
 
