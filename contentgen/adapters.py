@@ -3,7 +3,9 @@
 Shipped adapters: `adapters/<base model>/<task>/` in this repository (small safetensors
 plus a model card). A company's own adapters: `<cache dir>/adapters/<base model>/<name>/`,
 registered by `contentgen finetune` or the UI. An adapter named after a task answers
-that task by default.
+that task by default, within its scope: a copy adapter trained only on 电商详情 copy
+(`scope.json`: {"platforms": ["电商详情"]}) leaves 小红书 or 朋友圈 requests to the base model,
+because it writes every platform in its training data's style and embellishes facts.
 """
 
 from __future__ import annotations
@@ -47,6 +49,27 @@ def discover(config: ModelConfig) -> dict[str, Path]:
                         and not training_unfinished(candidate)):
                     found[candidate.name] = candidate
     return found
+
+
+SCOPE_FILE = "scope.json"
+
+
+def write_scope(path: Path, platforms: set[str] | None) -> None:
+    """Record which platforms an adapter learned; None (unknown, e.g. alpaca rows) means all."""
+    scope_file = Path(path) / SCOPE_FILE
+    if platforms:
+        scope_file.write_text(json.dumps({"platforms": sorted(platforms)}, ensure_ascii=False), encoding="utf-8")
+    else:
+        scope_file.unlink(missing_ok=True)
+
+
+def covers(location: str, request: object) -> bool:
+    """Whether the adapter at `location` was trained for requests like this one (no scope: all)."""
+    scope_file = Path(location) / SCOPE_FILE
+    platform = getattr(request, "platform", None)
+    if platform is None or not scope_file.is_file():
+        return True
+    return platform in json.loads(scope_file.read_text(encoding="utf-8")).get("platforms", [platform])
 
 
 def card_metrics(path: Path) -> dict:

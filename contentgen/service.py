@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from contentgen.adapters import covers
 from contentgen.aspects import aspect_clauses, load_aspects
 from contentgen.config import GenerationParams
 from contentgen.engine.base import Engine
@@ -181,10 +182,12 @@ class ContentService:
     def requester(self) -> str:
         return f"{self.source}:{self.user_name}"
 
-    def resolve_adapter(self, task: str, adapter: str | None = AUTO) -> str | None:
-        """AUTO: the adapter named after the task when loaded, else the base model."""
+    def resolve_adapter(self, task: str, adapter: str | None = AUTO, request: object = None) -> str | None:
+        """AUTO: the adapter named after the task when loaded and trained for requests like
+        this one (`contentgen.adapters.covers`), else the base model."""
         if adapter == AUTO:
-            return task if task in self.engine.adapters else None
+            location = self.engine.adapters.get(task)
+            return task if location is not None and covers(location, request) else None
         if adapter in (None, "", "none"):
             return None
         if adapter not in self.engine.adapters:
@@ -236,7 +239,7 @@ class ContentService:
         request.validate()
         request = self._prepare(task, request)
         return TaskStream(self, task, request, _request_params(task, request, params),
-                          self.resolve_adapter(task, adapter), brand_id)
+                          self.resolve_adapter(task, adapter, request), brand_id)
 
     @as_requester
     def generate(self, task: str, request: CopyRequest | ReplyRequest,
@@ -245,7 +248,7 @@ class ContentService:
         request.validate()
         request = self._prepare(task, request)
         params = _request_params(task, request, params)
-        adapter = self.resolve_adapter(task, adapter)
+        adapter = self.resolve_adapter(task, adapter, request)
         template = get_template(task)
         n = getattr(request, "n", 1)
         started = time.perf_counter()
@@ -276,16 +279,15 @@ class ContentService:
         for request in requests:
             request.validate()
         requests = [self._prepare(task, r) for r in requests]
-        adapter = self.resolve_adapter(task, adapter)
         template = get_template(task)
-        groups: dict[GenerationParams, list[int]] = defaultdict(list)
+        groups: dict[tuple[GenerationParams, str | None], list[int]] = defaultdict(list)
         for index, request in enumerate(requests):  # e.g. copy lengths differ in max_new_tokens
-            groups[_request_params(task, request, params)].append(index)
+            groups[_request_params(task, request, params), self.resolve_adapter(task, adapter, request)].append(index)
         results: dict[int, TaskResult] = {}
-        for group_params, indices in groups.items():
+        for (group_params, group_adapter), indices in groups.items():
             started = time.perf_counter()
             generations = self.engine.generate([template.conversation(requests[i]) for i in indices],
-                                               group_params, adapter=adapter)
+                                               group_params, adapter=group_adapter)
             per_item_ms = (time.perf_counter() - started) * 1000 / len(indices)
             for index, generation in zip(indices, generations):
                 text = template.answer_prefix(requests[index]) + generation.text
@@ -295,12 +297,12 @@ class ContentService:
                         [ResultRecord(text=text, prompt_tokens=generation.prompt_tokens,
                                       completion_tokens=generation.completion_tokens,
                                       finish_reason=generation.finish_reason)],
-                        per_item_ms, adapter=adapter, brand_id=brand_id,
+                        per_item_ms, adapter=group_adapter, brand_id=brand_id,
                         batch_item=item_for(index, text, requests[index]) if item_for else None,
                     )
                 except ItemAlreadyDone:
                     request_id = None
-                results[index] = TaskResult(request_id, task, [text], self.engine.model_id, adapter, per_item_ms,
+                results[index] = TaskResult(request_id, task, [text], self.engine.model_id, group_adapter, per_item_ms,
                                             sources=list(getattr(requests[index], "faq", ())))
         return [results[i] for i in range(len(requests))]
 
@@ -366,7 +368,8 @@ class ContentService:
         request.validate()
         params = get_template("rewrite").default_params
         params = replace(params, max_new_tokens=max(params.max_new_tokens, int(len(text) * 1.5)))
-        adapter = self.resolve_adapter("copy", adapter)
+        # Its own task: the copy adapter would restyle the text instead of editing the flagged words.
+        adapter = self.resolve_adapter("rewrite", adapter)
         started = time.perf_counter()
         generation = self.engine.generate([get_template("rewrite").conversation(request)], params,
                                           adapter=adapter)[0]

@@ -23,6 +23,7 @@ from contentgen.errors import UserFacingError
 from contentgen.inputs import read_table, split_points
 from contentgen.templates import CopyRequest, ReplyRequest, TagRequest, get_template
 
+DEFAULT_PLATFORM = "电商详情"  # AdvertiseGen and rows without a platform column: product-page copy
 SENTIMENT_LABELS = {"positive", "neutral", "negative"}
 # JDDC's anonymisation placeholders ([数字x], [姓名x], [订单x]…): fine in a customer's context,
 # but a reply that learned to write them would show an agent "[数字x]天".
@@ -101,7 +102,7 @@ def _example(row: dict[str, Any], task: str) -> Example | None:
         request = CopyRequest(
             product=str(row.get("product", "")), points=split_points(str(row.get("points", ""))),
             attributes=str(row.get("content") or row.get("attributes") or ""),
-            platform=str(row.get("platform") or "电商详情"), tone=str(row.get("tone") or "亲切温暖"),
+            platform=str(row.get("platform") or DEFAULT_PLATFORM), tone=str(row.get("tone") or "亲切温暖"),
             length=str(row.get("length") or "中"),
         )
         return Example(template.conversation(request), target)
@@ -119,6 +120,16 @@ def _example(row: dict[str, Any], task: str) -> Example | None:
         request = ReplyRequest(message=message, context=tuple(context[-6:]), order=str(row.get("order", "")))
         return Example(template.conversation(request), target)
     return None
+
+
+def copy_platforms(path: Path) -> set[str] | None:
+    """The platforms a copy training file covers; None when some rows do not say (alpaca, sharegpt)."""
+    platforms = set()
+    for row in read_rows(path):
+        if "conversations" in row or "instruction" in row:
+            return None
+        platforms.add(str(row.get("platform") or DEFAULT_PLATFORM))
+    return platforms
 
 
 def load_examples(path: Path, task: str, *, limit: int | None = None, seed: int = 0,

@@ -20,9 +20,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from contentgen.adapters import write_scope
 from contentgen.config import DEFAULT_MODEL, ModelConfig
 from finetune.card import write_card
-from finetune.data import Example, load_examples
+from finetune.data import Example, copy_platforms, load_examples
 
 IGNORE = -100
 
@@ -154,6 +155,8 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
     if (checkpoint / "optimizer.pt").exists():
         optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt"))
 
+    if config.task == "copy":
+        write_scope(out, copy_platforms(Path(config.data)))
     (out / "train_config.json").write_text(json.dumps(asdict(config), ensure_ascii=False, indent=1))
     log = (out / "train_log.jsonl").open("a", encoding="utf-8")
     batches = length_grouped_batches([len(ids) for ids, _ in encoded], config.batch_size, config.seed)

@@ -161,3 +161,15 @@ def test_an_adapter_still_training_is_not_served(tmp_path):
     assert "copy" not in discover(config)  # resumable, but not answering copy requests yet
     (adapter / "train_state.json").write_text(json.dumps({"step": 400, "max_steps": 400}))
     assert discover(config) == {"copy": adapter}
+
+
+def test_copy_platforms_of_a_training_file(tmp_path):
+    from finetune.data import copy_platforms
+
+    adgen = write_jsonl(tmp_path / "a.jsonl", [{"content": "类型#裙", "summary": "裙子"}])
+    assert copy_platforms(adgen) == {"电商详情"}
+    own = write_jsonl(tmp_path / "b.jsonl", [{"product": "杯", "platform": "小红书", "copy": "好用"},
+                                             {"product": "杯", "copy": "好用"}])
+    assert copy_platforms(own) == {"小红书", "电商详情"}
+    alpaca = write_jsonl(tmp_path / "c.jsonl", [{"instruction": "写文案", "output": "好用"}])
+    assert copy_platforms(alpaca) is None

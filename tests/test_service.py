@@ -101,3 +101,29 @@ def test_adapter_resolution(service, monkeypatch):
     assert service.resolve_adapter("sentiment", "none") is None
     with pytest.raises(UserFacingError, match="未加载"):
         service.resolve_adapter("copy", "missing")
+
+
+def test_a_copy_adapter_answers_only_the_platforms_it_learned(service, monkeypatch, tmp_path):
+    from contentgen.adapters import write_scope
+    from contentgen.engine.base import Generation
+
+    write_scope(tmp_path, {"电商详情"})
+    monkeypatch.setattr(service.engine, "adapters", {"copy": str(tmp_path)})
+    page, social = CopyRequest(product="羽绒服", platform="电商详情"), CopyRequest(product="羽绒服", platform="小红书")
+    assert service.resolve_adapter("copy", request=page) == "copy"
+    assert service.resolve_adapter("copy", request=social) is None  # left to the base model
+    assert service.resolve_adapter("copy", "copy", request=social) == "copy"  # asked for by name
+    assert service.resolve_adapter("rewrite") is None  # rewriting is not copy writing
+
+    seen = []
+
+    def fake_generate(conversations, params, adapter=None):
+        seen.append((len(conversations), adapter))
+        return [Generation("文案", 1, 1, "stop") for _ in conversations]
+
+    monkeypatch.setattr(service.engine, "generate", fake_generate)
+    results = service.generate_many("copy", [page, social, page])
+    assert [r.adapter_id for r in results] == ["copy", None, "copy"]
+    assert sorted(seen, key=str) == sorted([(2, "copy"), (1, None)], key=str)
+    write_scope(tmp_path, None)  # unknown scope (e.g. alpaca rows): every platform
+    assert service.resolve_adapter("copy", request=social) == "copy"
