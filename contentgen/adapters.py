@@ -63,13 +63,19 @@ def write_scope(path: Path, platforms: set[str] | None) -> None:
         scope_file.unlink(missing_ok=True)
 
 
-def covers(location: str, request: object) -> bool:
-    """Whether the adapter at `location` was trained for requests like this one (no scope: all)."""
+def scope_platforms(location: str | Path) -> list[str] | None:
+    """The platforms an adapter was trained for; None: no recorded scope (every platform)."""
     scope_file = Path(location) / SCOPE_FILE
+    if not scope_file.is_file():
+        return None
+    return json.loads(scope_file.read_text(encoding="utf-8")).get("platforms") or None
+
+
+def covers(location: str, request: object) -> bool:
+    """Whether the adapter at `location` was trained for requests like this one."""
     platform = getattr(request, "platform", None)
-    if platform is None or not scope_file.is_file():
-        return True
-    return platform in json.loads(scope_file.read_text(encoding="utf-8")).get("platforms", [platform])
+    platforms = scope_platforms(location)
+    return platform is None or platforms is None or platform in platforms
 
 
 def card_metrics(path: Path) -> dict:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings
 from contentgen.engine import Engine, load_engine
 from contentgen.service import ContentService
 from db.history import HistoryStore
+
+log = logging.getLogger(__name__)
 
 
 def build_engine(config: ModelConfig, *, with_adapters: bool = True) -> Engine:
@@ -15,7 +19,10 @@ def build_engine(config: ModelConfig, *, with_adapters: bool = True) -> Engine:
     # A remote server lists its own adapters; local ones load into the in-process model.
     if with_adapters and config.backend == "transformers":
         for name, path in discover(config).items():
-            engine.load_adapter(name, str(path))
+            try:
+                engine.load_adapter(name, str(path))
+            except Exception as exc:  # noqa: BLE001 - one broken adapter must not keep the app from starting
+                log.warning("适配器“%s”（%s）无法加载，已跳过：%s。请重新训练或删除该目录。", name, path, exc)
     return engine
 
 

@@ -140,6 +140,26 @@ def test_admin_page_creates_accounts(app_env, store):
     assert any("第一坊" in frame.value["品牌"].tolist() for frame in at.dataframe if "品牌" in frame.value)
 
 
+def test_admin_page_shows_each_adapters_scope(app_env, store, monkeypatch, tmp_path, tiny_model_dir):
+    from contentgen.adapters import write_scope
+
+    monkeypatch.setenv("CONTENTGEN_CACHE_DIR", str(tmp_path))
+    adapter = tmp_path / "adapters" / tiny_model_dir.name / "my-copy"
+    adapter.mkdir(parents=True)
+    (adapter / "adapter_config.json").write_text("{}")
+    (adapter / "adapter_model.safetensors").write_bytes(b"")
+    write_scope(adapter, {"小红书", "朋友圈"})
+    AccountStore(store).add("boss", "admin password", "admin")
+    at = page_as("admin", "boss", "admin")
+    assert not at.exception, at.exception
+    [line] = [m.value for m in at.markdown if "my-copy" in m.value]
+    assert "未加载" in line and "适用平台：小红书、朋友圈" in line  # broken files: skipped, app still up
+    [load] = [b for b in at.button if b.key == "admin_load_my-copy"]
+    load.click().run()
+    assert not at.exception, at.exception
+    assert "无法加载" in at.error[0].value
+
+
 def test_expired_session_must_log_in_again(app_env, store):
     AccountStore(store).add("小王", "marketing pw", "marketing")
     at = page_as("history", "小王", "marketing", last_seen=utcnow() - SESSION_TTL * 2)

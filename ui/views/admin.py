@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from contentgen.accounts import ROLES, ApiKeyStore
-from contentgen.adapters import discover
+from contentgen.adapters import discover, scope_platforms
 from contentgen.errors import UserFacingError
 from ui.state import accounts, guard, plain, settings, shared_engine, store
 
@@ -86,8 +86,14 @@ config = settings().model
 served = shared_engine(config).adapters
 for adapter_name, path in discover(config).items():
     left, right = st.columns([4, 1])
-    left.write(f"**{adapter_name}** · `{path}` · {'已加载' if adapter_name in served else '未加载'}")
+    platforms = scope_platforms(path)
+    scope = f" · 适用平台：{'、'.join(platforms)}" if platforms else ""
+    left.write(f"**{adapter_name}** · `{path}` · {'已加载' if adapter_name in served else '未加载'}{scope}")
     if right.button("加载", key=f"admin_load_{adapter_name}"):
-        shared_engine(config).load_adapter(adapter_name, str(path))
-        st.rerun()
+        try:
+            shared_engine(config).load_adapter(adapter_name, str(path))
+        except Exception as exc:  # noqa: BLE001 - shown to the admin instead of a traceback
+            st.error(f"适配器“{adapter_name}”无法加载：{exc}。请检查目录是否完整，或重新训练后再加载。")
+        else:
+            st.rerun()
 st.caption("适配器训练在“模型微调”页面；训练未完成的适配器不会被加载。")
