@@ -32,11 +32,6 @@ def test_shared_formats_become_template_prompts():
                               "customer_message": "到哪了", "reply": "正在为您查询"}, "reply")
     user = reply.conversation[1]["content"]
     assert user.count("到哪了") == 1 and "客服：您好" in user and reply.answer == "正在为您查询"
-    # Anonymisation placeholders may stay in what the customer wrote, never in a learned reply.
-    masked = {"customer_message": "订单[订单x]到哪了", "reply": "大约[数字x]天送达"}
-    assert example_from_row(masked, "reply") is None
-    kept = example_from_row({**masked, "reply": "正在为您查询"}, "reply")
-    assert "[订单x]" in kept.conversation[1]["content"]
     senti = example_from_row({"text": "好评", "label": "negative"}, "sentiment")
     assert senti.answer == "负面"
 
@@ -173,3 +168,11 @@ def test_copy_platforms_of_a_training_file(tmp_path):
     assert copy_platforms(own) == {"小红书", "电商详情"}
     alpaca = write_jsonl(tmp_path / "c.jsonl", [{"instruction": "写文案", "output": "好用"}])
     assert copy_platforms(alpaca) is None
+
+
+def test_placeholder_replies_are_not_learned_but_are_evaluated(tmp_path):
+    masked = {"customer_message": "订单[订单x]到哪了", "reply": "大约[数字x]天送达"}
+    path = write_jsonl(tmp_path / "cs.jsonl", [masked, {**masked, "reply": "正在为您查询"}])
+    [learned] = load_examples(path, "reply")
+    assert learned.answer == "正在为您查询" and "[订单x]" in learned.conversation[1]["content"]
+    assert example_from_row(masked, "reply").answer == "大约[数字x]天送达"  # the eval keeps the whole test set
