@@ -23,14 +23,12 @@ from transformers.generation.streamers import BaseStreamer
 
 from contentgen.config import GenerationParams, ModelConfig
 from contentgen.engine.base import Conversation, Engine, Generation
-from contentgen.engine.decoding import RepeatedSpanBlocker
+from contentgen.engine.decoding import REPLACEMENT_CHAR, RepeatedSpanBlocker
 from contentgen.engine.fair import FairLock, current_requester
 from contentgen.errors import UserFacingError
 from contentgen.models import resolve_model_dir
 
 log = logging.getLogger(__name__)
-
-REPLACEMENT_CHAR = "\ufffd"
 
 
 def pick_device(requested: str) -> str:
