@@ -31,7 +31,7 @@ from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
 from contentgen.inputs import split_points
 from contentgen.service import ContentService, compliance_checker
-from contentgen.templates import LENGTHS, PLATFORMS, CopyRequest, ReplyRequest
+from contentgen.templates import DEFAULT_PLATFORM, LENGTHS, PLATFORMS, CopyRequest, ReplyRequest
 from db.batches import BatchStore
 from db.history import HistoryStore
 
@@ -53,7 +53,7 @@ class CopyBody(BaseModel):
     product: str = Field("", max_length=2000, description="商品名称")
     points: list[str] | str = Field(default_factory=list, description="卖点（列表或逗号分隔）")
     attributes: str = Field("", max_length=2000, description="AdvertiseGen 属性，如 类型#上衣*颜色#白色")
-    platform: Literal[tuple(PLATFORMS)] = "电商详情"  # type: ignore[valid-type]
+    platform: Literal[tuple(PLATFORMS)] = DEFAULT_PLATFORM  # type: ignore[valid-type]
     tone: str = Field("亲切温暖", max_length=50)
     length: Literal[tuple(LENGTHS)] = "中"  # type: ignore[valid-type]
     n: int = Field(1, ge=1, le=8)

@@ -20,7 +20,7 @@ from typing import Any
 
 from contentgen.errors import UserFacingError
 from contentgen.inputs import read_table, split_points
-from contentgen.templates import LENGTHS, MAX_FIELD_CHARS, PLATFORMS, CopyRequest, ReplyRequest
+from contentgen.templates import DEFAULT_PLATFORM, LENGTHS, MAX_FIELD_CHARS, PLATFORMS, CopyRequest, ReplyRequest
 from contentgen.processes import process_alive
 from db.batches import BatchStore, aware
 from db.export import safe_frame
@@ -135,7 +135,7 @@ def build_request(task: str, values: dict[str, Any], mapping: dict[str, str], op
         request = CopyRequest(
             product=field.get("product", ""), points=split_points(field.get("points", "")),
             attributes=field.get("attributes", ""),
-            platform=field.get("platform") or options.get("platform", "电商详情"),
+            platform=field.get("platform") or options.get("platform", DEFAULT_PLATFORM),
             length=field.get("length") or options.get("length", "中"),
             tone=field.get("tone") or options.get("tone", "亲切温暖"),
         )

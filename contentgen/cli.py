@@ -15,7 +15,7 @@ from typing import Any
 from contentgen.config import Settings, load_settings
 from contentgen.errors import UserFacingError
 from contentgen.inputs import read_context_file, read_texts, split_points
-from contentgen.templates import LENGTHS, PLATFORMS, CopyRequest, ReplyRequest
+from contentgen.templates import DEFAULT_PLATFORM, LENGTHS, PLATFORMS, CopyRequest, ReplyRequest
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -444,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--product", help="商品名称")
     p.add_argument("--points", help="卖点，逗号分隔")
     p.add_argument("--attributes", help="商品属性，如 类型#上衣*颜色#绿色")
-    p.add_argument("--platform", default="电商详情", choices=list(PLATFORMS))
+    p.add_argument("--platform", default=DEFAULT_PLATFORM, choices=list(PLATFORMS))
     p.add_argument("--tone", default="亲切温暖")
     p.add_argument("--length", default="中", choices=list(LENGTHS))
     p.add_argument("--n", type=int, default=1, help="生成几个版本（1-8）")

@@ -16,6 +16,8 @@ from contentgen.errors import UserFacingError
 
 # ------------------------------------------------------------------ requests
 
+# Product-page copy: also what AdvertiseGen rows and rows without a platform column are.
+DEFAULT_PLATFORM = "电商详情"
 
 PLATFORMS: dict[str, str] = {
     "电商详情": "电商商品详情页文案：开头一句点明核心卖点，再分点介绍材质、设计、功能和适用场景，语言具体可信。",
@@ -40,7 +42,7 @@ class CopyRequest:
     points: tuple[str, ...] = ()
     # AdvertiseGen-style attributes: "类型#上衣*颜色#绿色*风格#清新"
     attributes: str = ""
-    platform: str = "电商详情"
+    platform: str = DEFAULT_PLATFORM
     tone: str = "亲切温暖"
     length: str = "中"
     n: int = 1

@@ -21,9 +21,8 @@ from typing import Any
 from contentgen.engine.base import Conversation
 from contentgen.errors import UserFacingError
 from contentgen.inputs import read_table, split_points
-from contentgen.templates import CopyRequest, ReplyRequest, TagRequest, get_template
+from contentgen.templates import DEFAULT_PLATFORM, CopyRequest, ReplyRequest, TagRequest, get_template
 
-DEFAULT_PLATFORM = "电商详情"  # AdvertiseGen and rows without a platform column: product-page copy
 SENTIMENT_LABELS = {"positive", "neutral", "negative"}
 # JDDC's anonymisation placeholders ([数字x], [姓名x], [订单x]…): fine in a customer's context,
 # but a reply that learned to write them would show an agent "[数字x]天".
