@@ -104,25 +104,32 @@ def test_dtype_choice():
     assert pick_dtype("auto", "cpu") in {torch.bfloat16, torch.float32}
 
 
-def test_shared_system_prompt_is_prefilled_once_with_identical_output(tiny_engine):
-    prompts = [conv("写一句保温杯的文案"), conv("别的"), conv("一段更长一些的输入，用来产生中间的填充位置")]
+def test_shared_prompt_start_is_prefilled_once_with_identical_output(tiny_engine):
+    # A batch job's prompts share the system prompt and the task's instruction.
+    prompts = [conv("判断情感，只回答一个词。评论：保温杯很好"), conv("判断情感，只回答一个词。评论：别的"),
+               conv("判断情感，只回答一个词。评论：一段更长一些的输入，用来产生中间的填充位置")]
     tiny_engine.reuse_prefix = False
     alone = [tiny_engine.generate([p], GREEDY)[0].text for p in prompts]
     alone_scores = [tiny_engine.score_labels([p], ["正面", "负面"])[0] for p in prompts]
     tiny_engine.reuse_prefix = True
     tiny_engine._prefix_caches.clear()
-    # Different requests, one system prompt: its KV is computed once and shared by the batch.
     batched = [g.text for g in tiny_engine.generate(prompts, GREEDY)]
-    assert len(tiny_engine._prefix_caches) == 1
     assert batched == alone
-    variants = tiny_engine.generate([prompts[0], prompts[0]], GREEDY)  # n variants of one request
-    assert variants[0].text == variants[1].text == alone[0]
+    [(_, shared)] = tiny_engine._prefix_caches
+    assert tiny_engine.tokenizer.decode(list(shared)).endswith("只回答一个词。评论：")
     scores = tiny_engine.score_labels(prompts, ["正面", "负面"])
     for got, want in zip(scores, alone_scores):
         assert got == pytest.approx(want, abs=1e-4)
+    assert len(tiny_engine._prefix_caches) == 1  # the same instruction: reused, not rebuilt
+    variants = tiny_engine.generate([prompts[0], prompts[0]], GREEDY)  # n variants of one request
+    assert variants[0].text == variants[1].text == alone[0]
+    # One request at a time: its system turn is what the next request can reuse.
+    tiny_engine._prefix_caches.clear()
     streamed = "".join(p for _, p in tiny_engine.stream([prompts[0]], GREEDY))
     assert streamed.strip() == alone[0]
-    assert len(tiny_engine._prefix_caches) == 1  # reused, not rebuilt
+    assert tiny_engine.generate([prompts[1]], GREEDY)[0].text == alone[1]
+    [(_, system)] = tiny_engine._prefix_caches
+    assert tiny_engine.tokenizer.decode(list(system)).endswith("你是助手。<|im_end|>\n")
 
 
 class CharTokenizer:
@@ -136,6 +143,9 @@ class CharTokenizer:
 
     def decode(self, ids, skip_special_tokens: bool = True) -> str:  # noqa: ANN001, ARG002
         return "".join(self.alphabet[int(i)] for i in ids)
+
+    def batch_decode(self, rows, skip_special_tokens: bool = True) -> list[str]:  # noqa: ANN001, ARG002
+        return [self.decode(row) for row in rows]
 
 
 def test_phrase_blocker_bans_a_third_occurrence_but_not_prompt_phrases():
@@ -157,6 +167,46 @@ def test_phrase_blocker_bans_a_third_occurrence_but_not_prompt_phrases():
     assert banned_after("整体造型很好，整体造") == set()  # a second one is fine
     # The product name from the prompt may recur as often as the copy needs it.
     assert banned_after("便携榨汁杯，便携榨汁杯，便携榨汁") == set()
+    # Rows of one batch are counted apart.
+    blocker = RepeatedSpanBlocker(tokenizer, max_repeats=2)
+    prompts = torch.tensor([tokenizer.ids("便携榨汁杯")] * 2)
+    blocker(prompts, torch.zeros(2, width))
+    rows = [tokenizer.ids(t) for t in ("整体造型很好，整体造型好，整体造", "很好，很好，很好，整体造型好，整")]
+    scores = blocker(torch.cat([prompts, torch.tensor(rows)], dim=1), torch.zeros(2, width))
+    assert [{c for c, v in zip(tokenizer.alphabet, row.tolist()) if v == float("-inf")} for row in scores] == [{"型"}, set()]
+
+
+def test_candidate_sampler_draws_from_the_stock_warpers_distribution():
+    import torch
+    from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    from contentgen.engine.decoding import CandidateSampler
+
+    torch.manual_seed(0)
+    scores = torch.randn(3, 500) * 3
+    stock = scores.clone()
+    for warper in (TemperatureLogitsWarper(0.7), TopKLogitsWarper(50), TopPLogitsWarper(0.9)):
+        stock = warper(None, stock)
+    want = torch.softmax(stock, dim=-1)
+    sampler = CandidateSampler(temperature=0.7, top_k=50, top_p=0.9)
+    tokens, probs = sampler.candidates(scores)
+    assert torch.allclose(torch.zeros_like(want).scatter_(-1, tokens, probs), want, atol=1e-6)
+    assert ((want > 0).sum(-1) > 1).all() and ((want > 0).sum(-1) < 50).all()  # top-p cut inside the top 50
+    for _ in range(50):  # one finite logit per row, always a token the stock chain could draw
+        picked = sampler(None, scores.clone())
+        assert torch.isfinite(picked).sum(-1).tolist() == [1, 1, 1]
+        assert (want.gather(-1, picked.argmax(-1, keepdim=True)) > 0).all()
+
+
+def test_sampling_with_a_seed_repeats_and_differs_across_seeds(tiny_engine):
+    params = GenerationParams(max_new_tokens=24, do_sample=True, temperature=1.0, top_k=50, top_p=0.95,
+                              no_repeat_ngram_size=0, repetition_penalty=1.0)
+    prompt = [conv("写一句文案")]
+    first = tiny_engine.generate(prompt, GenerationParams(**{**params.as_dict(), "seed": 1}))[0].text
+    again = tiny_engine.generate(prompt, GenerationParams(**{**params.as_dict(), "seed": 1}))[0].text
+    others = {tiny_engine.generate(prompt, GenerationParams(**{**params.as_dict(), "seed": s}))[0].text for s in (2, 3, 4)}
+    assert first == again
+    assert others - {first}
 
 
 def test_phrase_limit_stops_the_loops_greedy_decoding_falls_into(tiny_engine):
@@ -174,3 +224,25 @@ def test_phrase_limit_stops_the_loops_greedy_decoding_falls_into(tiny_engine):
     limited = tiny_engine.generate(prompts, GenerationParams(**{**loose.as_dict(), "max_phrase_repeats": 2}))
     assert max(most_repeated(g.text) for g in free) >= 3  # the random model does loop without the rule
     assert all(most_repeated(g.text) <= 2 for g in limited)
+
+
+def test_scoring_batches_respect_the_token_budget(tiny_engine):
+    tiny_engine.score_token_budget = 40
+    lengths = [3, 30, 12, 5, 50, 12, 7]
+    batches = tiny_engine._token_budget_batches(lengths)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= 40
+    assert [4] in batches  # longer than the budget: alone, not dropped
+
+
+def test_scores_do_not_depend_on_how_prompts_are_grouped(tiny_engine):
+    labels = ["正面", "负面"]
+    prompts = [conv("评论：" + "好" * n) for n in (1, 9, 3, 20, 2)]
+    tiny_engine.score_token_budget = 10_000
+    together = tiny_engine.score_labels(prompts, labels)
+    tiny_engine.score_token_budget = 30
+    grouped = tiny_engine.score_labels(prompts, labels)
+    for a, b in zip(together, grouped):
+        assert a == pytest.approx(b, abs=1e-4)
+    tiny_engine.score_token_budget = 640

@@ -48,14 +48,52 @@ class RepeatedSpanBlocker(LogitsProcessor):
             self.prompt_length = input_ids.shape[1]
             self._exempt = [set(self._spans(self.tokenizer.decode(row, skip_special_tokens=True)))
                             for row in input_ids]
-        keep = min(self.candidates, scores.shape[1])
-        for row in range(input_ids.shape[0]):
-            text = self.tokenizer.decode(input_ids[row, self.prompt_length :], skip_special_tokens=True)
+        # One top-k for the whole batch and one write of the bans: per-row tensor calls cost
+        # more than the counting itself.
+        candidates = torch.topk(scores, min(self.candidates, scores.shape[1]), dim=-1).indices.tolist()
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length :], skip_special_tokens=True)
+        banned_rows, banned_tokens = [], []
+        for row, text in enumerate(texts):
             counts = Counter(s for s in self._spans(text) if countable(s) and s not in self._exempt[row])
             if not counts:
                 continue
             tail = text[-(self.span - 1) :]
-            for token in torch.topk(scores[row], keep).indices.tolist():
+            for token in candidates[row]:
                 if any(counts[s] >= self.max_repeats for s in self._spans(tail + self._piece(token))):
-                    scores[row, token] = float("-inf")
+                    banned_rows.append(row)
+                    banned_tokens.append(token)
+        if banned_rows:
+            scores[banned_rows, banned_tokens] = float("-inf")
         return scores
+
+
+class CandidateSampler(LogitsProcessor):
+    """Sample the next token among the top-k candidates and leave only it finite, for greedy search to take.
+
+    The distribution is that of transformers' temperature -> top-k -> top-p warpers followed by
+    sampling, but random numbers are drawn for k candidates instead of the whole 151,936-token
+    vocabulary, and only k are sorted: for 16 copy rows on 2 CPU cores the stock path spent
+    ~80 ms per step in exponential_ and sort (torch.profiler). Use as the last processor, with
+    do_sample=False.
+    """
+
+    def __init__(self, *, temperature: float, top_k: int | None, top_p: float | None) -> None:
+        self.temperature = temperature
+        self.top_k = top_k or None
+        self.top_p = top_p if top_p is not None else 1.0
+
+    def candidates(self, scores: torch.FloatTensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(token ids, probabilities) per row, highest first; tokens top-p drops have probability 0."""
+        k = min(self.top_k or scores.shape[-1], scores.shape[-1])
+        values, tokens = torch.topk(scores.float(), k, dim=-1)
+        probs = torch.softmax(values / self.temperature, dim=-1)
+        if self.top_p < 1.0:
+            # Keep a token while the more probable ones before it hold less than top_p (the top one always).
+            probs = probs.masked_fill(probs.cumsum(-1) - probs >= self.top_p, 0.0)
+            probs = probs / probs.sum(-1, keepdim=True)
+        return tokens, probs
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        tokens, probs = self.candidates(scores)
+        chosen = tokens.gather(-1, torch.multinomial(probs, 1))
+        return torch.full_like(scores, float("-inf")).scatter_(-1, chosen, 0.0)
