@@ -45,6 +45,7 @@ from finetune.evaluate import evaluate_snownlp, sample_rows  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 DEFAULT, FAST = "qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"
+WARM_UP = 4  # reviews scored before the clock starts, on every side
 
 
 class PeakRSS:
@@ -68,6 +69,14 @@ class PeakRSS:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def cpu_name() -> str:
+    # The CPU matters to every ratio here: torch's bf16 matmuls use AMX where the CPU has it.
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def copy_products(count: int) -> pd.DataFrame:
@@ -127,20 +136,28 @@ def accuracy(predicted: list[str], gold: list[str]) -> float:
     return round(100 * sum(p == g for p, g in zip(predicted, gold)) / len(gold), 1)
 
 
-def bench_scoring(model: str, rows: list[dict], adapter: str) -> dict:
+def bench_scoring(model: str, rows: list[dict], adapter: str, compare_prefix_reuse: bool = False) -> list[dict]:
+    """Label scoring on one model; with compare_prefix_reuse also without the shared prompt-start
+    KV cache, in the same run, so the two rates form a ratio."""
     engine = build_engine(ModelConfig(name_or_path=model))
     chosen = adapter if adapter in engine.adapters else None
     template = get_template("sentiment")
     words = list(template.label_words.values())
     label_of = {w: label for label, w in template.label_words.items()}
     conversations = [template.conversation(TagRequest(text=r["text"])) for r in rows]
-    started = time.perf_counter()
-    scores = engine.score_labels(conversations, words, adapter=chosen)
-    seconds = time.perf_counter() - started
-    predicted = [label_of[max(s, key=s.get)] for s in scores]
+    runs = []
+    for reuse in ((True, False) if compare_prefix_reuse else (True,)):
+        engine.reuse_prefix = reuse
+        engine.score_labels(conversations[:WARM_UP], words, adapter=chosen)  # kernels and caches, as llama.cpp's below
+        started = time.perf_counter()
+        scores = engine.score_labels(conversations, words, adapter=chosen)
+        seconds = time.perf_counter() - started
+        predicted = [label_of[max(s, key=s.get)] for s in scores]
+        runs.append({"model": model, "adapter": chosen, "prefix_reuse": reuse,
+                     "reviews_per_s": round(len(rows) / seconds, 2),
+                     "accuracy": accuracy(predicted, [r["label"] for r in rows])})
     del engine
-    return {"model": model, "adapter": chosen, "reviews_per_s": round(len(rows) / seconds, 2),
-            "accuracy": accuracy(predicted, [r["label"] for r in rows])}
+    return runs
 
 
 def bench_llama_sentiment(rows: list[dict]) -> dict:
@@ -148,6 +165,9 @@ def bench_llama_sentiment(rows: list[dict]) -> dict:
     (logits for the prompt's last position only: llama.cpp's fast path)."""
     model = llama(DEFAULT)
     template = get_template("sentiment")
+    for row in rows[:WARM_UP]:
+        model.create_chat_completion(messages=template.conversation(TagRequest(text=row["text"])), max_tokens=1,
+                                     temperature=0.0)
     started = time.perf_counter()
     predicted = []
     for row in rows:
@@ -175,7 +195,8 @@ def main() -> None:
     out = Path(args.out)
     # Phases can be run separately (--skip); their results are merged into one file.
     previous = json.loads(out.read_text()) if out.exists() else {}
-    result: dict = {**previous, "machine": {"cpu": platform.processor() or platform.machine(), "cores": psutil.cpu_count(),
+    result: dict = {**previous, "machine": {"cpu": cpu_name(), "cores": psutil.cpu_count(),
+                                "amx": bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()),
                                 "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
                                 "torch": torch.__version__, "threads": torch.get_num_threads()},
                     "date": time.strftime("%Y-%m-%d %H:%M"), "command": " ".join(sys.argv)}
@@ -190,14 +211,17 @@ def main() -> None:
     if "sentiment" not in args.skip:
         rows = sample_rows(DATA / "sentiment" / "test.jsonl", args.reviews, seed=1)
         runs = []
-        for measure in (lambda: bench_scoring(DEFAULT, rows, "sentiment"), lambda: bench_scoring(FAST, rows, "sentiment"),
-                        lambda: bench_llama_sentiment(rows)):
-            runs.append(measure())
-            print(json.dumps(runs[-1], ensure_ascii=False), flush=True)
+        for measure in (lambda: bench_scoring(DEFAULT, rows, "sentiment", compare_prefix_reuse=True),
+                        lambda: bench_scoring(FAST, rows, "sentiment"), lambda: [bench_llama_sentiment(rows)]):
+            for run in measure():
+                runs.append(run)
+                print(json.dumps(run, ensure_ascii=False), flush=True)
         snow = evaluate_snownlp(rows)
         runs.append({"model": "SnowNLP", "reviews_per_s": snow["items_per_s"], "accuracy": snow["accuracy"]})
         result["sentiment"] = {"reviews": len(rows), "runs": runs}
-        result["sentiment_speedup_vs_llama_cpp"] = round(runs[0]["reviews_per_s"] / runs[2]["reviews_per_s"], 2)
+        llama_cpp = next(r for r in runs if "llama.cpp" in r["model"])
+        result["sentiment_speedup_vs_llama_cpp"] = round(runs[0]["reviews_per_s"] / llama_cpp["reviews_per_s"], 2)
+        result["sentiment_prefix_reuse_speedup"] = round(runs[0]["reviews_per_s"] / runs[1]["reviews_per_s"], 2)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
     print(json.dumps(result, ensure_ascii=False, indent=1))
