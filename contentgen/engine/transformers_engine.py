@@ -299,7 +299,7 @@ class TransformersEngine(Engine):
         task's instruction, which is most of a sentiment prompt). One prompt: its system turn,
         so consecutive requests reuse it. Every row keeps at least one token of its own.
         """
-        if not encoded:
+        if not encoded or not self.reuse_prefix:
             return 0
         if len(encoded) > 1:
             size = 0
@@ -334,8 +334,6 @@ class TransformersEngine(Engine):
         tokens. The shared start's cached KV is reused: the rows are [prefix][left padding][rest],
         the mask hides the padding and positions count real tokens, so every row computes as it
         would alone. Call with the model held."""
-        if not self.reuse_prefix:
-            prefix_size = 0
         prefix_ids = rows[0][:prefix_size]
         rests = [ids[prefix_size:] for ids in rows]
         width = max(map(len, rests))
@@ -477,14 +475,13 @@ class TransformersEngine(Engine):
         encoded = self._encode_all(conversations)
         prefix_size = self._shared_prefix_size(encoded, conversations)
         results: list[dict[str, float] | None] = [None] * len(encoded)
-        shared = prefix_size if self.reuse_prefix else 0
-        for indices in self._token_budget_batches([len(ids) - shared for ids in encoded]):
+        for indices in self._token_budget_batches([len(ids) - prefix_size for ids in encoded]):
             with self._using(adapter):
                 batch, cached = self._inputs([encoded[i] for i in indices], prefix_size, adapter)
                 # Left padding puts every prompt's last token at the last position.
                 # Positions count real tokens only, so a padded prompt scores as it would alone.
                 positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
-                if cached:  # the system prompt's KV is cached: feed only the rest
+                if cached:  # the shared prompt start's KV is cached: feed only the rest
                     done = cached["past_key_values"].get_seq_length()
                     batch = {"input_ids": batch["input_ids"][:, done:], "attention_mask": batch["attention_mask"]}
                     positions = positions[:, done:]
