@@ -110,7 +110,7 @@ class ComplianceChecker:
                 findings[(position, position + len(word))] = Finding(
                     position, position + len(word), word, "品牌禁用词", "品牌规范：不得使用该词", "删除或换用品牌认可的表述")
                 position = text.find(word, position + 1)
-        return _drop_contained(sorted(findings.values(), key=lambda f: (f.start, -f.end)))
+        return _drop_overlapping(sorted(findings.values(), key=lambda f: (f.start, -f.end)))
 
     def rewrite(self, text: str, findings: list[Finding] | None = None) -> str:
         """A rule-based compliant version: absolute terms give way to their suggestion;
@@ -160,11 +160,13 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _drop_contained(findings: list[Finding]) -> list[Finding]:
-    """Keep the outermost finding where spans nest (最高级 contains 最)."""
+def _drop_overlapping(findings: list[Finding]) -> list[Finding]:
+    """One finding per character, for highlighting: the outermost where spans nest (最高级
+    contains 最), the earlier where they overlap (根治 and 治疗 in 根治疗). Input sorted by
+    (start, -end)."""
     kept: list[Finding] = []
     for finding in findings:
-        if kept and finding.start >= kept[-1].start and finding.end <= kept[-1].end:
+        if kept and finding.start < kept[-1].end:
             continue
         kept.append(finding)
     return kept

@@ -22,6 +22,13 @@ def test_absolute_terms_flagged_with_spans_and_brand_kept_whole():
         assert TEXT[f.start:f.end] == f.text and f.rule.startswith("《") and f.suggestion
 
 
+def test_overlapping_terms_give_one_finding_per_character():
+    # 根治 and 治疗 share 治 (found by the property test in test_properties.py).
+    checker = ComplianceChecker()
+    assert spans(checker.check("能根治疗程短")) == [(1, 3, "根治")]
+    assert checker.check(checker.rewrite("能根治疗程短")) == []
+
+
 def test_without_the_brand_dictionary_the_brand_is_flagged():
     assert (0, 2, "第一") in spans(ComplianceChecker().check(TEXT))
 
