@@ -8,7 +8,8 @@ TEST_STAMP := $(VENV)/.installed-test
 # llama.cpp built for an AMX CPU (Sapphire Rapids and later) crashed with a general protection
 # fault in its AMX kernels on the first prompt here, so x86 builds leave AMX out (AVX-512 stays).
 ifeq ($(shell uname -m),x86_64)
-LLAMA_BUILD_FLAGS := CFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" CXXFLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_BUILD_FLAGS := CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)"
 endif
 
 .PHONY: install run test test-fast bench clean

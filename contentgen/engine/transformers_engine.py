@@ -188,7 +188,7 @@ class TransformersEngine(Engine):
         # a copy prompt) and a batch's common instruction are prefilled once, not per request.
         self._prefix_caches: dict[tuple[str | None, tuple[int, ...]], DynamicCache] = {}
         self.reuse_prefix = True
-        self.score_token_budget = CPU_SCORE_TOKEN_BUDGET
+        self.score_token_budget = GPU_SCORE_TOKEN_BUDGET if model.device.type == "cuda" else CPU_SCORE_TOKEN_BUDGET
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> "TransformersEngine":
@@ -210,8 +210,6 @@ class TransformersEngine(Engine):
         batch_size = config.batch_size or auto_batch_size(model, device)
         log.info("batch size %d", batch_size)
         engine = cls(model, tokenizer, model_id, batch_size=batch_size)
-        if device.startswith("cuda"):
-            engine.score_token_budget = GPU_SCORE_TOKEN_BUDGET
         engine.warm_up()
         return engine
 
@@ -379,12 +377,11 @@ class TransformersEngine(Engine):
         """Indices grouped by length, each group at most score_token_budget padded tokens."""
         batches: list[list[int]] = []
         for index in sorted(range(len(lengths)), key=lambda i: lengths[i]):
-            current = batches[-1] if batches else []
-            # Ascending order: this row is the group's longest.
-            if not current or (len(current) + 1) * lengths[index] > self.score_token_budget \
-                    or len(current) >= SCORE_MAX_ROWS:
-                batches.append(current := [])
-            current.append(index)
+            # Ascending order: this row is the longest of the group it joins.
+            if (not batches or len(batches[-1]) >= SCORE_MAX_ROWS
+                    or (len(batches[-1]) + 1) * lengths[index] > self.score_token_budget):
+                batches.append([])
+            batches[-1].append(index)
         return batches
 
     # ---------------------------------------------------------------- interface
@@ -481,10 +478,9 @@ class TransformersEngine(Engine):
                 # Left padding puts every prompt's last token at the last position.
                 # Positions count real tokens only, so a padded prompt scores as it would alone.
                 positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
-                if cached:  # the shared prompt start's KV is cached: feed only the rest
-                    done = cached["past_key_values"].get_seq_length()
-                    batch = {"input_ids": batch["input_ids"][:, done:], "attention_mask": batch["attention_mask"]}
-                    positions = positions[:, done:]
+                if prefix_size:  # the shared prompt start's KV is cached: feed only the rest
+                    batch = {"input_ids": batch["input_ids"][:, prefix_size:], "attention_mask": batch["attention_mask"]}
+                    positions = positions[:, prefix_size:]
                 logits = self._net(**batch, **cached, position_ids=positions,
                                     logits_to_keep=1).logits[:, -1, :]
             probs = torch.softmax(logits[:, label_ids.to(logits.device)].float(), dim=-1)
