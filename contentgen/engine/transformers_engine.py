@@ -57,7 +57,7 @@ def pick_dtype(requested: str, device: str) -> torch.dtype:
 
 # On a CPU the matmuls saturate the cores well before memory runs out, so batches stay modest:
 # 32 copy prompts in batches of 32 gave 21.0 and 22.1 tokens/s against 18.9 and 19.8 in batches
-# of 16 (2-core AMX Xeon, 1.5B + copy adapter, one run, alternating), and the KV cache only grows.
+# of 16 (2-core AMX Xeon, 1.5B + copy adapter, one probe run, alternating), and the KV cache only grows.
 CPU_MAX_BATCH = 32
 GPU_MAX_BATCH = 64
 # Share of free memory the KV cache and activations of one batch may take.
