@@ -286,8 +286,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         engine.load_adapter(name, args.adapter_path)
         args.adapter = name
     adapter = ContentService(engine, None).resolve_adapter(args.task, args.adapter)
+    predictions: list[dict] | None = [] if args.predictions else None
     result = evaluate(engine, args.task, Path(args.data), limit=args.limit, adapter=adapter,
-                      baseline=args.baseline, max_new_tokens=args.max_new_tokens, seed=args.seed)
+                      baseline=args.baseline, max_new_tokens=args.max_new_tokens, seed=args.seed,
+                      predictions=predictions)
+    if args.predictions:
+        Path(args.predictions).write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in predictions),
+                                          encoding="utf-8")
     if args.json:
         print(dumps(result))
     else:
@@ -532,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adapter-path", help="适配器目录（默认与 --adapter 相同）")
     p.add_argument("--baseline", action="store_true", help="情感任务同时运行 SnowNLP 作为对照")
     p.add_argument("--max-new-tokens", type=int, default=192)
+    p.add_argument("--predictions", help="把逐条预测写入此 JSONL 文件，便于查看错例")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("batch", parents=[common], help="批量处理 CSV/XLSX（可中断，--resume 继续）")

@@ -1,6 +1,8 @@
 """Evaluate a task on a test file, with or without an adapter, and SnowNLP as a peer.
 
     contentgen eval --task sentiment --data ../shared/data/sentiment/test.jsonl --limit 500 --json
+
+`predictions` (a list) collects one row per item, so errors can be read, not just counted.
 """
 
 from __future__ import annotations
@@ -26,7 +28,17 @@ def sample_rows(path: Path, limit: int | None, seed: int = 0) -> list[dict[str, 
     return rows
 
 
-def evaluate_sentiment(engine: Engine, rows: list[dict[str, Any]], adapter: str | None) -> dict[str, Any]:
+def accuracy_by_source(predicted: list[str], rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Accuracy per corpus: the test file mixes sources whose label quality differs."""
+    by_source: dict[str, list[bool]] = {}
+    for label, row in zip(predicted, rows, strict=True):
+        by_source.setdefault(str(row.get("source", "unknown")), []).append(label == row["label"])
+    return {source: {"accuracy": round(100 * sum(hits) / len(hits), 2), "items": len(hits)}
+            for source, hits in sorted(by_source.items())}
+
+
+def evaluate_sentiment(engine: Engine, rows: list[dict[str, Any]], adapter: str | None,
+                       predictions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     template = get_template("sentiment")
     examples = [(row, example_from_row(row, "sentiment")) for row in rows]
     examples = [(row, ex) for row, ex in examples if ex is not None]
@@ -40,9 +52,15 @@ def evaluate_sentiment(engine: Engine, rows: list[dict[str, Any]], adapter: str 
     # Restricted to the labels the file uses (binary files: positive vs negative).
     gold_words = sorted({template.label_words[g] for g in gold})
     restricted = [label_of[max(gold_words, key=s.get)] for s in scores]
+    if predictions is not None:
+        predictions += [{"id": row.get("id"), "source": row.get("source"), "text": row.get("text"),
+                         "gold": row["label"], "prediction": label,
+                         "scores": {label_of[word]: round(p, 4) for word, p in s.items()}}
+                        for (row, _), label, s in zip(examples, predicted, scores, strict=True)]
     return {
         **classification_scores(predicted, gold),
         "accuracy_gold_labels_only": classification_scores(restricted, gold)["accuracy"],
+        "by_source": accuracy_by_source(predicted, [row for row, _ in examples]),
         "items": len(gold),
         "items_per_s": round(len(gold) / seconds, 2),
         "neutral_share": round(predicted.count("neutral") / max(len(predicted), 1), 4),
@@ -56,46 +74,49 @@ def evaluate_snownlp(rows: list[dict[str, Any]]) -> dict[str, Any]:
     predicted = ["positive" if SnowNLP(r["text"]).sentiments >= 0.5 else "negative" for r in rows]
     seconds = time.perf_counter() - started
     gold = [r["label"] for r in rows]
-    return {**classification_scores(predicted, gold), "items": len(rows),
-            "items_per_s": round(len(rows) / seconds, 2)}
+    return {**classification_scores(predicted, gold), "by_source": accuracy_by_source(predicted, rows),
+            "items": len(rows), "items_per_s": round(len(rows) / seconds, 2)}
 
 
 def evaluate_generation(engine: Engine, task: str, rows: list[dict[str, Any]], adapter: str | None,
-                        max_new_tokens: int) -> dict[str, Any]:
+                        max_new_tokens: int, predictions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     examples = [ex for ex in (example_from_row(r, task) for r in rows) if ex is not None]
     params = replace(get_template(task).default_params, do_sample=False, max_new_tokens=max_new_tokens)
     started = time.perf_counter()
     generations = engine.generate([ex.conversation for ex in examples], params, adapter=adapter)
     seconds = time.perf_counter() - started
-    predictions = [g.text for g in generations]
+    texts = [g.text for g in generations]
     references = [ex.answer for ex in examples]
+    if predictions is not None:
+        predictions += [{"prompt": ex.conversation[-1]["content"], "reference": reference, "prediction": text}
+                        for ex, text, reference in zip(examples, texts, references, strict=True)]
     result: dict[str, Any] = {
-        **generation_scores(predictions, references),
-        **repetition_scores(predictions),
+        **generation_scores(texts, references),
+        **repetition_scores(texts),
         "items": len(examples),
         "tokens_per_s": round(sum(g.completion_tokens for g in generations) / seconds, 1),
     }
     if task == "reply":  # the data README asks for the substantive subset too
-        long_pairs = [(p, r) for p, r in zip(predictions, references) if len(r) > 15]
+        long_pairs = [(p, r) for p, r in zip(texts, references) if len(r) > 15]
         if long_pairs:
             long_scores = generation_scores([p for p, _ in long_pairs], [r for _, r in long_pairs])
             result["long_replies"] = {**long_scores, "items": len(long_pairs)}
-    result["samples"] = [{"prediction": p, "reference": r} for p, r in list(zip(predictions, references))[:3]]
+    result["samples"] = [{"prediction": p, "reference": r} for p, r in list(zip(texts, references))[:3]]
     return result
 
 
 def evaluate(engine: Engine, task: str, data: Path, *, limit: int | None = None,
              adapter: str | None = None, baseline: bool = False, max_new_tokens: int = 192,
-             seed: int = 0) -> dict[str, Any]:
+             seed: int = 0, predictions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     rows = sample_rows(data, limit, seed)
     result: dict[str, Any] = {"task": task, "data": str(data), "limit": limit, "seed": seed,
                               "model": engine.model_id, "adapter": adapter}
     if task == "sentiment":
-        result.update(evaluate_sentiment(engine, rows, adapter))
+        result.update(evaluate_sentiment(engine, rows, adapter, predictions))
         if baseline:
             result["snownlp"] = evaluate_snownlp(rows)
     else:
-        result.update(evaluate_generation(engine, task, rows, adapter, max_new_tokens))
+        result.update(evaluate_generation(engine, task, rows, adapter, max_new_tokens, predictions))
     return result
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -116,6 +117,9 @@ def _lr_at(step: int, config: TrainConfig) -> float:
 
 
 def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> Path:
+    # oneDNN caches kernels per tensor shape (1,024 by default) and batches differ in length: a copy
+    # run on the AMX Xeon grew to 16.8 GiB; with 16 it peaked at 12.6 (bench/bench_onednn_cache.py).
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

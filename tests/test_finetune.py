@@ -176,3 +176,29 @@ def test_placeholder_replies_are_not_learned_but_are_evaluated(tmp_path):
     [learned] = load_examples(path, "reply")
     assert learned.answer == "正在为您查询" and "[订单x]" in learned.conversation[1]["content"]
     assert example_from_row(masked, "reply").answer == "大约[数字x]天送达"  # the eval keeps the whole test set
+
+
+def test_evaluation_reports_each_source_and_keeps_every_prediction(tiny_engine, tmp_path):
+    from finetune.evaluate import evaluate
+
+    rows = [{**row, "id": str(i), "source": "waimai" if i % 3 else "hotel"} for i, row in enumerate(SENTIMENT_ROWS)]
+    data = write_jsonl(tmp_path / "test.jsonl", rows)
+    predictions: list[dict] = []
+    result = evaluate(tiny_engine, "sentiment", data, baseline=True, predictions=predictions)
+    assert [p["id"] for p in predictions] == [r["id"] for r in rows]
+    assert {p["gold"] for p in predictions} == {"positive", "negative"}
+    by_source = result["by_source"]
+    assert {s: v["items"] for s, v in by_source.items()} == {"hotel": 4, "waimai": 8}
+    for source, scores in by_source.items():
+        hits = [p["prediction"] == p["gold"] for p in predictions if p["source"] == source]
+        assert scores["accuracy"] == pytest.approx(100 * sum(hits) / len(hits), abs=0.01)
+    hits = sum(p["prediction"] == p["gold"] for p in predictions)
+    assert result["accuracy"] == pytest.approx(100 * hits / len(rows), abs=0.01)
+    assert sum(v["items"] for v in result["snownlp"]["by_source"].values()) == len(rows)
+
+    copy_rows = [{"content": "类型#上衣*颜色#绿色", "summary": "清新的绿色上衣"}, {"content": "类型#裙", "summary": "<UNK>"}]
+    generated: list[dict] = []
+    result = evaluate(tiny_engine, "copy", write_jsonl(tmp_path / "copy.jsonl", copy_rows), max_new_tokens=4,
+                      predictions=generated)
+    assert result["items"] == len(generated) == 1  # the <UNK> reference is not scored
+    assert generated[0]["reference"] == "清新的绿色上衣" and "绿色" in generated[0]["prompt"]
