@@ -275,6 +275,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from contentgen.inputs import write_jsonl
     from contentgen.runtime import build_engine
     from contentgen.service import ContentService
     from finetune.evaluate import dumps, evaluate
@@ -290,13 +291,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     result = evaluate(engine, args.task, Path(args.data), limit=args.limit, adapter=adapter,
                       baseline=args.baseline, max_new_tokens=args.max_new_tokens, seed=args.seed,
                       predictions=predictions)
-    if args.predictions:
-        Path(args.predictions).write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in predictions),
-                                          encoding="utf-8")
     if args.json:
         print(dumps(result))
     else:
         print(json.dumps(result, ensure_ascii=False, indent=1))
+    if args.predictions:  # after the metrics, so a bad path cannot cost a long run's figures
+        write_jsonl(Path(args.predictions), predictions)
     return 0
 
 

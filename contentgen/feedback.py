@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from contentgen.inputs import write_jsonl
 from db.history import HistoryStore
 
 # An edited sentiment label may be typed in English or Chinese.
@@ -39,7 +39,5 @@ def export_dataset(store: HistoryStore, task: str, out: Path) -> int:
         else:
             continue
         rows.append(training_row(task, request.inputs, target))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    write_jsonl(out, rows)
     return len(rows)

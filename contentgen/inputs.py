@@ -1,4 +1,4 @@
-"""Parsing what users type or upload into task inputs."""
+"""Parsing what users type or upload into task inputs, and writing the JSONL files handed back."""
 
 from __future__ import annotations
 
@@ -6,6 +6,13 @@ import json
 from pathlib import Path
 
 from contentgen.errors import UserFacingError
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    """One JSON object per line, Chinese kept readable; the folder is created if missing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
 
 
 def split_points(raw: str) -> tuple[str, ...]:

@@ -30,11 +30,11 @@ def sample_rows(path: Path, limit: int | None, seed: int = 0) -> list[dict[str, 
 
 def accuracy_by_source(predicted: list[str], rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Accuracy per corpus: the test file mixes sources whose label quality differs."""
-    by_source: dict[str, list[bool]] = {}
+    by_source: dict[str, list[tuple[str, str]]] = {}
     for label, row in zip(predicted, rows, strict=True):
-        by_source.setdefault(str(row.get("source", "unknown")), []).append(label == row["label"])
-    return {source: {"accuracy": round(100 * sum(hits) / len(hits), 2), "items": len(hits)}
-            for source, hits in sorted(by_source.items())}
+        by_source.setdefault(str(row.get("source", "unknown")), []).append((label, row["label"]))
+    return {source: {"accuracy": classification_scores(*zip(*pairs))["accuracy"], "items": len(pairs)}
+            for source, pairs in sorted(by_source.items())}
 
 
 def evaluate_sentiment(engine: Engine, rows: list[dict[str, Any]], adapter: str | None,

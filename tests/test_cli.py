@@ -94,3 +94,19 @@ def test_brand_profile_steers_copy_and_checking(app_env, capsys):
     assert [f["text"] for f in json.loads(out)["findings"]] == ["全网"]  # brand kept whole, banned word caught
     code, _, err = run(capsys, "copy", "--product", "桃酥", "--brand", "不存在")
     assert code == 2 and "品牌档案" in err
+
+
+def test_eval_prints_metrics_and_keeps_every_prediction(app_env, capsys, tmp_path):
+    data = tmp_path / "test.jsonl"
+    data.write_text("".join(json.dumps({"id": str(i), "text": t, "label": g, "source": "mix"}, ensure_ascii=False) + "\n"
+                            for i, (t, g) in enumerate([("物流很快，好评", "positive"), ("太差了", "negative")])),
+                    encoding="utf-8")
+    predictions = tmp_path / "new-folder" / "predictions.jsonl"
+    code, out, _ = run(capsys, "eval", "--task", "sentiment", "--data", str(data), "--adapter", "none",
+                       "--predictions", str(predictions), "--json")
+    assert code == 0
+    result = json.loads(out)
+    rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["0", "1"] and rows[0]["text"] == "物流很快，好评"
+    assert result["by_source"]["mix"]["items"] == 2
+    assert result["accuracy"] == 100 * sum(r["prediction"] == r["gold"] for r in rows) / 2
