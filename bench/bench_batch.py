@@ -37,7 +37,8 @@ from contentgen.config import ModelConfig  # noqa: E402
 from contentgen.models import REGISTRY, assemble_gguf  # noqa: E402
 from contentgen.runtime import build_engine  # noqa: E402
 from contentgen.service import ContentService  # noqa: E402
-from contentgen.templates import CopyRequest, TagRequest, copy_params, get_template  # noqa: E402
+from contentgen.tasks import CopyRequest, TagRequest, get_task
+from contentgen.tasks.copy import copy_params  # noqa: E402
 from db.batches import BatchStore  # noqa: E402
 from db.history import HistoryStore  # noqa: E402
 from db.models import Request, Result  # noqa: E402
@@ -101,7 +102,7 @@ def bench_copy_job(items: int, length: str) -> dict:
         with store.sessions() as session:
             tokens = sum(r.completion_tokens or 0 for r in session.query(Result).join(Request)
                          .filter(Request.source == "batch"))
-        conversations = [get_template("copy").conversation(CopyRequest(attributes=a, length=length))
+        conversations = [get_task("copy").conversation(CopyRequest(attributes=a, length=length))
                          for a in frame["商品属性"]]
         batch_size = engine.batch_size
         del engine, service
@@ -141,7 +142,7 @@ def bench_scoring(model: str, rows: list[dict], adapter: str, compare_prefix_reu
     KV cache, in the same run, so the two rates form a ratio."""
     engine = build_engine(ModelConfig(name_or_path=model))
     chosen = adapter if adapter in engine.adapters else None
-    template = get_template("sentiment")
+    template = get_task("sentiment")
     words = list(template.label_words.values())
     label_of = {w: label for label, w in template.label_words.items()}
     conversations = [template.conversation(TagRequest(text=r["text"])) for r in rows]
@@ -164,7 +165,7 @@ def bench_llama_sentiment(rows: list[dict]) -> dict:
     """The same prompt, answered with one greedy token that is matched to the label words
     (logits for the prompt's last position only: llama.cpp's fast path)."""
     model = llama(DEFAULT)
-    template = get_template("sentiment")
+    template = get_task("sentiment")
     for row in rows[:WARM_UP]:
         model.create_chat_completion(messages=template.conversation(TagRequest(text=row["text"])), max_tokens=1,
                                      temperature=0.0)

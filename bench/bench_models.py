@@ -26,7 +26,7 @@ import torch
 from contentgen.config import GenerationParams, ModelConfig
 from contentgen.engine.transformers_engine import TransformersEngine
 from contentgen.models import REGISTRY, converted_dir
-from contentgen.templates import CopyRequest, TagRequest, get_template
+from contentgen.tasks import CopyRequest, TagRequest, get_task
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PRODUCTS = [
@@ -46,7 +46,7 @@ NEW_TOKENS = 64
 
 def copy_conversation(i: int):
     product, points = PRODUCTS[i % len(PRODUCTS)]
-    return get_template("copy").conversation(CopyRequest(product=product, points=points, length="短"))
+    return get_task("copy").conversation(CopyRequest(product=product, points=points, length="短"))
 
 
 def timed(fn):
@@ -93,7 +93,7 @@ def bench_model(name: str, cold: bool, sentiment_items: int) -> dict:
 
     rows = [json.loads(line) for line in (DATA / "sentiment" / "test.jsonl").open(encoding="utf-8")]
     rows = random.Random(0).sample(rows, sentiment_items)
-    template = get_template("sentiment")
+    template = get_task("sentiment")
     words = list(template.label_words.values())
     scores, seconds = timed(lambda: engine.score_labels(
         [template.conversation(TagRequest(r["text"])) for r in rows], words))

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from contentgen.compliance import ComplianceChecker  # noqa: E402
 from contentgen.config import GenerationParams  # noqa: E402
 from contentgen.service import ContentService  # noqa: E402
-from contentgen.templates import CopyRequest, ReplyRequest  # noqa: E402
+from contentgen.tasks import CopyRequest, ReplyRequest  # noqa: E402
 from db.history import HistoryStore  # noqa: E402
 from db.models import Request  # noqa: E402
 

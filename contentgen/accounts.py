@@ -16,13 +16,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
 from contentgen.errors import UserFacingError
+from contentgen.tasks import tasks_for_role
 from db.batches import aware
 from db.history import HistoryStore
 from db.models import ApiKey, User, utcnow
 
 ROLES = {"marketing": "市场", "support": "客服", "admin": "管理员"}
-# Tasks each role may run (admin: all), in the UI and the API alike.
-ROLE_TASKS = {"marketing": ("copy", "sentiment"), "support": ("reply", "sentiment")}
+# Tasks each role may run (admin: all), in the UI, the API and batch jobs alike: each task names its roles.
+ROLE_TASKS = {role: tasks_for_role(role) for role in ROLES if role != "admin"}
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=5)
 SESSION_TTL = timedelta(hours=8)  # idle time after which a browser session must log in again

@@ -16,7 +16,6 @@ from pathlib import Path
 from contentgen.config import ModelConfig
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "adapters"
-TASKS = ("copy", "reply", "sentiment")
 
 
 def base_key(config: ModelConfig) -> str:

@@ -7,21 +7,19 @@ and acts as that key's user, with the user's role and history. Errors are JSON
 {"code": "...", "message": "中文说明"} with a 4xx status.
 """
 
-from __future__ import annotations
-
+import inspect
 import json
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict
-from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contentgen import batch as batches_module
@@ -29,10 +27,10 @@ from contentgen.accounts import ROLE_TASKS, Account, ApiKeyStore
 from contentgen.config import Settings, load_settings
 from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
-from contentgen.inputs import split_points
-from contentgen.service import ContentService, compliance_checker
-from contentgen.templates import DEFAULT_PLATFORM, LENGTHS, PLATFORMS, CopyRequest, ReplyRequest
-from db.batches import BatchStore
+from contentgen.runtime import build_service
+from contentgen.service import ContentService, check_text, history_row
+from contentgen.tasks import TASKS, Task, batch_tasks, with_command
+from contentgen.tasks.base import CHOICE, INTEGER, LINES, TURNS, InputField
 from db.history import HistoryStore
 
 MAX_BODY_BYTES = 1_000_000  # JSON bodies; uploads for batch jobs get MAX_UPLOAD_BYTES
@@ -49,34 +47,52 @@ class ApiError(Exception):
 
 # ------------------------------------------------------------------ request bodies
 
-class CopyBody(BaseModel):
-    product: str = Field("", max_length=2000, description="商品名称")
-    points: list[str] | str = Field(default_factory=list, description="卖点（列表或逗号分隔）")
-    attributes: str = Field("", max_length=2000, description="AdvertiseGen 属性，如 类型#上衣*颜色#白色")
-    platform: Literal[tuple(PLATFORMS)] = DEFAULT_PLATFORM  # type: ignore[valid-type]
-    tone: str = Field("亲切温暖", max_length=50)
-    length: Literal[tuple(LENGTHS)] = "中"  # type: ignore[valid-type]
-    n: int = Field(1, ge=1, le=8)
-    brand: str | None = Field(None, max_length=100)
-    adapter: str = Field("auto", max_length=100)
-
-
 class Turn(BaseModel):
     role: Literal["customer", "agent"]
     text: str = Field(max_length=4000)
 
 
-class ReplyBody(BaseModel):
-    message: str = Field(max_length=4000, description="顾客最新消息")
-    context: list[Turn] = Field(default_factory=list, max_length=50)
-    order: str = Field("", max_length=2000)
-    adapter: str = Field("auto", max_length=100)
+def _body_field(field: InputField) -> tuple[Any, Any]:
+    """The pydantic type and default of one task input field."""
+    described = {"description": field.help or field.label}
+    if field.kind == CHOICE:
+        return Literal[field.choices], Field(field.default, **described)  # type: ignore[valid-type]
+    if field.kind == INTEGER:
+        return int, Field(field.default, ge=field.minimum, le=field.maximum, **described)
+    if field.kind == LINES:
+        return list[str] | str, Field(default_factory=list, max_length=100, **described)
+    if field.kind == TURNS:
+        return list[Turn], Field(default_factory=list, max_length=50, **described)
+    if field.required:
+        return str, Field(max_length=field.max_chars, **described)
+    return str, Field(field.default or "", max_length=field.max_chars, **described)
 
 
-class TagBody(BaseModel):
-    texts: list[str] = Field(min_length=1, max_length=MAX_TEXTS)
-    channel: str = Field("", max_length=100)
-    adapter: str = Field("auto", max_length=100)
+def task_body(task: Task) -> type[BaseModel]:
+    """The request body of a task's route, from its fields (classification: many texts at once)."""
+    fields: dict[str, Any] = {}
+    for field in task.fields:
+        if task.kind == "classify" and field.name == "text":
+            fields["texts"] = (list[Annotated[str, Field(max_length=field.max_chars)]],
+                               Field(min_length=1, max_length=MAX_TEXTS))
+        else:
+            fields[field.name] = _body_field(field)
+    fields["adapter"] = (str, Field("auto", max_length=100))
+    return create_model(f"{task.name.title()}Body", **fields)
+
+
+def request_from_body(task: Task, body: BaseModel) -> Any:
+    values: dict[str, Any] = {}
+    for field in task.fields:
+        if not hasattr(body, field.name):
+            continue
+        value = getattr(body, field.name)
+        if field.kind == TURNS:
+            value = tuple({"role": t.role, "text": t.text} for t in value)
+        elif field.kind == LINES:
+            value = field.parse_text(value) if isinstance(value, str) else tuple(p.strip() for p in value if p.strip())
+        values[field.name] = value
+    return task.build_request(values)
 
 
 class CheckBody(BaseModel):
@@ -121,10 +137,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                rate_limit: int = RATE_LIMIT) -> FastAPI:
     settings = settings or load_settings()
     store = HistoryStore(settings.database.resolved_url())
-    keys, batches, limiter = ApiKeyStore(store), BatchStore(store), RateLimiter(rate_limit)
+    keys, limiter = ApiKeyStore(store), RateLimiter(rate_limit)
+    jobs = batches_module.BatchJobs(settings, store)
     state: dict[str, Engine] = {}
     engine_lock = threading.Lock()
-    uploads = Path(settings.model.cache_dir) / "batch-uploads"
 
     def shared_engine() -> Engine:
         with engine_lock:  # loaded once, on the first call that needs the model
@@ -180,21 +196,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return account
 
     def service_for(account: Account) -> ContentService:
-        return ContentService(shared_engine(), store, user_name=account.name, source="api")
+        return build_service(settings, source="api", engine=shared_engine(), store=store, user_name=account.name)
 
     def allowed(account: Account, task: str) -> None:
         if not account.is_admin and task not in ROLE_TASKS.get(account.role, ()):
             raise ApiError(403, "forbidden", "当前账号的角色不能使用该功能，请联系管理员。")
-
-    def copy_request(body: CopyBody) -> CopyRequest:
-        points = split_points(body.points) if isinstance(body.points, str) else tuple(
-            p.strip() for p in body.points if p.strip())
-        return CopyRequest(product=body.product, points=points, attributes=body.attributes, platform=body.platform,
-                           tone=body.tone, length=body.length, n=body.n)
-
-    def reply_request(body: ReplyBody) -> ReplyRequest:
-        return ReplyRequest(message=body.message, order=body.order,
-                            context=tuple({"role": t.role, "text": t.text} for t in body.context))
 
     def sse(events: Iterator[tuple[str, dict[str, Any]]]) -> StreamingResponse:
         def encode() -> Iterator[bytes]:
@@ -202,94 +208,86 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 yield f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
         return StreamingResponse(encode(), media_type="text/event-stream")
 
-    # -------------------------------------------------------------- tasks
-    @app.post("/v1/copy", summary="生成营销文案")
-    def copy(body: CopyBody, account: Account = Depends(caller)) -> dict[str, Any]:
-        allowed(account, "copy")
-        service = service_for(account)
-        result = service.copy(copy_request(body), adapter=body.adapter, brand=body.brand)
-        checker = service.checker_for(body.brand, (body.product,))
-        return {**asdict(result), "compliance": [[f.as_dict() for f in checker.check(t)] for t in result.outputs]}
+    # -------------------------------------------------------------- tasks (one route each, from the registry)
+    def add_task_routes(task: Task) -> None:
+        body_type = task_body(task)
 
-    @app.post("/v1/copy/stream", summary="生成营销文案（SSE 流式）")
-    def copy_stream(body: CopyBody, account: Account = Depends(caller)) -> StreamingResponse:
-        allowed(account, "copy")
-        service = service_for(account)
-        request = copy_request(body)
-        request.validate()
-        request, brand_id = service.apply_brand(request, body.brand)
-        return sse(_stream_events(service.stream("copy", request, adapter=body.adapter, brand_id=brand_id)))
+        def run(body: body_type, account: Account = Depends(caller)) -> Any:  # type: ignore[valid-type]
+            allowed(account, task.name)
+            service = service_for(account)
+            if task.kind == "classify":
+                others = {k: v for k, v in body.model_dump().items() if k not in ("texts", "adapter")}
+                requests = [task.build_request({"text": text, **others}) for text in body.texts]
+                return [asdict(r) for r in service.run_many(task.name, requests, adapter=body.adapter)]
+            return asdict(service.generate(task.name, request_from_body(task, body), adapter=body.adapter))
 
-    @app.post("/v1/reply", summary="生成客服回复（基于知识库）")
-    def reply(body: ReplyBody, account: Account = Depends(caller)) -> dict[str, Any]:
-        allowed(account, "reply")
-        return asdict(service_for(account).reply(reply_request(body), adapter=body.adapter))
+        app.post(f"/v1/{task.command}", summary=task.summary or task.title, name=task.name)(run)
+        if not task.streams:
+            return
 
-    @app.post("/v1/reply/stream", summary="生成客服回复（SSE 流式）")
-    def reply_stream(body: ReplyBody, account: Account = Depends(caller)) -> StreamingResponse:
-        allowed(account, "reply")
-        request = reply_request(body)
-        request.validate()
-        return sse(_stream_events(service_for(account).stream("reply", request, adapter=body.adapter)))
+        def stream(body: body_type, account: Account = Depends(caller)) -> StreamingResponse:  # type: ignore[valid-type]
+            allowed(account, task.name)
+            return sse(_stream_events(service_for(account).stream(task.name, request_from_body(task, body),
+                                                                  adapter=body.adapter)))
 
-    @app.post("/v1/tag", summary="情感标签与方面")
-    def tag(body: TagBody, account: Account = Depends(caller)) -> list[dict[str, Any]]:
-        allowed(account, "sentiment")
-        return [asdict(r) for r in service_for(account).tag(body.texts, adapter=body.adapter, channel=body.channel)]
+        app.post(f"/v1/{task.command}/stream", summary=f"{task.summary or task.title}（SSE 流式）",
+                 name=f"{task.name}_stream")(stream)
+
+    for task in with_command():
+        add_task_routes(task)
 
     @app.post("/v1/check", summary="广告法合规检查")
     def check(body: CheckBody, account: Account = Depends(caller)) -> dict[str, Any]:
-        checker = compliance_checker(store, body.brand, tuple(body.protect))
-        findings = checker.check(body.text)
-        return {"compliant": not findings, "findings": [f.as_dict() for f in findings],
-                "rewritten": checker.rewrite(body.text, findings) if findings else body.text}
+        checked = check_text(store, body.text, brand=body.brand, protected=body.protect, rules=settings.rules)
+        return {**checked, "rewritten": checked["suggested_text"]}
 
     # -------------------------------------------------------------- batch jobs
     def own_job(job_id: str, account: Account):  # noqa: ANN202
-        job = batches.job(job_id)
-        if job is None or (not account.is_admin and job.user_name != account.name):
+        job = jobs.job(job_id, user_name=None if account.is_admin else account.name)
+        if job is None:
             raise ApiError(404, "not_found", f"没有批量任务 {job_id}。")
         return job
 
-    def job_status(job) -> dict[str, Any]:  # noqa: ANN001
-        progress = batches.progress(job.id)
-        return {"job_id": job.id, "task": job.task, "status": job.status, "input": job.input_name,
-                "running": batches_module.worker_alive(job), **asdict(progress)}
+    option_names = list(dict.fromkeys(f.name for t in batch_tasks() for f in t.fields if f.job_option))
 
-    def start(job_id: str) -> None:
-        batches_module.start_worker(job_id, model=settings.model.name_or_path,
-                                    db_url=settings.database.resolved_url(), log_path=uploads / job_id / "worker.log")
-
-    @app.post("/v1/batch", summary="上传 CSV/XLSX 创建批量任务（后台运行）")
-    def create_batch(file: UploadFile = File(...), task: Literal["copy", "reply", "sentiment"] = Form(...),
-                     columns: str = Form(""), platform: str = Form(""), length: str = Form(""),
-                     brand: str = Form(""), channel: str = Form(""), run: bool = Form(True),
-                     account: Account = Depends(caller)) -> dict[str, Any]:
+    def create_batch(file: UploadFile, task: str, columns: str, run: bool, account: Account,
+                     **options: str) -> dict[str, Any]:
         allowed(account, task)
         data = file.file.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
             raise ApiError(413, "too_large", f"文件超过上限 {MAX_UPLOAD_BYTES // 1_000_000} MB，请拆分后上传。")
-        name = Path(file.filename or "upload.csv").name
-        options = {k: v for k, v in {"platform": platform, "length": length, "brand": brand, "channel": channel}.items() if v}
-        created = batches_module.create_job(batches, data, name, task, user_name=account.name,
-                                            columns=batches_module.parse_columns(columns), options=options)
-        (uploads / created.job_id).mkdir(parents=True, exist_ok=True)
-        (uploads / created.job_id / name).write_bytes(data)  # the upload is kept as given
+        spec = TASKS[task]
+        own_options = {f.name for f in spec.fields if f.job_option}
+        created = jobs.create(data, file.filename or "upload.csv", task, user_name=account.name,
+                              columns=batches_module.parse_columns(columns),
+                              options={k: v for k, v in options.items() if v and k in own_options})
         if run:
-            start(created.job_id)
+            jobs.start(created.job_id)
         problems = [{"row": batches_module.row_number(i), "reason": r} for i, r in sorted(created.problems.items())]
-        return {**job_status(batches.job(created.job_id)), "skipped_rows": problems}
+        return {**jobs.status(jobs.job(created.job_id)), "skipped_rows": problems}
+
+    # Form fields: the upload, the task, and every batch task's job options (from the registry).
+    parameters = [
+        inspect.Parameter("file", inspect.Parameter.KEYWORD_ONLY, annotation=UploadFile, default=File(...)),
+        inspect.Parameter("task", inspect.Parameter.KEYWORD_ONLY,
+                          annotation=Literal[tuple(t.name for t in batch_tasks())], default=Form(...)),
+        inspect.Parameter("columns", inspect.Parameter.KEYWORD_ONLY, annotation=str, default=Form("")),
+        inspect.Parameter("run", inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=Form(True)),
+        inspect.Parameter("account", inspect.Parameter.KEYWORD_ONLY, annotation=Account, default=Depends(caller)),
+        *(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=str,
+                            default=Form("", max_length=100)) for name in option_names),
+    ]
+    create_batch.__signature__ = inspect.Signature(parameters, return_annotation=dict[str, Any])
+    app.post("/v1/batch", summary="上传 CSV/XLSX 创建批量任务（后台运行）")(create_batch)
 
     @app.get("/v1/batch/{job_id}", summary="批量任务进度")
     def batch_status(job_id: str, account: Account = Depends(caller)) -> dict[str, Any]:
-        return job_status(own_job(job_id, account))
+        return jobs.status(own_job(job_id, account))
 
     @app.post("/v1/batch/{job_id}/resume", summary="继续中断的批量任务")
     def batch_resume(job_id: str, account: Account = Depends(caller)) -> dict[str, Any]:
-        job = own_job(job_id, account)
-        if not batches_module.worker_alive(job) and batches.progress(job_id).pending:
-            start(job_id)
-        return job_status(batches.job(job_id))
+        jobs.resume(own_job(job_id, account).id)
+        return jobs.status(jobs.job(job_id))
 
     @app.get("/v1/batch/{job_id}/download", summary="下载结果（未完成的行标为待处理）")
     def batch_download(job_id: str, format: Literal["csv", "xlsx"] = "csv",  # noqa: A002
@@ -297,18 +295,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         job = own_job(job_id, account)
         media = "text/csv; charset=utf-8" if format == "csv" else \
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        return Response(batches_module.output_bytes(batches, job, format), media_type=media,
+        return Response(jobs.download(job, format), media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{job.id}.{format}"'})
 
     # -------------------------------------------------------------- history and feedback
     @app.get("/v1/history", summary="搜索自己的历史（管理员可查所有人）")
-    def history(q: str = Query("", max_length=200), task: Literal["copy", "reply", "sentiment", "rewrite"] | None = None,
+    def history(q: str = Query("", max_length=200), task: Literal[tuple(TASKS)] | None = None,  # type: ignore[valid-type]
                 limit: int = Query(20, ge=1, le=200), account: Account = Depends(caller)) -> list[dict[str, Any]]:
         rows = store.search(q, task=task, user_name=None if account.is_admin else account.name, limit=limit)
-        return [{"id": r.id, "created_at": r.created_at.isoformat(), "user": r.user_name, "task": r.task,
-                 "input": r.input_text, "status": r.status, "adapter": r.adapter_id,
-                 "results": [{"id": x.id, "text": x.text, "label": x.label, "rating": x.rating,
-                              "edited_text": x.edited_text} for x in r.results]} for r in rows]
+        return [history_row(r) for r in rows]
 
     @app.post("/v1/feedback", summary="评价或修改一条输出")
     def feedback(body: FeedbackBody, account: Account = Depends(caller)) -> dict[str, Any]:

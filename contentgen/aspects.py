@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import re
 from pathlib import Path
 
@@ -21,7 +20,7 @@ CLAUSE_SPLIT = re.compile(r"[，。！？；,.!?;~～\n]+")
 
 
 def load_aspects(path: Path | None = None) -> dict[str, set[str]]:
-    path = Path(path or os.environ.get("CONTENTGEN_ASPECTS") or RULES)
+    path = Path(path or RULES)
     with open(path, encoding="utf-8-sig", newline="") as fh:
         return {row["aspect"].strip(): set(row["keywords"].split()) for row in csv.DictReader(fh)
                 if row.get("aspect", "").strip()}

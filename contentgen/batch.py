@@ -19,46 +19,31 @@ from pathlib import Path
 from typing import Any
 
 from contentgen.errors import UserFacingError
-from contentgen.inputs import read_table, split_points
-from contentgen.templates import DEFAULT_PLATFORM, LENGTHS, MAX_FIELD_CHARS, PLATFORMS, CopyRequest, ReplyRequest
+from contentgen.inputs import read_table
 from contentgen.processes import process_alive
+from contentgen.tasks import Task, batch_tasks, get_task
+from contentgen.tasks.base import MAX_FIELD_CHARS
 from db.batches import BatchStore, aware
 from db.export import safe_frame
 from db.history import BatchItemRef
 from db.models import BatchJob, utcnow
 
-TASKS = ("copy", "reply", "sentiment")
-
-# Task field -> (meaning shown to users, column names recognised without --columns).
-FIELDS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
-    "copy": {
-        "product": ("商品名称", ("商品名称", "商品名", "商品", "产品名称", "产品", "名称", "product", "name", "title")),
-        "points": ("卖点", ("卖点", "商品卖点", "亮点", "points", "selling_points", "features")),
-        "attributes": ("商品属性", ("商品属性", "属性", "参数", "attributes", "content")),
-        "platform": ("平台", ("平台", "渠道", "platform")),
-        "length": ("篇幅", ("篇幅", "length")),
-        "tone": ("语气", ("语气", "tone")),
-    },
-    "reply": {
-        "message": ("顾客消息", ("顾客消息", "消息", "问题", "咨询", "message", "question", "text")),
-        "order": ("订单信息", ("订单信息", "订单", "order")),
-    },
-    "sentiment": {
-        "text": ("文本", ("评论", "评价", "内容", "文本", "review", "text", "comment")),
-        "channel": ("来源", ("来源", "渠道", "channel", "source")),
-    },
-}
-# At least one of these must be mapped (copy needs any of the three).
-REQUIRED: dict[str, tuple[str, ...]] = {"copy": ("product", "points", "attributes"),
-                                        "reply": ("message",), "sentiment": ("text",)}
-RESULT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "copy": ("文案", "广告法提示"),
-    "reply": ("回复", "参考知识库"),
-    "sentiment": ("情感", "置信度", "方面"),
-}
 STATUS_COLUMNS = ("处理状态", "历史记录编号")
-LABEL_NAMES = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 MAX_CELL_CHARS = MAX_FIELD_CHARS
+# Options a job may carry that are not task fields.
+JOB_SETTINGS = ("adapter",)
+
+
+def batch_task(name: str) -> Task:
+    task = get_task(name)
+    if task.batch_output is None:
+        raise UserFacingError(f"批量任务只能是：{'、'.join(t.name for t in batch_tasks())}。")
+    return task
+
+
+def column_fields(task: Task) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Task field -> (meaning shown to users, column names recognised without --columns)."""
+    return {f.name: (f.label, f.columns) for f in task.fields if f.columns}
 
 
 def parse_columns(spec: str | None) -> dict[str, str]:
@@ -76,9 +61,8 @@ def parse_columns(spec: str | None) -> dict[str, str]:
 
 def resolve_mapping(task: str, columns: Sequence[str], explicit: dict[str, str] | None = None) -> dict[str, str]:
     """Task field -> input column: the explicit choices, then well-known column names."""
-    if task not in FIELDS:
-        raise UserFacingError(f"批量任务只能是：{'、'.join(TASKS)}。")
-    known = FIELDS[task]
+    spec = batch_task(task)
+    known = column_fields(spec)
     mapping: dict[str, str] = {}
     for field, column in (explicit or {}).items():
         if field not in known:
@@ -92,11 +76,11 @@ def resolve_mapping(task: str, columns: Sequence[str], explicit: dict[str, str] 
             found = next((lowered[a.lower()] for a in aliases if a.lower() in lowered), None)
             if found is not None and found not in mapping.values():
                 mapping[field] = found
-    if not any(f in mapping for f in REQUIRED[task]):
-        wanted = "或".join(f"“{known[f][0]}”" for f in REQUIRED[task])
+    if not any(f in mapping for f in spec.required_any):
+        wanted = "或".join(f"“{known[f][0]}”" for f in spec.required_any)
         raise UserFacingError(
             f"找不到{wanted}所在的列（现有列：{'、'.join(map(str, columns))}）。"
-            f"请用 --columns 指定，例如 {REQUIRED[task][0]}=列名。"
+            f"请用 --columns 指定，例如 {spec.required_any[0]}=列名。"
         )
     return mapping
 
@@ -129,24 +113,31 @@ def _text(value: Any, column: str) -> str:
 
 
 def build_request(task: str, values: dict[str, Any], mapping: dict[str, str], options: dict[str, Any]) -> Any:
-    """The task request for one row; raises UserFacingError saying what is wrong with it."""
-    field = {f: _text(values.get(column), column) for f, column in mapping.items()}
-    if task == "copy":
-        request = CopyRequest(
-            product=field.get("product", ""), points=split_points(field.get("points", "")),
-            attributes=field.get("attributes", ""),
-            platform=field.get("platform") or options.get("platform", DEFAULT_PLATFORM),
-            length=field.get("length") or options.get("length", "中"),
-            tone=field.get("tone") or options.get("tone", "亲切温暖"),
-        )
-    elif task == "reply":
-        request = ReplyRequest(message=field.get("message", ""), order=field.get("order", ""))
-    else:
-        from contentgen.templates import TagRequest
-
-        request = TagRequest(text=field.get("text", ""))
+    """The task request for one row; raises UserFacingError saying what is wrong with it.
+    A job option (平台, 篇幅, 品牌…) fills a field the row leaves empty."""
+    spec = get_task(task)
+    typed = {f: _text(values.get(column), column) for f, column in mapping.items()}
+    for field in spec.fields:
+        if field.job_option and not typed.get(field.name) and options.get(field.name) not in (None, ""):
+            typed[field.name] = options[field.name]
+    request = spec.request_from_text(typed)
     request.validate()
     return request
+
+
+def check_options(task: Task, options: dict[str, Any]) -> dict[str, Any]:
+    """Job options, each checked like the field it fills (a Chinese error for a bad one)."""
+    names = {f.name for f in task.fields if f.job_option}
+    checked = {}
+    for name, value in options.items():
+        if value in (None, ""):
+            continue
+        if name in names:
+            task.field(name).parse_text(value)
+        elif name not in JOB_SETTINGS:
+            raise UserFacingError(f"任务“{task.title}”没有选项“{name}”，可用：{'、'.join(sorted(names))}。")
+        checked[name] = value
+    return checked
 
 
 def row_number(row_index: int) -> int:
@@ -179,11 +170,7 @@ def create_job(batches: BatchStore, data: bytes, filename: str, task: str, *, us
     header = [str(c) for c in frame.columns]
     frame.columns = header
     mapping = resolve_mapping(task, header, columns)
-    options = dict(options or {})
-    if options.get("platform") and options["platform"] not in PLATFORMS:
-        raise UserFacingError(f"不支持的平台“{options['platform']}”，可选：{'、'.join(PLATFORMS)}。")
-    if options.get("length") and options["length"] not in LENGTHS:
-        raise UserFacingError(f"篇幅只能是：{'、'.join(LENGTHS)}。")
+    options = check_options(batch_task(task), dict(options or {}))
     rows = [{column: _cell(value) for column, value in zip(header, record)}
             for record in frame.itertuples(index=False, name=None)]
     problems: dict[int, str] = {}
@@ -221,14 +208,14 @@ def output_frame(batches: BatchStore, job: BatchJob):  # noqa: ANN201
     for item in batches.items(job.id):
         record = {column: _display(item.values.get(column)) for column in job.columns}
         output = item.output or {}
-        for column in RESULT_COLUMNS[job.task]:
+        for column in get_task(job.task).result_columns:
             record[column] = _clean(output.get(column, ""))
         status = {"done": "完成", "pending": "待处理", "skipped": f"已跳过：{item.error}",
                   "failed": f"失败：{item.error}"}[item.status]
         record[STATUS_COLUMNS[0]] = status
         record[STATUS_COLUMNS[1]] = item.request_id or ""
         records.append(record)
-    columns = [*job.columns, *RESULT_COLUMNS[job.task], *STATUS_COLUMNS]
+    columns = [*job.columns, *get_task(job.task).result_columns, *STATUS_COLUMNS]
     return safe_frame(pd.DataFrame.from_records(records, columns=columns))
 
 
@@ -257,17 +244,6 @@ def output_bytes(batches: BatchStore, job: BatchJob, kind: str = "csv") -> bytes
 
 # ------------------------------------------------------------------ running
 
-def _copy_output(checker, text: str) -> dict[str, Any]:  # noqa: ANN001
-    findings = checker.check(text)
-    notes = "；".join(f"“{f.text}”{f.category}，建议：{f.suggestion}" for f in findings)
-    return {"文案": text, "广告法提示": notes}
-
-
-def _tag_output(result) -> dict[str, Any]:  # noqa: ANN001
-    aspects = "；".join(f"{a['aspect']}:{LABEL_NAMES[a['label']]}" for a in result.aspects)
-    return {"情感": LABEL_NAMES[result.label], "置信度": round(result.confidence, 4), "方面": aspects}
-
-
 def run_job(service, batches: BatchStore, job_id: str, *, chunk_size: int | None = None,
             output_path: str | Path | None = None, progress: bool = True,
             on_chunk: Callable[[], None] | None = None) -> BatchJob:
@@ -292,38 +268,16 @@ def run_job(service, batches: BatchStore, job_id: str, *, chunk_size: int | None
     counts = batches.progress(job_id)
     bar = tqdm(total=counts.total, initial=counts.finished, unit="行", desc=f"批量 {job_id}",
                disable=not progress, dynamic_ncols=True)
-    brand = options.get("brand") or None
-    checker = service.checker_for(brand) if job.task == "copy" else None
+    spec = get_task(job.task)
     try:
         for start in range(0, len(pending), chunk_size):
             chunk = pending[start:start + chunk_size]
-            requests = []
-            for item in chunk:
-                request = build_request(job.task, item.values, job.mapping, options)
-                if job.task == "copy" and brand:
-                    request, _ = service.apply_brand(request, brand)
-                requests.append(request)
-            adapter = options.get("adapter", "auto")
-            if job.task == "sentiment":
-                channel_column = job.mapping.get("channel")
-                texts = [r.text for r in requests]
-                channels = {str(item.values.get(channel_column) or "") for item in chunk} if channel_column else {""}
-                # One call per channel so each history row keeps its source.
-                for channel in sorted(channels):
-                    members = [i for i, item in enumerate(chunk)
-                               if not channel_column or str(item.values.get(channel_column) or "") == channel]
-                    service.tag([texts[i] for i in members], adapter=adapter,
-                                channel=channel or options.get("channel", ""),
-                                item_for=lambda index, result, m=members: BatchItemRef(
-                                    job_id, chunk[m[index]].row_index, _tag_output(result)))
-            else:
-                def item_for(index: int, text: str, prepared) -> BatchItemRef:  # noqa: ANN001
-                    output = (_copy_output(checker, text) if job.task == "copy" else
-                              {"回复": text, "参考知识库": "；".join(
-                                  f"#{s['id']} {s['question']}" for s in prepared.faq)})
-                    return BatchItemRef(job_id, chunk[index].row_index, output)
+            requests = [build_request(job.task, item.values, job.mapping, options) for item in chunk]
 
-                service.generate_many(job.task, requests, adapter=adapter, item_for=item_for)
+            def item_for(index: int, result: Any, chunk: list = chunk) -> BatchItemRef:
+                return BatchItemRef(job_id, chunk[index].row_index, spec.batch_output(result))
+
+            service.run_many(job.task, requests, adapter=options.get("adapter", "auto"), item_for=item_for)
             bar.update(len(chunk))
             batches.heartbeat(job_id)
             if output_path:
@@ -341,18 +295,75 @@ def run_job(service, batches: BatchStore, job_id: str, *, chunk_size: int | None
     return batches.job(job_id)
 
 
-def start_worker(job_id: str, *, model: str, db_url: str, log_path: Path | None = None):  # noqa: ANN201
-    """Run the job in its own process (it survives Streamlit reruns and closed browser tabs)."""
-    import subprocess
-    import sys
+class BatchJobs:
+    """Batch jobs as the faces use them: create from an upload, start or resume in a worker
+    process, status, download. The upload is kept under a generated name in the job's folder
+    (the user's file name is data only), with the worker's log beside it."""
 
-    command = [sys.executable, "-m", "contentgen.cli", "batch", "--resume", job_id, "--no-progress",
-               "--model", model, "--db", db_url]
-    if log_path is None:
-        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    def __init__(self, settings, store) -> None:  # noqa: ANN001 - config.Settings, db.history.HistoryStore
+        self.settings = settings
+        self.batches = BatchStore(store)
+        self.uploads = Path(settings.model.cache_dir) / "batch-uploads"
+
+    def folder(self, job_id: str) -> Path:
+        return self.uploads / job_id
+
+    def create(self, data: bytes, filename: str, task: str, *, user_name: str,
+               columns: dict[str, str] | None = None, options: dict[str, Any] | None = None,
+               output_kind: str | None = None, output_path: str = "") -> NewJob:
+        """Check and store the job; keep the upload; results go to `output_path` or, with
+        `output_kind` (csv/xlsx), to a file in the job's folder."""
+        name = Path(filename or "upload.csv").name
+        created = create_job(self.batches, data, name, task, user_name=user_name, columns=columns,
+                             options=options, output_path=output_path)
+        folder = self.folder(created.job_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        suffix = Path(name).suffix.lower() if Path(name).suffix.lower() in {".csv", ".xlsx", ".xlsm"} else ".csv"
+        (folder / f"upload{suffix}").write_bytes(data)
+        if not output_path and output_kind:
+            self.batches.set_output_path(created.job_id, str(folder / f"result.{output_kind}"))
+        return created
+
+    def start(self, job_id: str):  # noqa: ANN201
+        """Run the job in its own process (it survives Streamlit reruns and closed browser tabs)."""
+        from contentgen.worker import start_worker
+
+        folder = self.folder(job_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        return start_worker(self.settings, {"kind": "batch", "job_id": job_id}, log_path=folder / "worker.log")
+
+    def resume(self, job_id: str) -> bool:
+        """Start a worker unless one holds the job or nothing is left; True if one was started."""
+        job = self.batches.job(job_id)
+        if job is None or worker_alive(job) or not self.batches.progress(job_id).pending:
+            return False
+        self.start(job_id)
+        return True
+
+    def job(self, job_id: str, *, user_name: str | None = None) -> BatchJob | None:
+        """The job, if it exists and (with `user_name`) belongs to that user."""
+        job = self.batches.job(job_id)
+        if job is None or (user_name is not None and job.user_name != user_name):
+            return None
+        return job
+
+    def jobs(self, user_name: str | None = None, limit: int = 20) -> list[BatchJob]:
+        return self.batches.jobs(user_name=user_name, limit=limit)
+
+    def status(self, job: BatchJob) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        progress = self.batches.progress(job.id)
+        return {"job_id": job.id, "task": job.task, "task_title": get_task(job.task).title, "status": job.status,
+                "input": job.input_name, "output": job.output_path, "running": worker_alive(job),
+                "created_at": job.created_at.isoformat(), **asdict(progress)}
+
+    def problems(self, job_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        items = [i for i in self.batches.items(job_id) if i.status in {"skipped", "failed"}]
+        return [{"row": row_number(i.row_index), "reason": i.error} for i in items[:limit]]
+
+    def download(self, job: BatchJob, kind: str = "csv") -> bytes:
+        return output_bytes(self.batches, job, kind)
 
 
 # A running job whose worker has not reported for this long is considered interrupted.

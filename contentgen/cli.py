@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import importlib.util
 import logging
 import os
-import subprocess
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -15,18 +15,12 @@ from typing import Any
 from contentgen.config import Settings, load_settings
 from contentgen.errors import UserFacingError
 from contentgen.inputs import read_context_file, read_texts, split_points
-from contentgen.templates import DEFAULT_PLATFORM, LENGTHS, PLATFORMS, CopyRequest, ReplyRequest
+from contentgen.tasks import TASKS, Task, batch_tasks, trainable, with_command
+from contentgen.tasks.base import CHOICE, INTEGER, TURNS
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings()
-    if args.model:
-        settings = replace(settings, model=replace(settings.model, name_or_path=args.model))
-    if args.db:
-        settings = replace(settings, database=replace(settings.database, url=args.db))
-    if args.user:
-        settings = replace(settings, user=args.user)
-    return settings
+    return load_settings().with_overrides(model=args.model, db=args.db, user=args.user)
 
 
 def _service(args: argparse.Namespace):
@@ -42,39 +36,78 @@ def _emit(args: argparse.Namespace, payload: Any, human: str) -> None:
         print(human)
 
 
-def cmd_copy(args: argparse.Namespace) -> int:
-    request = CopyRequest(
-        product=args.product or "", points=split_points(args.points or ""),
-        attributes=args.attributes or "", platform=args.platform, tone=args.tone,
-        length=args.length, n=args.n,
-    )
+# ------------------------------------------------------------------ task commands (from the registry)
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_task_arguments(parser: argparse.ArgumentParser, task: Task) -> None:
+    """One option per input field of the task."""
+    for field in task.fields:
+        if field.kind == TURNS:
+            parser.add_argument(_flag(field.name) + "-file", dest=field.name, help=field.help or field.label)
+            continue
+        options: dict[str, Any] = {"dest": field.name, "help": field.help or field.label}
+        if field.kind == CHOICE:
+            options.update(choices=list(field.choices), default=field.default)
+        elif field.kind == INTEGER:
+            options.update(type=int, default=field.default)
+        if field.required and task.kind != "classify":
+            options["required"] = True
+        parser.add_argument(_flag(field.name), **options)
+
+
+def request_from_args(task: Task, args: argparse.Namespace) -> Any:
+    values: dict[str, Any] = {}
+    for field in task.fields:
+        raw = getattr(args, field.name, None)
+        if field.kind == TURNS:
+            values[field.name] = tuple(read_context_file(Path(raw))) if raw else ()
+        else:
+            values[field.name] = field.parse_text(raw if raw is None or isinstance(raw, str) else str(raw))
+    return task.build_request(values)
+
+
+def print_findings(task: Task, outputs: list[str], findings: list[list[dict[str, Any]]]) -> None:
+    many = len(outputs) > 1
+    for index, found in enumerate(findings):
+        where = f"（版本 {index + 1}）" if many else ""
+        for f in found:
+            print(f"检查提示{where}：“{f['text']}” {f['category']}，建议：{f['suggestion']}", file=sys.stderr)
+
+
+def cmd_generate(args: argparse.Namespace, task: Task) -> int:
+    request = request_from_args(task, args)
     request.validate()  # fail before the model loads
     service = _service(args)
-    if args.json:
-        result = service.copy(request, adapter=args.adapter, brand=args.brand)
-        checker = service.checker_for(args.brand, (request.product,))
-        payload = asdict(result)
-        payload["compliance"] = [[f.as_dict() for f in checker.check(text)] for text in result.outputs]
-        _emit(args, payload, "")
+    if args.json or not task.streams:
+        result = service.generate(task.name, request, adapter=args.adapter)
+        human = "\n".join(f"{i + 1}. {text}" for i, text in enumerate(result.outputs)) if len(result.outputs) > 1 \
+            else (result.outputs[0] if result.outputs else "")
+        _emit(args, asdict(result), human)
+        if not args.json:
+            print(f"\n（已保存到历史记录 #{result.request_id}）", file=sys.stderr)
+            print_findings(task, result.outputs, result.compliance)
         return 0
-    request, brand_id = service.apply_brand(request, args.brand)
-    stream = service.stream("copy", request, adapter=args.adapter, brand_id=brand_id)
+    stream = service.stream(task.name, request, adapter=args.adapter)
+    versions = task.versions(request)
     current = -1
-    for index, piece in _ordered(stream, request.n):
+    for index, piece in _ordered(stream, versions):
         if index != current:
             current = index
-            print(f"\n—— 版本 {index + 1} ——" if request.n > 1 else "", flush=True)
+            print(f"\n—— 版本 {index + 1} ——" if versions > 1 else "", flush=True)
         print(piece, end="", flush=True)
     print(f"\n\n（已保存到历史记录 #{stream.request_id}）", file=sys.stderr)
-    checker = service.checker_for(args.brand, (request.product,))
-    for index, text in enumerate(stream.result().outputs):
-        for f in checker.check(text):
-            print(f"合规提示（版本 {index + 1}）：“{f.text}” {f.category}，建议：{f.suggestion}", file=sys.stderr)
+    result = stream.result()
+    print_findings(task, result.outputs, result.compliance)
+    for source in result.sources:
+        print(f"参考知识库 #{source['id']}：{source['question']}", file=sys.stderr)
     return 0
 
 
 def _ordered(stream, n: int):
-    """Print variant 1 live; later variants (generated in the same batch) follow in order."""
+    """Print version 1 live; later versions (generated in the same batch) follow in order."""
     pending: dict[int, list[str]] = {i: [] for i in range(n)}
     for index, piece in stream:
         if index == 0:
@@ -85,43 +118,35 @@ def _ordered(stream, n: int):
         yield index, "".join(pending[index])
 
 
-def cmd_reply(args: argparse.Namespace) -> int:
-    context: tuple[dict[str, str], ...] = ()
-    if args.context_file:
-        context = tuple(read_context_file(Path(args.context_file)))
-    request = ReplyRequest(message=args.message, context=context, order=args.order or "")
-    request.validate()
-    service = _service(args)
-    if args.json:
-        _emit(args, asdict(service.reply(request, adapter=args.adapter)), "")
-        return 0
-    stream = service.stream("reply", request, adapter=args.adapter)
-    for _, piece in stream:
-        print(piece, end="", flush=True)
-    print(f"\n\n（已保存到历史记录 #{stream.request_id}）", file=sys.stderr)
-    for source in stream.result().sources:
-        print(f"参考知识库 #{source['id']}：{source['question']}", file=sys.stderr)
-    return 0
-
-
-def cmd_tag(args: argparse.Namespace) -> int:
-    if args.text:
+def cmd_classify(args: argparse.Namespace, task: Task) -> int:
+    if args.text is not None:
         texts = [args.text]
-    else:
+    elif args.file:
+        if not Path(args.file).is_file():
+            raise UserFacingError(f"找不到文件“{args.file}”，请检查路径。")
         texts = read_texts(Path(args.file), args.column)
+    else:
+        raise UserFacingError("请用 --text 给出文本，或用 --file 给出文件。")
     empty = [i + 1 for i, t in enumerate(texts) if not t.strip()]
     texts = [t for t in texts if t.strip()]
     if empty:
         print(f"跳过空文本：第 {', '.join(map(str, empty[:20]))} 行", file=sys.stderr)
     if not texts:
-        raise UserFacingError("没有可分析的文本。")
+        raise UserFacingError("没有可分析的文本：请给出非空的 --text，或检查文件中的列。")
+    others = {f.name: f.parse_text(getattr(args, f.name, None)) for f in task.fields if f.name != "text"}
+    requests = [task.build_request({"text": t, **others}) for t in texts]
     service = _service(args)
-    results = service.tag(texts, adapter=args.adapter)
-    names = {"positive": "正面", "neutral": "中性", "negative": "负面"}
+    results = service.run_many(task.name, requests, adapter=args.adapter)
     payload = [asdict(r) for r in results]
     _emit(args, payload if len(payload) > 1 or args.file else payload[0],
-          "\n".join(f"{names[r.label]}\t{r.confidence:.2f}\t{r.text[:60]}" for r in results))
+          "\n".join(f"{task.display(r.label)}\t{r.confidence:.2f}\t{r.text[:60]}" for r in results))
     return 0
+
+
+def task_command(task: Task):  # noqa: ANN201
+    def run(args: argparse.Namespace) -> int:
+        return cmd_classify(args, task) if task.kind == "classify" else cmd_generate(args, task)
+    return run
 
 
 def cmd_brand(args: argparse.Namespace) -> int:
@@ -196,53 +221,31 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from contentgen.compliance import ComplianceChecker
+    from contentgen.runtime import build_store
+    from contentgen.service import check_text
 
+    if args.file and not Path(args.file).is_file():
+        raise UserFacingError(f"找不到文件“{args.file}”，请检查路径。")
     text = args.text if args.text is not None else Path(args.file).read_text(encoding="utf-8-sig")
-    if not text.strip():
-        raise UserFacingError("请提供要检查的文案（--text 或 --file）。")
-    brand = None
-    if args.brand:
-        from contentgen.runtime import build_store
-
-        brand = build_store(_settings(args)).brand(args.brand)
-        if brand is None:
-            raise UserFacingError(f"没有名为“{args.brand}”的品牌档案。")
-    checker = ComplianceChecker(
-        protected_words=[*split_points(args.protect or ""), *([brand.name] if brand else [])],
-        banned_words=[*split_points(args.banned or ""), *(brand.banned_words if brand else [])])
-    findings = checker.check(text)
-    payload = {"compliant": not findings, "findings": [f.as_dict() for f in findings],
-               "suggested_text": checker.rewrite(text, findings)}
-    lines = [f"[{f.start}-{f.end}] “{f.text}” {f.category}：{f.rule}；建议：{f.suggestion}" for f in findings]
-    _emit(args, payload, "\n".join(lines + ["", "建议文案：" + payload["suggested_text"]]) if findings
+    settings = _settings(args)
+    payload = check_text(build_store(settings), text, brand=args.brand, protected=split_points(args.protect or ""),
+                         banned=split_points(args.banned or ""), rules=settings.rules)
+    lines = [f"[{f['start']}-{f['end']}] “{f['text']}” {f['category']}：{f['rule']}；建议：{f['suggestion']}"
+             for f in payload["findings"]]
+    _emit(args, payload, "\n".join(lines + ["", "建议文案：" + payload["suggested_text"]]) if lines
           else "未发现违规表述。")
-    return 0 if not findings else 1
+    return 0 if payload["compliant"] else 1
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     from contentgen.runtime import build_store
+    from contentgen.service import search_history
 
-    store = build_store(_settings(args))
-    rows = store.search(args.search or "", task=args.task, user_name=args.filter_user, limit=args.limit)
-    payload = [
-        {
-            "id": r.id, "created_at": r.created_at.isoformat(), "user": r.user_name, "task": r.task,
-            "status": r.status, "model": r.model_id, "adapter": r.adapter_id,
-            "latency_ms": r.latency_ms, "inputs": r.inputs,
-            "outputs": [res.text for res in r.results],
-            "result_ids": [res.id for res in r.results],
-            "edits": [res.edited_text for res in r.results],
-            "ratings": [res.rating for res in r.results],
-        }
-        for r in rows
-    ]
-    lines = [
-        f"#{p['id']}  {p['created_at'][:19]}  {p['user']}  {p['task']}  {p['status']}  "
-        f"{(p['outputs'][0] if p['outputs'] else '')[:40]!s}"
-        for p in payload
-    ]
-    _emit(args, payload, "\n".join(lines) or "没有找到记录。")
+    rows = search_history(build_store(_settings(args)), args.search or "", task=args.task,
+                          user_name=args.filter_user, limit=args.limit)
+    lines = [f"#{p['id']}  {p['created_at'][:19]}  {p['user']}  {p['task_title']}  {p['status']}  "
+             f"{(p['shown'][0] if p['shown'] else '')[:40]!s}" for p in rows]
+    _emit(args, rows, "\n".join(lines) or "没有找到记录。")
     return 0
 
 
@@ -260,15 +263,13 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from finetune.train import LoraSettings, TrainConfig, train
+    from contentgen.training import train_config
+    from finetune.train import train
 
-    config = TrainConfig(
-        task=args.task, data=args.data, out=args.out, model=args.model or _settings(args).model.name_or_path,
-        max_steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr,
-        max_length=args.max_length, limit=args.limit, save_every=args.save_every,
-        checkpoint_dir=args.checkpoint_dir,
-        lora=LoraSettings(rank=args.rank, alpha=args.rank * 2),
-    )
+    config = train_config(_settings(args), task=args.task, data=args.data, out=args.out, steps=args.steps,
+                          batch_size=args.batch_size, learning_rate=args.lr, max_length=args.max_length,
+                          limit=args.limit, save_every=args.save_every, checkpoint_dir=args.checkpoint_dir,
+                          rank=args.rank)
     out = train(config)
     _emit(args, {"adapter": str(out)}, f"适配器已保存：{out}")
     return 0
@@ -281,6 +282,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from finetune.evaluate import dumps, evaluate
 
     settings = _settings(args)
+    if not Path(args.data).is_file():
+        raise UserFacingError(f"找不到评估数据“{args.data}”，请检查路径。")
     engine = build_engine(settings.model)
     if args.adapter_path:
         name = args.adapter if args.adapter not in ("auto", "none") else Path(args.adapter_path).name
@@ -302,8 +305,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from contentgen import batch
-    from contentgen.runtime import build_engine, build_store
-    from contentgen.service import ContentService
+    from contentgen.runtime import build_service, build_store
     from db.batches import BatchStore
 
     settings = _settings(args)
@@ -329,8 +331,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if not source.is_file():
             raise UserFacingError(f"找不到文件“{source}”，请检查路径。")
         out = args.out or str(source.with_name(f"{source.stem}_结果{source.suffix if source.suffix.lower() == '.xlsx' else '.csv'}"))
-        options = {k: v for k, v in {"platform": args.platform, "length": args.length, "tone": args.tone,
-                                     "brand": args.brand, "channel": args.channel, "adapter": args.adapter}.items() if v}
+        options = {name: getattr(args, name) for name in (*job_options(), "adapter")
+                   if getattr(args, name, None) not in (None, "")}
         new = batch.create_job(batches, source.read_bytes(), source.name, args.task, user_name=settings.user,
                                columns=batch.parse_columns(args.columns), options=options,
                                output_path=str(Path(out).resolve()))
@@ -341,7 +343,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print(f"共 {new.total} 行，跳过 {len(new.problems)} 行；中断后可用 contentgen batch --resume {job_id} 继续。",
               file=sys.stderr)
     owner = batches.job(job_id).user_name  # history rows belong to whoever created the job
-    service = ContentService(build_engine(settings.model), batches.store, user_name=owner, source="batch")
+    service = build_service(settings, source="batch", store=batches.store, user_name=owner)
     job = batch.run_job(service, batches, job_id, output_path=args.out if args.resume else None,
                         progress=not args.no_progress, chunk_size=args.chunk_size)
     summary = {"job_id": job.id, "status": job.status, "output": args.out or job.output_path,
@@ -418,19 +420,31 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
-    import ui
+def streamlit_app() -> Path:
+    """ui/app.py, found without importing the ui package (the core imports no screen)."""
+    spec = importlib.util.find_spec("ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserFacingError("找不到网页界面（ui 包），请用 make install 重新安装。")
+    return Path(next(iter(spec.submodule_search_locations))) / "app.py"
 
-    app = Path(ui.__file__).with_name("app.py")
+
+def cmd_ui(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.model:
         env["CONTENTGEN_MODEL"] = args.model
     if args.db:
         env["CONTENTGEN_DATABASE_URL"] = args.db
-    command = [sys.executable, "-m", "streamlit", "run", str(app),
+    command = [sys.executable, "-m", "streamlit", "run", str(streamlit_app()),
                "--server.address", args.address, "--server.port", str(args.port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    return subprocess.call(command, env=env)
+    # This process becomes the server: a SIGTERM to `contentgen ui` stops Streamlit and frees the port.
+    os.execve(sys.executable, command, env)
+    return 0  # not reached
+
+
+def job_options() -> list[str]:
+    """Options a batch job may set once for all rows, over every batch task (checked per task)."""
+    return list(dict.fromkeys(f.name for t in batch_tasks() for f in t.fields if f.job_option))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -445,29 +459,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contentgen", description="中文营销文案、客服回复与情感标签")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("copy", parents=[common], help="生成营销文案")
-    p.add_argument("--product", help="商品名称")
-    p.add_argument("--points", help="卖点，逗号分隔")
-    p.add_argument("--attributes", help="商品属性，如 类型#上衣*颜色#绿色")
-    p.add_argument("--platform", default=DEFAULT_PLATFORM, choices=list(PLATFORMS))
-    p.add_argument("--tone", default="亲切温暖")
-    p.add_argument("--length", default="中", choices=list(LENGTHS))
-    p.add_argument("--n", type=int, default=1, help="生成几个版本（1-8）")
-    p.add_argument("--brand", help="品牌档案名称（语气、人群、关键词、禁用词）")
-    p.set_defaults(func=cmd_copy)
-
-    p = sub.add_parser("reply", parents=[common], help="生成客服回复")
-    p.add_argument("--message", required=True, help="顾客最新消息")
-    p.add_argument("--context-file", help="之前的对话：JSON 列表或“顾客：/客服：”开头的文本行")
-    p.add_argument("--order", help="订单信息")
-    p.set_defaults(func=cmd_reply)
-
-    p = sub.add_parser("tag", parents=[common], help="情感标签（正面/中性/负面）")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--text")
-    source.add_argument("--file", help=".csv / .jsonl / .xlsx")
-    p.add_argument("--column", default="text", help="文件中文本所在的列（默认 text）")
-    p.set_defaults(func=cmd_tag)
+    for task in with_command():
+        p = sub.add_parser(task.command, parents=[common], help=task.summary or task.title)
+        if task.kind == "classify":
+            source = p.add_mutually_exclusive_group(required=True)
+            source.add_argument("--text")
+            source.add_argument("--file", help=".csv / .jsonl / .xlsx")
+            p.add_argument("--column", default="text", help="文件中文本所在的列（默认 text）")
+            add_task_arguments(p, replace(task, fields=tuple(f for f in task.fields if f.name != "text")))
+        else:
+            add_task_arguments(p, task)
+        p.set_defaults(func=task_command(task))
 
     p = sub.add_parser("brand", parents=[common], help="品牌档案：add 新增/更新，list 列出")
     p.add_argument("action", choices=["add", "list"])
@@ -491,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["up", "down", "edit", "export"])
     p.add_argument("--result", type=int, help="结果编号（history --json 中的 result_ids）")
     p.add_argument("--text", help="edit：修改后的文本")
-    p.add_argument("--task", choices=["copy", "reply", "sentiment"])
+    p.add_argument("--task", choices=[t.name for t in TASKS.values() if t.feedback_row])
     p.add_argument("--out", help="export：输出 JSONL 路径")
     p.set_defaults(func=cmd_feedback)
 
@@ -506,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("history", parents=[common], help="查看或搜索历史记录")
     p.add_argument("--search", help="关键词（空格分隔，全部匹配）")
-    p.add_argument("--task", choices=["copy", "reply", "sentiment"])
+    p.add_argument("--task", choices=list(TASKS))
     p.add_argument("--filter-user", help="只看某个用户")
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=cmd_history)
@@ -516,7 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_model)
 
     p = sub.add_parser("finetune", parents=[common], help="LoRA 微调（可中断，重复运行即从检查点继续）")
-    p.add_argument("--task", required=True, choices=["copy", "reply", "sentiment"])
+    p.add_argument("--task", required=True, choices=[t.name for t in trainable()])
     p.add_argument("--data", required=True, help="训练数据：.jsonl/.json/.csv/.xlsx（含 alpaca、sharegpt 格式）")
     p.add_argument("--out", required=True, help="适配器输出目录")
     p.add_argument("--steps", type=int, default=200)
@@ -530,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("eval", parents=[common], help="在测试集上评估（可选适配器）")
-    p.add_argument("--task", required=True, choices=["copy", "reply", "sentiment"])
+    p.add_argument("--task", required=True, choices=[t.name for t in trainable()])
     p.add_argument("--data", required=True)
     p.add_argument("--limit", type=int, help="随机抽取的条数（固定种子，可复现）")
     p.add_argument("--seed", type=int, default=0)
@@ -542,14 +544,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("batch", parents=[common], help="批量处理 CSV/XLSX（可中断，--resume 继续）")
     p.add_argument("input", nargs="?", help="输入文件：.csv（UTF-8/GBK）或 .xlsx")
-    p.add_argument("--task", choices=["copy", "reply", "sentiment"])
+    p.add_argument("--task", choices=[t.name for t in batch_tasks()])
     p.add_argument("--out", help="输出文件 .csv 或 .xlsx（默认：输入文件名_结果）")
     p.add_argument("--columns", help="列映射，如 product=商品名,points=卖点,attributes=属性（默认按常见列名识别）")
-    p.add_argument("--platform", choices=list(PLATFORMS), help="文案平台（表格中没有“平台”列时使用）")
-    p.add_argument("--length", choices=list(LENGTHS))
-    p.add_argument("--tone")
-    p.add_argument("--brand", help="品牌档案名称")
-    p.add_argument("--channel", help="情感任务：文本来源（如 淘宝评论）")
+    option_help: dict[str, list[str]] = {}
+    for task in batch_tasks():
+        for field in task.fields:
+            if field.job_option:
+                option_help.setdefault(field.name, []).append(f"{task.title}：{field.help or field.label}")
+    for name, helps in option_help.items():  # one value for the whole job (a column of the table wins)
+        p.add_argument(_flag(name), dest=name, help="；".join(helps) + "（表格中没有该列时使用）")
     p.add_argument("--resume", metavar="JOB_ID", help="继续一个中断的任务")
     p.add_argument("--list", action="store_true", help="列出最近的批量任务")
     p.add_argument("--limit", type=int, default=20)

@@ -1,7 +1,7 @@
 """广告法 compliance check for marketing copy.
 
 Rules are data (contentgen/rules/ad_law.csv, or a company's own file via
-CONTENTGEN_COMPLIANCE_RULES): each has a term, how it matches, the rule it breaks and
+Settings.rules.compliance_rules: CONTENTGEN_COMPLIANCE_RULES or [rules] in the settings file): each has a term, how it matches, the rule it breaks and
 a suggested replacement. jieba with a user dictionary keeps brand and product names
 whole, so a brand such as “第一坊” is not flagged for 第一, and “最近” is not 最.
 """
@@ -9,8 +9,8 @@ whole, so a brand such as “第一坊” is not flagged for 第一, and “最�
 from __future__ import annotations
 
 import csv
+import functools
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,12 +43,19 @@ class Finding:
         return asdict(self)
 
 
-def load_rules(path: Path | None = None) -> list[Rule]:
-    path = Path(path or os.environ.get("CONTENTGEN_COMPLIANCE_RULES") or RULES_DIR / "ad_law.csv")
+def load_rules(path: Path | str | None = None) -> list[Rule]:
+    """The rules in a CSV file (Settings.rules.compliance_rules); the shipped ones by default."""
+    path = Path(path or RULES_DIR / "ad_law.csv")
     with open(path, encoding="utf-8-sig", newline="") as fh:
         return [Rule(r["term"].strip(), r["match"].strip() or "exact", r["category"].strip(),
                      r["rule"].strip(), r["suggestion"].strip())
                 for r in csv.DictReader(fh) if r.get("term", "").strip()]
+
+
+@functools.lru_cache(maxsize=8)
+def cached_rules(path: str = "") -> tuple[Rule, ...]:
+    """The rules of a file, read once per process (an edited file: restart the server)."""
+    return tuple(load_rules(path or None))
 
 
 def load_allowed(path: Path | None = None) -> set[str]:

@@ -71,10 +71,45 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
+class RulesConfig:
+    """A company's own rule files; empty: the ones shipped in contentgen/rules/."""
+
+    compliance_rules: str = ""  # 广告法 rules CSV (term, match, category, rule, suggestion)
+    aspects: str = ""           # aspect keywords CSV (aspect, keywords)
+
+
+@dataclass(frozen=True)
 class Settings:
     model: ModelConfig = field(default_factory=ModelConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
     user: str = "local"
+
+    def with_overrides(self, *, model: str | None = None, db: str | None = None, user: str | None = None) -> "Settings":
+        """These settings with a face's explicit choices (command-line flags) on top."""
+        settings = self
+        if model:
+            settings = replace(settings, model=replace(settings.model, name_or_path=model))
+        if db:
+            settings = replace(settings, database=replace(settings.database, url=db))
+        if user:
+            settings = replace(settings, user=user)
+        return settings
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data: how a worker process receives its parent's settings."""
+        model = {f.name: getattr(self.model, f.name) for f in fields(self.model)}
+        model["cache_dir"] = str(model["cache_dir"])
+        return {"model": model, "database": {"url": self.database.resolved_url()},
+                "rules": {f.name: getattr(self.rules, f.name) for f in fields(self.rules)}, "user": self.user}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Settings":
+        model = dict(data.get("model", {}))
+        if "cache_dir" in model:
+            model["cache_dir"] = Path(model["cache_dir"])
+        return cls(model=ModelConfig(**model), database=DatabaseConfig(**data.get("database", {})),
+                   rules=RulesConfig(**data.get("rules", {})), user=data.get("user", "local"))
 
 
 # Environment variable -> ModelConfig field (and how to read it).
@@ -98,13 +133,28 @@ def _settings_file() -> Path | None:
     return local if local.exists() else None
 
 
+RULES_ENV = {"CONTENTGEN_COMPLIANCE_RULES": "compliance_rules", "CONTENTGEN_ASPECTS": "aspects"}
+_LOADED: dict[tuple, Settings] = {}
+
+
 def load_settings() -> Settings:
-    """Build settings from the settings file and environment variables."""
+    """The settings of this process: the settings file and environment variables, read once
+    (again only if the environment names other values, as tests do)."""
+    path = _settings_file()
+    key = (tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("CONTENTGEN_"))),
+           str(path), path.stat().st_mtime if path is not None and path.exists() else None)
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = _read_settings(path)
+    return _LOADED[key]
+
+
+def _read_settings(path: Path | None) -> Settings:
     model = ModelConfig()
     database = DatabaseConfig()
+    rules = RulesConfig()
     user = "local"
 
-    path = _settings_file()
     if path is not None:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -113,6 +163,7 @@ def load_settings() -> Settings:
             model_data["cache_dir"] = Path(model_data["cache_dir"])
         model = replace(model, **model_data)
         database = replace(database, **data.get("database", {}))
+        rules = replace(rules, **data.get("rules", {}))
         user = data.get("user", user)
 
     env = os.environ
@@ -121,6 +172,9 @@ def load_settings() -> Settings:
             model = replace(model, **{name: convert(env[variable])})
     if env.get("CONTENTGEN_DATABASE_URL"):
         database = replace(database, url=env["CONTENTGEN_DATABASE_URL"])
+    for variable, name in RULES_ENV.items():
+        if env.get(variable):
+            rules = replace(rules, **{name: env[variable]})
     if env.get("CONTENTGEN_USER"):
         user = env["CONTENTGEN_USER"]
-    return Settings(model=model, database=database, user=user)
+    return Settings(model=model, database=database, rules=rules, user=user)

@@ -21,9 +21,12 @@ from pathlib import Path
 from contentgen.config import ModelConfig
 from contentgen.errors import UserFacingError
 
-# Without this, a wrong local path spends ~45 s retrying an unreachable hub.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+def stay_offline() -> None:
+    """No hub here: without this, a wrong local path spends ~45 s retrying an unreachable hub.
+    Called before anything loads from disk (not at import: importing changes no environment)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +133,7 @@ def convert_embedded(model: EmbeddedModel, cache_dir: Path) -> Path:
     target = converted_dir(model, cache_dir)
     if (target / "config.json").exists():
         return target
+    stay_offline()
     gguf = assemble_gguf(model, cache_dir)
     started = time.perf_counter()
     log.info("首次使用：正在把 %s 转换为 bf16 缓存（约 1 分钟，只做一次）", model.name)

@@ -30,10 +30,12 @@ def build_store(settings: Settings) -> HistoryStore:
     return HistoryStore(settings.database.resolved_url())
 
 
-def build_service(settings: Settings, *, source: str, engine: Engine | None = None) -> ContentService:
+def build_service(settings: Settings, *, source: str, engine: Engine | None = None,
+                  store: HistoryStore | None = None, user_name: str | None = None) -> ContentService:
     return ContentService(
         engine or build_engine(settings.model),
-        build_store(settings),
-        user_name=settings.user,
+        store or build_store(settings),
+        user_name=user_name or settings.user,
         source=source,
+        rules=settings.rules,
     )

@@ -1,7 +1,8 @@
-"""The service layer: run a task on an engine and record it in the history.
+"""The service layer: the one use-case layer every face calls (CLI, API, UI, batch jobs).
 
-The CLI, the UI (and later the API and batch jobs) call only this module, so every
-request lands in the history the same way.
+It runs a task from the registry on an engine: prepares the request (brand profile,
+knowledge base), generates or scores, tidies and checks each output, picks the versions
+to return and records the request with its results in the history.
 """
 
 from __future__ import annotations
@@ -15,40 +16,20 @@ from typing import Any
 
 from contentgen.adapters import covers
 from contentgen.aspects import aspect_clauses, load_aspects
-from contentgen.config import GenerationParams
+from contentgen.config import GenerationParams, RulesConfig
 from contentgen.engine.base import Engine
 from contentgen.engine.fair import current_requester
 from contentgen.errors import UserFacingError
-from contentgen.knowledge import FaqIndex
+from contentgen.knowledge import FaqHit, FaqIndex
 from contentgen.privacy import mask_personal_data, mask_value
-from contentgen.templates import (
-    CopyRequest,
-    ReplyRequest,
-    RewriteRequest,
-    TagRequest,
-    copy_params,
-    get_template,
-    with_brand,
-)
+from contentgen.tasks import Prepared, Task, get_task
+from contentgen.tasks.rewrite import RewriteRequest
+from contentgen.tasks.sentiment import TagRequest
 from db.history import BatchItemRef, HistoryStore, ItemAlreadyDone, ResultRecord
 
-MASKED_TASKS = {"reply"}
 UPSET_THRESHOLD = 0.5  # negative-label probability from the sentiment scorer
 _FAQ_INDEXES: dict[tuple, FaqIndex] = {}
 AUTO = "auto"  # the task's own adapter when one is loaded, else the base model
-
-
-def compliance_checker(store: HistoryStore, brand: str | None, protected: tuple[str, ...] = ()):  # noqa: ANN201
-    """The 广告法 checker with the brand's banned words, and its name kept whole."""
-    from contentgen.compliance import ComplianceChecker
-
-    profile = store.brand(brand) if brand else None
-    if brand and profile is None:
-        raise UserFacingError(f"没有名为“{brand}”的品牌档案，请先在“品牌”页面或用 contentgen brand add 创建。")
-    return ComplianceChecker(
-        protected_words=[*protected, *([profile.name] if profile else [])],
-        banned_words=profile.banned_words if profile else (),
-    )
 
 
 def as_requester(method):  # noqa: ANN001, ANN201
@@ -75,6 +56,9 @@ class TaskResult:
     status: str = "ok"
     # Knowledge-base entries the reply was grounded in (support desk).
     sources: list[dict[str, str]] = field(default_factory=list)
+    # Per output: the task's findings (广告法, length, missing words…), each with its span.
+    compliance: list[list[dict[str, Any]]] = field(default_factory=list)
+    brand_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,51 +72,30 @@ class TagResult:
     aspects: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _input_text(task: str, request: Any) -> str:
-    if isinstance(request, CopyRequest):
-        return " ".join([request.product, *request.points, request.attributes]).strip()
-    if isinstance(request, ReplyRequest):
-        return request.message
-    return getattr(request, "text", "")
-
-
-def _request_params(task: str, request: Any, params: GenerationParams | None) -> GenerationParams:
-    if params is not None:
-        chosen = params
-    elif task == "copy":
-        chosen = copy_params(request)
-    else:
-        chosen = get_template(task).default_params
-    # Several variants of the same prompt only differ when sampled.
-    if getattr(request, "n", 1) > 1 and not chosen.do_sample:
-        chosen = replace(chosen, do_sample=True)
-    return chosen
-
-
 @dataclass
 class TaskStream:
-    """Iterate for (variant index, text piece); the history row is written when it ends.
+    """Iterate for (version index, text piece); the history row is written when it ends.
 
     Closing early (a user leaves, Ctrl-C) still records the partial output as cancelled.
     """
 
     service: "ContentService"
-    task: str
-    request: Any
+    task: Task
+    prepared: Prepared
     params: GenerationParams
     adapter: str | None = None
-    brand_id: int | None = None
     texts: list[str] = field(default_factory=list)
+    findings: list[list[dict[str, Any]]] = field(default_factory=list)
     request_id: int | None = None
     status: str = "running"
     error: str | None = None
     latency_ms: float = 0.0
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
-        template = get_template(self.task)
-        n = getattr(self.request, "n", 1)
-        conversations = [template.conversation(self.request)] * n
-        prefix = template.answer_prefix(self.request)
+        request = self.prepared.request
+        n = self.task.versions(request)
+        conversations = [self.task.conversation(request)] * n
+        prefix = self.task.answer_prefix(request)
         self.texts = [prefix] * n
         started = time.perf_counter()
         self.status = "cancelled"
@@ -150,17 +113,18 @@ class TaskStream:
             raise
         finally:
             self.latency_ms = (time.perf_counter() - started) * 1000
+            self.texts = [self.task.tidy(request, t.strip()) for t in self.texts]
+            self.findings = self.service.findings(self.task, self.prepared, self.texts)
             self.request_id = self.service._record(
-                self.task, self.request, self.params,
-                [ResultRecord(text=t.strip(), finish_reason=None) for t in self.texts],
+                self.task, request, self.params, [ResultRecord(text=t, finish_reason=None) for t in self.texts],
                 self.latency_ms, status=self.status, error=self.error, adapter=self.adapter,
-                brand_id=self.brand_id,
+                brand_id=self.prepared.brand_id,
             )
 
     def result(self) -> TaskResult:
-        return TaskResult(self.request_id, self.task, [t.strip() for t in self.texts],
-                          self.service.engine.model_id, self.adapter,
-                          self.latency_ms, self.status, list(getattr(self.request, "faq", ())))
+        return TaskResult(self.request_id, self.task.name, list(self.texts), self.service.engine.model_id,
+                          self.adapter, self.latency_ms, self.status,
+                          list(getattr(self.prepared.request, "faq", ())), self.findings, self.prepared.brand_id)
 
 
 class ContentService:
@@ -171,11 +135,13 @@ class ContentService:
         *,
         user_name: str = "local",
         source: str = "cli",
+        rules: RulesConfig | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.user_name = user_name
         self.source = source
+        self.rules = rules or RulesConfig()
         self._aspects: dict[str, set[str]] | None = None
 
     @property
@@ -197,7 +163,7 @@ class ContentService:
 
     def _record(
         self,
-        task: str,
+        task: Task,
         request: Any,
         params: GenerationParams | dict[str, Any],
         results: Sequence[ResultRecord],
@@ -210,12 +176,12 @@ class ContentService:
         channel: str = "",
         batch_item: BatchItemRef | None = None,
     ) -> int:
-        inputs, input_text = asdict(request), _input_text(task, request)
-        if task in MASKED_TASKS:  # customer messages: no phone, ID or address reaches the store
+        inputs, input_text = asdict(request), task.text_of(request)
+        if task.masks_personal_data:  # customer messages: no phone, ID or address reaches the store
             inputs, input_text = mask_value(inputs), mask_personal_data(input_text)
             results = [replace(r, text=mask_personal_data(r.text)) for r in results]
         return self.store.record(
-            task=task,
+            task=task.name,
             inputs=inputs,
             input_text=input_text,
             results=results,
@@ -232,121 +198,148 @@ class ContentService:
             batch_item=batch_item,
         )
 
+    # -------------------------------------------------------------- brands and checks
+    def brand_profile(self, name: str | None, *, required: bool = False):  # noqa: ANN201
+        """The brand profile of that name (db.models.Brand), or None; `required`: a Chinese error instead."""
+        profile = self.store.brand(name) if name else None
+        if profile is None and required:
+            raise UserFacingError(f"没有名为“{name}”的品牌档案，请先在“品牌”页面或用 contentgen brand add 创建。")
+        return profile
+
+    def compliance_checker(self, profile=None, protected: Sequence[str] = ()):  # noqa: ANN001, ANN201
+        """The 广告法 checker with the brand's banned words, and the brand and product names kept whole."""
+        from contentgen.compliance import ComplianceChecker, cached_rules
+
+        return ComplianceChecker(
+            list(cached_rules(self.rules.compliance_rules)),
+            protected_words=[*(p for p in protected if p), *([profile.name] if profile else [])],
+            banned_words=profile.banned_words if profile else (),
+        )
+
+    def checker_for(self, brand: str | None, protected: Sequence[str] = ()):  # noqa: ANN201
+        """The checker for a brand named by the user (a Chinese error if there is no such profile)."""
+        return self.compliance_checker(self.brand_profile(brand, required=True) if brand else None, protected)
+
+    def findings(self, task: Task, prepared: Prepared, texts: Sequence[str]) -> list[list[dict[str, Any]]]:
+        return [task.check(prepared, text) if task.check else [] for text in texts]
+
     # -------------------------------------------------------------- generation
-    def stream(self, task: str, request: CopyRequest | ReplyRequest,
-               params: GenerationParams | None = None, adapter: str | None = AUTO,
-               brand_id: int | None = None) -> TaskStream:
+    def prepare(self, task: Task, request: Any) -> Prepared:
         request.validate()
-        request = self._prepare(task, request)
-        return TaskStream(self, task, request, _request_params(task, request, params),
-                          self.resolve_adapter(task, adapter, request), brand_id)
+        return task.prepare(self, request) if task.prepare else Prepared(request)
 
     @as_requester
-    def generate(self, task: str, request: CopyRequest | ReplyRequest,
-                 params: GenerationParams | None = None, adapter: str | None = AUTO,
-                 brand_id: int | None = None) -> TaskResult:
-        request.validate()
-        request = self._prepare(task, request)
-        params = _request_params(task, request, params)
+    def stream(self, task: str, request: Any, params: GenerationParams | None = None,
+               adapter: str | None = AUTO) -> TaskStream:
+        """Pieces as they are decoded; brand, knowledge base and checks as in `generate`."""
+        spec = get_task(task)
+        prepared = self.prepare(spec, request)
+        return TaskStream(self, spec, prepared, spec.params(prepared.request, params),
+                          self.resolve_adapter(task, adapter, prepared.request))
+
+    @as_requester
+    def generate(self, task: str, request: Any, params: GenerationParams | None = None,
+                 adapter: str | None = AUTO) -> TaskResult:
+        spec = get_task(task)
+        prepared = self.prepare(spec, request)
+        request = prepared.request
+        params = spec.params(request, params)
         adapter = self.resolve_adapter(task, adapter, request)
-        template = get_template(task)
-        n = getattr(request, "n", 1)
         started = time.perf_counter()
-        prefix = template.answer_prefix(request)
-        generations = [replace(g, text=prefix + g.text) for g in
-                       self.engine.generate([template.conversation(request)] * n, params, adapter=adapter)]
+        prefix = spec.answer_prefix(request)
+        generations = self.engine.generate([spec.conversation(request)] * spec.candidate_count(request), params,
+                                           adapter=adapter)
+        texts = [spec.tidy(request, prefix + g.text) for g in generations]
+        findings = self.findings(spec, prepared, texts)
+        chosen = spec.pick(request, texts, findings)
         latency_ms = (time.perf_counter() - started) * 1000
         request_id = self._record(
-            task, request, params,
-            [ResultRecord(text=g.text, prompt_tokens=g.prompt_tokens,
-                          completion_tokens=g.completion_tokens, finish_reason=g.finish_reason)
-             for g in generations],
-            latency_ms, adapter=adapter, brand_id=brand_id,
+            spec, request, params,
+            [ResultRecord(text=texts[i], prompt_tokens=generations[i].prompt_tokens,
+                          completion_tokens=generations[i].completion_tokens,
+                          finish_reason=generations[i].finish_reason) for i in chosen],
+            latency_ms, adapter=adapter, brand_id=prepared.brand_id,
         )
-        return TaskResult(request_id, task, [g.text for g in generations],
-                          self.engine.model_id, adapter, latency_ms, sources=list(getattr(request, "faq", ())))
+        return TaskResult(request_id, task, [texts[i] for i in chosen], self.engine.model_id, adapter, latency_ms,
+                          sources=list(getattr(request, "faq", ())), compliance=[findings[i] for i in chosen],
+                          brand_id=prepared.brand_id)
 
     @as_requester
-    def generate_many(self, task: str, requests: Sequence[CopyRequest | ReplyRequest],
-                      params: GenerationParams | None = None, adapter: str | None = AUTO,
-                      brand_id: int | None = None,
-                      item_for: Callable[[int, str, Any], BatchItemRef] | None = None) -> list[TaskResult]:
-        """One output per request, generated in length-grouped batches (batch jobs).
+    def generate_many(self, task: str, requests: Sequence[Any], params: GenerationParams | None = None,
+                      adapter: str | None = AUTO,
+                      item_for: Callable[[int, TaskResult], BatchItemRef] | None = None) -> list[TaskResult]:
+        """The versions of each request, generated in length-grouped batches (batch jobs).
 
-        `item_for(index, text, prepared_request)` names the batch row a result completes; the row is marked done
+        `item_for(index, result)` names the batch row a result completes; the row is marked done
         in the same transaction as its history record, and a row done already is not recorded twice.
         """
-        for request in requests:
-            request.validate()
-        requests = [self._prepare(task, r) for r in requests]
-        template = get_template(task)
+        spec = get_task(task)
+        prepared = [self.prepare(spec, r) for r in requests]
         groups: dict[tuple[GenerationParams, str | None], list[int]] = defaultdict(list)
-        for index, request in enumerate(requests):  # e.g. copy lengths differ in max_new_tokens
-            groups[_request_params(task, request, params), self.resolve_adapter(task, adapter, request)].append(index)
+        for index, ready in enumerate(prepared):  # e.g. copy lengths differ in max_new_tokens
+            groups[spec.params(ready.request, params), self.resolve_adapter(task, adapter, ready.request)].append(index)
         results: dict[int, TaskResult] = {}
         for (group_params, group_adapter), indices in groups.items():
+            conversations, owners = [], []
+            for index in indices:
+                count = spec.candidate_count(prepared[index].request)
+                conversations += [spec.conversation(prepared[index].request)] * count
+                owners += [index] * count
             started = time.perf_counter()
-            generations = self.engine.generate([template.conversation(requests[i]) for i in indices],
-                                               group_params, adapter=group_adapter)
+            generations = self.engine.generate(conversations, group_params, adapter=group_adapter)
             per_item_ms = (time.perf_counter() - started) * 1000 / len(indices)
-            for index, generation in zip(indices, generations):
-                text = template.answer_prefix(requests[index]) + generation.text
+            by_request: dict[int, list] = defaultdict(list)
+            for owner, generation in zip(owners, generations):
+                by_request[owner].append(generation)
+            for index in indices:
+                ready, own = prepared[index], by_request[index]
+                prefix = spec.answer_prefix(ready.request)
+                texts = [spec.tidy(ready.request, prefix + g.text) for g in own]
+                findings = self.findings(spec, ready, texts)
+                chosen = spec.pick(ready.request, texts, findings)
+                result = TaskResult(None, task, [texts[i] for i in chosen], self.engine.model_id, group_adapter,
+                                    per_item_ms, sources=list(getattr(ready.request, "faq", ())),
+                                    compliance=[findings[i] for i in chosen], brand_id=ready.brand_id)
                 try:
-                    request_id = self._record(
-                        task, requests[index], group_params,
-                        [ResultRecord(text=text, prompt_tokens=generation.prompt_tokens,
-                                      completion_tokens=generation.completion_tokens,
-                                      finish_reason=generation.finish_reason)],
-                        per_item_ms, adapter=group_adapter, brand_id=brand_id,
-                        batch_item=item_for(index, text, requests[index]) if item_for else None,
+                    result.request_id = self._record(
+                        spec, ready.request, group_params,
+                        [ResultRecord(text=texts[i], prompt_tokens=own[i].prompt_tokens,
+                                      completion_tokens=own[i].completion_tokens,
+                                      finish_reason=own[i].finish_reason) for i in chosen],
+                        per_item_ms, adapter=group_adapter, brand_id=ready.brand_id,
+                        batch_item=item_for(index, result) if item_for else None,
                     )
                 except ItemAlreadyDone:
-                    request_id = None
-                results[index] = TaskResult(request_id, task, [text], self.engine.model_id, group_adapter, per_item_ms,
-                                            sources=list(getattr(requests[index], "faq", ())))
+                    pass
+                results[index] = result
         return [results[i] for i in range(len(requests))]
 
-    def copy(self, request: CopyRequest, params: GenerationParams | None = None,
+    def run_many(self, task: str, requests: Sequence[Any], adapter: str | None = AUTO,
+                 item_for: Callable[[int, Any], BatchItemRef] | None = None) -> list[Any]:
+        """Batch rows of any task: generated (TaskResult) or scored (TagResult) by the task's kind."""
+        if get_task(task).kind == "classify":
+            return self.tag(requests, adapter=adapter, item_for=item_for)
+        return self.generate_many(task, requests, adapter=adapter, item_for=item_for)
+
+    def copy(self, request, params: GenerationParams | None = None,  # noqa: ANN001
              adapter: str | None = AUTO, brand: str | None = None) -> TaskResult:
         """Copy, steered by the named brand profile when given."""
-        request, brand_id = self.apply_brand(request, brand)
-        return self.generate("copy", request, params, adapter, brand_id)
+        return self.generate("copy", replace(request, brand=brand) if brand else request, params, adapter)
 
-    def apply_brand(self, request: CopyRequest, brand: str | None) -> tuple[CopyRequest, int | None]:
-        if not brand:
-            return request, None
-        profile = self.store.brand(brand)
-        if profile is None:
-            raise UserFacingError(f"没有名为“{brand}”的品牌档案，请先在“品牌”页面或用 contentgen brand add 创建。")
-        return with_brand(request, profile), profile.id
-
-    def checker_for(self, brand: str | None, protected: tuple[str, ...] = ()):  # noqa: ANN201
-        return compliance_checker(self.store, brand, protected)
-
-    def reply(self, request: ReplyRequest, params: GenerationParams | None = None,
+    def reply(self, request, params: GenerationParams | None = None,  # noqa: ANN001
               adapter: str | None = AUTO) -> TaskResult:
         return self.generate("reply", request, params, adapter)
 
     # -------------------------------------------------------------- support desk
-    def _prepare(self, task: str, request: Any) -> Any:
-        return self.prepare_reply(request) if task == "reply" else request
-
-    @as_requester
-    def prepare_reply(self, request: ReplyRequest) -> ReplyRequest:
-        """Ground the reply in the knowledge base and open with an apology for an upset customer."""
-        faq = request.faq
-        if not faq:
-            hits = self.faq_index().search(request.message, k=3)
-            faq = tuple({"id": str(h.id), "question": h.question, "answer": h.answer} for h in hits)
-        apologize = request.apologize or self.is_upset(request.message)
-        return replace(request, faq=faq, apologize=apologize)
+    def faq_hits(self, message: str, k: int = 3) -> list[FaqHit]:
+        return self.faq_index().search(message, k=k)
 
     def is_upset(self, message: str) -> bool:
-        template = get_template("sentiment")
+        sentiment = get_task("sentiment")
         scores = self.engine.score_labels(
-            [template.conversation(TagRequest(text=message))], list(template.label_words.values()),
+            [sentiment.conversation(TagRequest(text=message))], list(sentiment.label_words.values()),
             adapter=self.resolve_adapter("sentiment"))[0]
-        return scores[template.label_words["negative"]] >= UPSET_THRESHOLD
+        return scores[sentiment.label_words["negative"]] >= UPSET_THRESHOLD
 
     def faq_index(self) -> FaqIndex:
         entries = self.store.faq()
@@ -358,58 +351,60 @@ class ContentService:
 
     # -------------------------------------------------------------- compliance
     @as_requester
-    def compliant_rewrite(self, text: str, checker=None, adapter: str | None = AUTO) -> TaskResult:  # noqa: ANN001
-        """Ask the model for a compliant version; whatever it still gets wrong is fixed by rule."""
-        from contentgen.compliance import ComplianceChecker
-
-        checker = checker or ComplianceChecker()
+    def compliant_rewrite(self, text: str, checker=None, adapter: str | None = AUTO, *,  # noqa: ANN001
+                          brand: str | None = None, protected: Sequence[str] = ()) -> TaskResult:
+        """Ask the model for a compliant version; whatever it still gets wrong is fixed by rule.
+        The checker is the brand's (its name and `protected` words kept whole) unless one is given."""
+        checker = checker or self.checker_for(brand, protected)
         findings = checker.check(text)
         request = RewriteRequest(text=text, flagged=tuple(dict.fromkeys(f.text for f in findings)))
         request.validate()
-        params = get_template("rewrite").default_params
-        params = replace(params, max_new_tokens=max(params.max_new_tokens, int(len(text) * 1.5)))
+        spec = get_task("rewrite")
+        params = spec.params(request)
         # Its own task: the copy adapter would restyle the text instead of editing the flagged words.
         adapter = self.resolve_adapter("rewrite", adapter)
         started = time.perf_counter()
-        generation = self.engine.generate([get_template("rewrite").conversation(request)], params,
-                                          adapter=adapter)[0]
+        generation = self.engine.generate([spec.conversation(request)], params, adapter=adapter)[0]
         rewritten = generation.text
         if checker.check(rewritten):
             rewritten = checker.rewrite(rewritten)
         latency_ms = (time.perf_counter() - started) * 1000
         request_id = self._record(
-            "rewrite", request, params,
+            spec, request, params,
             [ResultRecord(text=rewritten, prompt_tokens=generation.prompt_tokens,
-                          completion_tokens=generation.completion_tokens,
-                          finish_reason=generation.finish_reason)],
+                          completion_tokens=generation.completion_tokens, finish_reason=generation.finish_reason)],
             latency_ms, adapter=adapter,
         )
-        return TaskResult(request_id, "rewrite", [rewritten], self.engine.model_id, adapter, latency_ms)
+        return TaskResult(request_id, "rewrite", [rewritten], self.engine.model_id, adapter, latency_ms,
+                          compliance=[[f.as_dict() for f in checker.check(rewritten)]])
 
     # -------------------------------------------------------------- sentiment
     @as_requester
-    def tag(self, texts: Sequence[str], adapter: str | None = AUTO, *, channel: str = "",
+    def tag(self, texts: Sequence[str | TagRequest], adapter: str | None = AUTO, *, channel: str = "",
             with_aspects: bool = True,
-            item_for: Callable[[int, "TagResult"], BatchItemRef] | None = None) -> list[TagResult]:
-        """Label each text (and each aspect it mentions) by scoring the label words; record each."""
-        requests = [TagRequest(text=t) for t in texts]
+            item_for: Callable[[int, TagResult], BatchItemRef] | None = None) -> list[TagResult]:
+        """Label each text (and each aspect it mentions) by scoring the label words; record each.
+
+        A text may be a TagRequest carrying its own channel; `channel` is the default for the rest."""
+        requests = [t if isinstance(t, TagRequest) else TagRequest(text=t) for t in texts]
+        requests = [r if r.channel else replace(r, channel=channel) for r in requests]
         for request in requests:
             request.validate()
-        template = get_template("sentiment")
-        labels = list(template.label_words)
-        words = list(template.label_words.values())
+        spec = get_task("sentiment")
+        labels = list(spec.label_words)
+        words = list(spec.label_words.values())
         adapter = self.resolve_adapter("sentiment", adapter)
         mentions = [aspect_clauses(r.text, self.aspects) if with_aspects else {} for r in requests]
         clause_requests = [TagRequest(text=clause) for m in mentions for clause in m.values()]
         started = time.perf_counter()
         # One scoring pass for the reviews and every aspect clause (grouped by length inside).
         scores = self.engine.score_labels(
-            [template.conversation(r) for r in [*requests, *clause_requests]], words, adapter=adapter)
+            [spec.conversation(r) for r in [*requests, *clause_requests]], words, adapter=adapter)
         per_item_ms = (time.perf_counter() - started) * 1000 / max(len(requests), 1)
         clause_scores = iter(scores[len(requests):])
 
         def verdict(word_scores: dict[str, float]) -> tuple[str, float, dict[str, float]]:
-            by_label = {label: word_scores[template.label_words[label]] for label in labels}
+            by_label = {label: word_scores[spec.label_words[label]] for label in labels}
             best = max(by_label, key=by_label.__getitem__)
             return best, by_label[best], by_label
 
@@ -424,9 +419,9 @@ class ContentService:
             result = TagResult(None, request.text, best, confidence, by_label, adapter, aspects)
             try:
                 request_id = self._record(
-                    "sentiment", request, {"method": "label_scoring", "labels": labels},
+                    spec, request, {"method": "label_scoring", "labels": labels},
                     [ResultRecord(text=best, label=best, confidence=confidence, aspects=aspects)],
-                    per_item_ms, adapter=adapter, channel=channel,
+                    per_item_ms, adapter=adapter, channel=request.channel,
                     batch_item=item_for(index, result) if item_for else None,
                 )
             except ItemAlreadyDone:
@@ -437,5 +432,58 @@ class ContentService:
     @property
     def aspects(self) -> dict[str, set[str]]:
         if self._aspects is None:
-            self._aspects = load_aspects()
+            self._aspects = load_aspects(self.rules.aspects or None)
         return self._aspects
+
+    # -------------------------------------------------------------- history
+    def history(self, query: str = "", *, task: str | None = None, user_name: str | None = None,
+                **filters: Any) -> list[dict[str, Any]]:
+        """History rows as every face shows them (see `history_row`)."""
+        return [history_row(r) for r in self.store.search(query, task=task, user_name=user_name, **filters)]
+
+
+def history_row(record) -> dict[str, Any]:  # noqa: ANN001
+    """One history row for the CLI (--json), the API and the UI alike; `shown` is how each
+    output reads on screen (a sentiment label in Chinese)."""
+    from contentgen.tasks import TASKS
+
+    spec = TASKS.get(record.task)
+    display = spec.display if spec else str
+    return {
+        "id": record.id, "created_at": record.created_at.isoformat(), "user": record.user_name,
+        "task": record.task, "task_title": spec.title if spec else record.task, "status": record.status,
+        "model": record.model_id, "adapter": record.adapter_id, "latency_ms": record.latency_ms,
+        "brand_id": record.brand_id, "channel": record.channel, "source": record.source,
+        "input": record.input_text, "inputs": record.inputs, "error": record.error, "params": record.params,
+        "outputs": [r.text for r in record.results],
+        "shown": [display(r.text) for r in record.results],
+        "result_ids": [r.id for r in record.results],
+        "edits": [r.edited_text for r in record.results],
+        "ratings": [r.rating for r in record.results],
+        "results": [{"id": r.id, "text": r.text, "shown": display(r.text), "label": r.label, "rating": r.rating,
+                     "edited_text": r.edited_text} for r in record.results],
+    }
+
+
+def search_history(store: HistoryStore, query: str = "", **filters: Any) -> list[dict[str, Any]]:
+    """History rows as every face shows them, without loading a model (see `history_row`)."""
+    return [history_row(r) for r in store.search(query, **filters)]
+
+
+def check_text(store: HistoryStore, text: str, *, brand: str | None = None, protected: Sequence[str] = (),
+               banned: Sequence[str] = (), rules: RulesConfig | None = None) -> dict[str, Any]:
+    """广告法 check of any text (no model): findings, and the text with each finding replaced by rule."""
+    from contentgen.compliance import ComplianceChecker, cached_rules
+
+    if not text.strip():
+        raise UserFacingError("请提供要检查的文案（--text 或 --file）。")
+    profile = store.brand(brand) if brand else None
+    if brand and profile is None:
+        raise UserFacingError(f"没有名为“{brand}”的品牌档案，请先在“品牌”页面或用 contentgen brand add 创建。")
+    checker = ComplianceChecker(
+        list(cached_rules((rules or RulesConfig()).compliance_rules)),
+        protected_words=[*protected, *([profile.name] if profile else [])],
+        banned_words=[*banned, *(profile.banned_words if profile else [])])
+    findings = checker.check(text)
+    return {"compliant": not findings, "findings": [f.as_dict() for f in findings],
+            "suggested_text": checker.rewrite(text, findings) if findings else text}

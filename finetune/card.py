@@ -35,7 +35,7 @@ def write_card(adapter_dir: Path, *, before: dict | None = None, after: dict | N
         f"- LoRA: r={lora['rank']}, alpha={lora['alpha']}, dropout={lora['dropout']},"
         f" modules {', '.join(lora['target_modules'])}; lr {config['learning_rate']} cosine,"
         f" warm-up {config['warmup_steps']}, max length {config['max_length']} tokens",
-        "- Loss on answer tokens only; prompts are the same templates inference uses (`contentgen/templates.py`).",
+        "- Loss on answer tokens only; prompts are the same templates inference uses (`contentgen/tasks/`).",
         "",
         "## Metrics",
         "",

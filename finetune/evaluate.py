@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from contentgen.engine.base import Engine
-from contentgen.templates import get_template
+from contentgen.tasks import get_task
 from finetune.data import example_from_row, read_rows
 from finetune.metrics import classification_scores, generation_scores, repetition_scores
 
@@ -39,7 +39,7 @@ def accuracy_by_source(predicted: list[str], rows: list[dict[str, Any]]) -> dict
 
 def evaluate_sentiment(engine: Engine, rows: list[dict[str, Any]], adapter: str | None,
                        predictions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    template = get_template("sentiment")
+    template = get_task("sentiment")
     examples = [(row, example_from_row(row, "sentiment")) for row in rows]
     examples = [(row, ex) for row, ex in examples if ex is not None]
     words = list(template.label_words.values())
@@ -81,11 +81,13 @@ def evaluate_snownlp(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def evaluate_generation(engine: Engine, task: str, rows: list[dict[str, Any]], adapter: str | None,
                         max_new_tokens: int, predictions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     examples = [ex for ex in (example_from_row(r, task) for r in rows) if ex is not None]
-    params = replace(get_template(task).default_params, do_sample=False, max_new_tokens=max_new_tokens)
+    spec = get_task(task)
+    params = replace(spec.default_params, do_sample=False, max_new_tokens=max_new_tokens)
     started = time.perf_counter()
     generations = engine.generate([ex.conversation for ex in examples], params, adapter=adapter)
     seconds = time.perf_counter() - started
-    texts = [g.text for g in generations]
+    texts = [spec.tidy(ex.request, g.text) if ex.request is not None else g.text
+             for ex, g in zip(examples, generations)]
     references = [ex.answer for ex in examples]
     if predictions is not None:
         predictions += [{"prompt": ex.conversation[-1]["content"], "reference": reference, "prediction": text}
@@ -96,11 +98,11 @@ def evaluate_generation(engine: Engine, task: str, rows: list[dict[str, Any]], a
         "items": len(examples),
         "tokens_per_s": round(sum(g.completion_tokens for g in generations) / seconds, 1),
     }
-    if task == "reply":  # the data README asks for the substantive subset too
-        long_pairs = [(p, r) for p, r in zip(texts, references) if len(r) > 15]
-        if long_pairs:
-            long_scores = generation_scores([p for p, _ in long_pairs], [r for _, r in long_pairs])
-            result["long_replies"] = {**long_scores, "items": len(long_pairs)}
+    # Replies: the data README asks for the substantive subset (references over 15 characters) too.
+    long_pairs = [(p, r) for p, r in zip(texts, references) if len(r) > 15]
+    if long_pairs and len(long_pairs) < len(texts):
+        long_scores = generation_scores([p for p, _ in long_pairs], [r for _, r in long_pairs])
+        result["long_replies"] = {**long_scores, "items": len(long_pairs)}
     result["samples"] = [{"prediction": p, "reference": r} for p, r in list(zip(texts, references))[:3]]
     return result
 
@@ -111,7 +113,7 @@ def evaluate(engine: Engine, task: str, data: Path, *, limit: int | None = None,
     rows = sample_rows(data, limit, seed)
     result: dict[str, Any] = {"task": task, "data": str(data), "limit": limit, "seed": seed,
                               "model": engine.model_id, "adapter": adapter}
-    if task == "sentiment":
+    if get_task(task).kind == "classify":
         result.update(evaluate_sentiment(engine, rows, adapter, predictions))
         if baseline:
             result["snownlp"] = evaluate_snownlp(rows)

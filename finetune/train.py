@@ -24,7 +24,7 @@ from tqdm import tqdm
 from contentgen.adapters import write_scope
 from contentgen.config import DEFAULT_MODEL, ModelConfig
 from finetune.card import write_card
-from finetune.data import Example, copy_platforms, load_examples
+from finetune.data import Example, load_examples, platforms_in
 
 IGNORE = -100
 
@@ -121,21 +121,17 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
     # run on the AMX Xeon grew to 16.8 GiB; with 16 it peaked at 12.6 (bench/bench_onednn_cache.py).
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
     from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from contentgen.engine.transformers_engine import contiguous_lm_head, pick_device, pick_dtype
-    from contentgen.models import resolve_model_dir
+    from contentgen.engine.hf_loading import load_causal_lm
+    from contentgen.tasks import get_task
 
     out = Path(config.out)
     checkpoint = Path(config.checkpoint_dir) if config.checkpoint_dir else out / "checkpoint"
     out.mkdir(parents=True, exist_ok=True)
     model_config = engine_config or ModelConfig(name_or_path=config.model)
-    model_dir = resolve_model_dir(model_config)
-    device = pick_device(model_config.device)
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    base = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=pick_dtype(model_config.dtype, device))
-    contiguous_lm_head(base)
-    base.to(device)
+    task = get_task(config.task)
+    loaded = load_causal_lm(model_config)
+    tokenizer, base, device = loaded.tokenizer, loaded.model, loaded.device
 
     state = {"step": 0, "seconds": 0.0}
     if (checkpoint / "adapter_config.json").exists():
@@ -152,15 +148,15 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
     model.train()
 
     examples = load_examples(Path(config.data), config.task, limit=config.limit, seed=config.seed,
-                             balance=config.task == "sentiment")
+                             balance=task.kind == "classify")
     encoded = [e for e in (encode(x, tokenizer, config.max_length) for x in examples) if e is not None]
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
                                   lr=config.learning_rate, weight_decay=0.0)
     if (checkpoint / "optimizer.pt").exists():
         optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt"))
 
-    if config.task == "copy":
-        write_scope(out, copy_platforms(Path(config.data)))
+    if "platform" in {f.name for f in task.fields}:
+        write_scope(out, platforms_in(Path(config.data), task))
     (out / "train_config.json").write_text(json.dumps(asdict(config), ensure_ascii=False, indent=1))
     log = (out / "train_log.jsonl").open("a", encoding="utf-8")
     batches = length_grouped_batches([len(ids) for ids, _ in encoded], config.batch_size, config.seed)

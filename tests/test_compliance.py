@@ -55,8 +55,11 @@ def test_rules_are_an_editable_data_file(tmp_path, monkeypatch):
     rules = tmp_path / "rules.csv"
     rules.write_text("term,match,category,rule,suggestion\n爆款,exact,企业规范,内部规范,热销\n", encoding="utf-8")
     monkeypatch.setenv("CONTENTGEN_COMPLIANCE_RULES", str(rules))
-    assert [r.term for r in load_rules()] == ["爆款"]
-    assert ComplianceChecker().rewrite("今年爆款") == "今年热销"
+    from contentgen.config import load_settings
+
+    rules_file = load_settings().rules.compliance_rules
+    assert [r.term for r in load_rules(rules_file)] == ["爆款"]
+    assert ComplianceChecker(load_rules(rules_file)).rewrite("今年爆款") == "今年热销"
 
 
 def test_cli_check_json(capsys):

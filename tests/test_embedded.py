@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from contentgen.config import GenerationParams, ModelConfig
-from contentgen.templates import CopyRequest, ReplyRequest
+from contentgen.tasks import CopyRequest, ReplyRequest
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.embedded

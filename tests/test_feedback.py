@@ -2,7 +2,7 @@ import json
 
 from contentgen.cli import main
 from contentgen.feedback import export_dataset
-from contentgen.templates import CopyRequest, ReplyRequest
+from contentgen.tasks import CopyRequest, ReplyRequest
 from finetune.data import load_examples
 
 

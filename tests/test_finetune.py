@@ -158,16 +158,21 @@ def test_an_adapter_still_training_is_not_served(tmp_path):
     assert discover(config) == {"copy": adapter}
 
 
-def test_copy_platforms_of_a_training_file(tmp_path):
-    from finetune.data import copy_platforms
+def test_platforms_of_a_training_file(tmp_path):
+    from contentgen.tasks import get_task
+    from finetune.data import platforms_in
 
+    copy = get_task("copy")
     adgen = write_jsonl(tmp_path / "a.jsonl", [{"content": "类型#裙", "summary": "裙子"}])
-    assert copy_platforms(adgen) == {"电商详情"}
+    assert platforms_in(adgen, copy) == {"电商详情"}
     own = write_jsonl(tmp_path / "b.jsonl", [{"product": "杯", "platform": "小红书", "copy": "好用"},
                                              {"product": "杯", "copy": "好用"}])
-    assert copy_platforms(own) == {"小红书", "电商详情"}
+    assert platforms_in(own, copy) == {"小红书", "电商详情"}
     alpaca = write_jsonl(tmp_path / "c.jsonl", [{"instruction": "写文案", "output": "好用"}])
-    assert copy_platforms(alpaca) is None
+    assert platforms_in(alpaca, copy) is None
+    titles = write_jsonl(tmp_path / "t.jsonl", [{"brand": "膳魔师", "product": "保温杯", "title": "膳魔师保温杯",
+                                                 "platform": "京东"}])
+    assert platforms_in(titles, get_task("title")) == {"京东"}
 
 
 def test_placeholder_replies_are_not_learned_but_are_evaluated(tmp_path):

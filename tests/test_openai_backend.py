@@ -71,9 +71,9 @@ def test_batched_generate_keeps_order(engine):
 
 
 def test_label_scoring_through_logprobs(engine):
-    from contentgen.templates import TagRequest, get_template
+    from contentgen.tasks import TagRequest, get_task
 
-    template = get_template("sentiment")
+    template = get_task("sentiment")
     words = list(template.label_words.values())
     reviews = ["质量非常好，非常满意，五星好评！", "太差了，用一次就坏了，非常失望，差评。"]
     scores = engine.score_labels([template.conversation(TagRequest(text=r)) for r in reviews], words,
@@ -86,7 +86,7 @@ def test_label_scoring_through_logprobs(engine):
 
 def test_service_records_through_the_remote_backend(engine, store):
     from contentgen.service import ContentService
-    from contentgen.templates import CopyRequest
+    from contentgen.tasks import CopyRequest
 
     service = ContentService(engine, store, user_name="remote", source="test")
     result = service.copy(CopyRequest(product="保温杯", points=("316不锈钢",), length="短"),

@@ -1,7 +1,7 @@
 import pytest
 
 from contentgen.privacy import mask_personal_data
-from contentgen.templates import ReplyRequest
+from contentgen.tasks import ReplyRequest
 
 
 @pytest.mark.parametrize("raw, masked", [

@@ -2,12 +2,8 @@ import pytest
 
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
-from contentgen.templates import (
-    CopyRequest,
-    ReplyRequest,
-    format_attributes,
-    get_template,
-)
+from contentgen.tasks import CopyRequest, ReplyRequest, get_task
+from contentgen.tasks.copy import format_attributes
 
 SHORT = GenerationParams(max_new_tokens=12, do_sample=False, no_repeat_ngram_size=0)
 
@@ -79,12 +75,12 @@ def test_invalid_requests_get_chinese_errors_and_record_nothing(service, store, 
 
 
 def test_prompts_carry_the_inputs_in_chinese():
-    copy = get_template("copy").conversation(
+    copy = get_task("copy").conversation(
         CopyRequest(product="羽绒服", points=("轻薄",), attributes="类型#上衣*颜色#白色*颜色#黑色", platform="微博"))
     user = copy[1]["content"]
     assert "羽绒服" in user and "轻薄" in user and "颜色：白色、黑色" in user and "微博" in user
     assert "广告法" in copy[0]["content"]
-    reply = get_template("reply").conversation(
+    reply = get_task("reply").conversation(
         ReplyRequest(message="还没到", context=({"role": "agent", "text": "您好"},), order="单号1"))[1]["content"]
     assert "客服：您好" in reply and "订单信息：单号1" in reply and reply.index("您好") < reply.index("还没到")
 

@@ -4,7 +4,8 @@ import pandas as pd
 
 from contentgen.cli import main
 from contentgen.knowledge import FaqIndex, parse_faq_file
-from contentgen.templates import APOLOGY, ReplyRequest
+from contentgen.tasks import ReplyRequest, get_task
+from contentgen.tasks.reply import APOLOGY
 
 FAQ = pd.DataFrame({
     "问题": ["如何申请退货？", "多久发货？", "可以开发票吗？", "会员积分怎么用？"],
@@ -40,10 +41,8 @@ def test_reply_is_grounded_in_the_imported_faq_and_says_which(service, store, tm
     assert result.sources and result.sources[0]["question"] == "如何申请退货？"
     row = store.get(result.request_id)
     assert row.inputs["faq"][0]["id"] == result.sources[0]["id"]
-    prompt = service._prepare("reply", ReplyRequest(message="我想退货"))
-    from contentgen.templates import get_template
-
-    assert "签收后7天内" in get_template("reply").conversation(prompt)[1]["content"]
+    prompt = service.prepare(get_task("reply"), ReplyRequest(message="我想退货")).request
+    assert "签收后7天内" in get_task("reply").conversation(prompt)[1]["content"]
 
 
 def test_an_upset_customer_gets_an_apology_first(service, store, monkeypatch):

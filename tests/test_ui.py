@@ -152,7 +152,7 @@ def test_finetune_page_trains_in_a_separate_process_and_registers_the_adapter(ap
     data = tmp_path / "reviews.jsonl"
     data.write_text("\n".join(json.dumps({"text": t, "label": label}, ensure_ascii=False) for t, label in
                               [("好评", "positive"), ("太差", "negative")] * 4), encoding="utf-8")
-    at = page("finetune")
+    at = page("training")
     at.button[0].click().run()
     assert "适配器名称" in at.error[0].value
     at.text_input(key="ft_name").input("my-reviews")

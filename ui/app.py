@@ -6,22 +6,12 @@ import streamlit as st
 
 from contentgen.accounts import ROLES
 from contentgen.errors import UserFacingError
-from ui.state import ROLE_PAGES, accounts, current_account, log_in, login_required, plain, settings
+from ui.state import ROLE_PAGES, accounts, all_pages, current_account, log_in, login_required, plain, settings
 
 st.set_page_config(page_title="contentgen 中文内容生成", page_icon="✍️", layout="wide")
 
 VIEWS = Path(__file__).with_name("views")
-PAGES = [
-    ("copy", "营销文案", "✍️"),
-    ("reply", "客服回复", "💬"),
-    ("sentiment", "情感标签", "📊"),
-    ("batch", "批量任务", "📦"),
-    ("dashboard", "情感看板", "📈"),
-    ("history", "历史记录", "🗂️"),
-    ("brands", "品牌档案", "🏷️"),
-    ("finetune", "模型微调", "🛠️"),
-    ("admin", "管理", "🔐"),
-]
+PAGES = all_pages()
 
 
 def login_form() -> None:

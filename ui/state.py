@@ -7,11 +7,12 @@ import re
 import streamlit as st
 
 from contentgen.accounts import ROLE_TASKS, Account, AccountStore, session_expired
+from contentgen.tasks import TASKS
 from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings, load_settings
 from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
-from contentgen.runtime import build_engine
+from contentgen.runtime import build_engine, build_service
 from contentgen.service import ContentService
 from db.history import HistoryStore
 from db.models import utcnow
@@ -47,11 +48,24 @@ def shared_jobs() -> JobRegistry:
     return JobRegistry()
 
 
-# Pages each role may open (admin: all). Names are the files in ui/views.
-ROLE_PAGES = {
-    "marketing": {"copy", "batch", "sentiment", "dashboard", "history", "brands"},
-    "support": {"reply", "sentiment", "batch", "history"},
-}
+# Pages that are not a task's own page (ui/views/<name>.py), with title and icon.
+SHARED_PAGES = [
+    ("batch", "批量任务", "📦"),
+    ("dashboard", "情感看板", "📈"),
+    ("history", "历史记录", "🗂️"),
+    ("brands", "品牌档案", "🏷️"),
+    ("training", "模型微调", "🛠️"),
+    ("admin", "管理", "🔐"),
+]
+# Pages each role may open (admin: all): the pages of its tasks, and these.
+ROLE_SHARED_PAGES = {"marketing": {"batch", "dashboard", "history", "brands"}, "support": {"batch", "history"}}
+ROLE_PAGES = {role: {TASKS[t].page for t in tasks if TASKS[t].page} | ROLE_SHARED_PAGES.get(role, set())
+              for role, tasks in ROLE_TASKS.items()}
+
+
+def all_pages() -> list[tuple[str, str, str]]:
+    """(file name, title, icon) of every page: the tasks' pages first, in registry order."""
+    return [(t.page, t.title, t.icon) for t in TASKS.values() if t.page] + SHARED_PAGES
 
 
 def allowed_tasks(tasks: tuple[str, ...]) -> list[str]:
@@ -130,7 +144,7 @@ def service() -> ContentService | None:
     except Exception as exc:  # a broken model directory, out of memory, ...
         st.error(f"模型加载失败：{exc}。请检查 CONTENTGEN_MODEL 设置后刷新页面。")
         return None
-    return ContentService(engine, store(), user_name=current_user(), source="ui")
+    return build_service(config, source="ui", engine=engine, store=store(), user_name=current_user())
 
 
 def keep_inputs(*keys: str) -> None:
@@ -217,8 +231,9 @@ def feedback_controls(request_id: int | None, index: int, text: str) -> None:
             st.success("已保存修改。")
 
 
-def submit_stream(job_key: str, task: str, request, *, adapter: str, brand: str | None = None) -> None:  # noqa: ANN001
-    """Validate, then stream the task in a worker; the page polls st.session_state[job_key]."""
+def submit_stream(job_key: str, task: str, request, *, adapter: str) -> None:  # noqa: ANN001
+    """Validate, then run the task in a worker thread (streamed if the task streams);
+    the page polls st.session_state[job_key]."""
     try:
         request.validate()
     except UserFacingError as exc:
@@ -228,13 +243,18 @@ def submit_stream(job_key: str, task: str, request, *, adapter: str, brand: str 
     if svc is None:
         return
 
+    spec = TASKS[task]
+
     def work(job) -> None:  # noqa: ANN001
-        job.texts = [""] * getattr(request, "n", 1)
-        branded, brand_id = svc.apply_brand(request, brand) if brand else (request, None)
-        stream = svc.stream(task, branded, adapter=adapter, brand_id=brand_id)
-        for index, piece in stream:
-            job.texts[index] += piece
-        job.request_id, job.result = stream.request_id, stream.result()
+        if not spec.streams:
+            job.result = svc.generate(task, request, adapter=adapter)
+        else:
+            job.texts = [""] * spec.versions(request)
+            stream = svc.stream(task, request, adapter=adapter)
+            for index, piece in stream:
+                job.texts[index] += piece
+            job.result = stream.result()
+        job.request_id = job.result.request_id
         job.texts = job.result.outputs  # the exact text saved to the history
 
     st.session_state[job_key] = shared_jobs().submit(task, current_user(), work).id

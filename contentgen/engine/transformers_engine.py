@@ -12,8 +12,6 @@ from pathlib import Path
 
 import torch
 from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
     DynamicCache,
     LogitsProcessorList,
     StoppingCriteria,
@@ -25,34 +23,10 @@ from contentgen.config import GenerationParams, ModelConfig
 from contentgen.engine.base import Conversation, Engine, Generation
 from contentgen.engine.decoding import REPLACEMENT_CHAR, CandidateSampler, RepeatedSpanBlocker
 from contentgen.engine.fair import FairLock, current_requester
+from contentgen.engine.hf_loading import contiguous_lm_head, load_causal_lm, pick_device, pick_dtype  # noqa: F401
 from contentgen.errors import UserFacingError
-from contentgen.models import resolve_model_dir
 
 log = logging.getLogger(__name__)
-
-
-def pick_device(requested: str) -> str:
-    if requested != "auto":
-        return requested
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def cpu_has_fast_bf16() -> bool:
-    # AVX-512 BF16 or AMX: bf16 matmuls run natively (2.4-3x faster than fp32 on this CPU).
-    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
-        check = getattr(torch.cpu, probe, None)
-        if check is not None and check():
-            return True
-    return False
-
-
-def pick_dtype(requested: str, device: str) -> torch.dtype:
-    if requested != "auto":
-        return {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16,
-                "float16": torch.float16, "fp32": torch.float32, "float32": torch.float32}[requested]
-    if device.startswith("cuda"):
-        return torch.bfloat16
-    return torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
 
 
 # On a CPU the matmuls saturate the cores well before memory runs out, so batches stay modest:
@@ -91,20 +65,6 @@ def auto_batch_size(model, device: str, tokens_per_sequence: int = 640) -> int: 
         free = min(psutil.virtual_memory().available * MEMORY_SHARE, CPU_MEMORY_BUDGET)
         cap = CPU_MAX_BATCH
     return max(1, min(cap, int(free // (kv_cache + activations))))
-
-
-def contiguous_lm_head(model) -> None:  # noqa: ANN001
-    """Hand the output layer a contiguous input.
-
-    With logits_to_keep the last hidden state arrives as a strided slice. While the weight
-    requires grad, torch folds it into one matmul; once peft freezes the base weights it
-    instead broadcasts the 151,936 x 1,536 weight over the batch: +7 GB and 2x the forward
-    time for 16 prompts on the 1.5B, measured here (torch 2.13, CPU).
-    """
-    head = model.get_output_embeddings()
-    if head is not None and not getattr(head, "_contentgen_contiguous", False):
-        head.register_forward_pre_hook(lambda _module, args: (args[0].contiguous(), *args[1:]))
-        head._contentgen_contiguous = True
 
 
 class _TokenQueueStreamer(BaseStreamer):
@@ -192,24 +152,11 @@ class TransformersEngine(Engine):
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> "TransformersEngine":
-        model_dir = resolve_model_dir(config)
-        device = pick_device(config.device)
-        dtype = pick_dtype(config.dtype, device)
-        if config.threads:
-            torch.set_num_threads(config.threads)
-        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-        kwargs = {"dtype": dtype}
-        if device.startswith("cuda"):
-            kwargs["device_map"] = "auto"  # accelerate spreads large models over GPUs
-        model = AutoModelForCausalLM.from_pretrained(str(model_dir), **kwargs)
-        if not device.startswith("cuda"):
-            model.to(device)
-        model.eval()
-        model_id = config.name_or_path if not Path(config.name_or_path).exists() else Path(config.name_or_path).name
-        log.info("model %s on %s (%s)", model_id, device, dtype)
-        batch_size = config.batch_size or auto_batch_size(model, device)
+        loaded = load_causal_lm(config)
+        loaded.model.eval()
+        batch_size = config.batch_size or auto_batch_size(loaded.model, loaded.device)
         log.info("batch size %d", batch_size)
-        engine = cls(model, tokenizer, model_id, batch_size=batch_size)
+        engine = cls(loaded.model, loaded.tokenizer, loaded.model_id, batch_size=batch_size)
         engine.warm_up()
         return engine
 

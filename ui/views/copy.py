@@ -2,14 +2,17 @@
 
 import streamlit as st
 
-from contentgen.compliance import ComplianceChecker
 from contentgen.inputs import split_points
-from contentgen.templates import LENGTHS, PLATFORMS, TONES, CopyRequest
+from contentgen.service import check_text
+from contentgen.tasks import get_task
+from contentgen.tasks.copy import LENGTHS, PLATFORMS, TONES, CopyRequest
 from ui.state import (
+    settings,
     adapter_picker,
     current_user,
     feedback_controls,
     keep_inputs,
+    plain,
     render_generation,
     service,
     shared_jobs,
@@ -37,7 +40,8 @@ with st.form("copy_form"):
     left.selectbox("平台", list(PLATFORMS), key="copy_platform")
     middle.selectbox("语气", list(TONES), key="copy_tone")
     right.radio("篇幅", list(LENGTHS), key="copy_length", horizontal=True, index=1)
-    st.number_input("生成几个版本", min_value=1, max_value=4, value=1, key="copy_n")
+    versions = get_task("copy").field("n")
+    st.number_input("生成几个版本", min_value=versions.minimum, max_value=versions.maximum, value=1, key="copy_n")
     brand_names = [b.name for b in store().brands()]
     st.selectbox("品牌档案", ["", *brand_names], key="copy_brand",
                  format_func=lambda b: b or "不使用品牌档案")
@@ -53,40 +57,33 @@ if submitted:
         tone=st.session_state.copy_tone,
         length=st.session_state.copy_length,
         n=int(st.session_state.copy_n),
+        brand=st.session_state.get("copy_brand") or "",
     )
-    submit_stream("copy_job", "copy", request, adapter=st.session_state.get("copy_adapter", "auto"),
-                  brand=st.session_state.get("copy_brand") or None)
-
-
-@st.cache_resource
-def checker() -> ComplianceChecker:
-    return ComplianceChecker()
+    submit_stream("copy_job", "copy", request, adapter=st.session_state.get("copy_adapter", "auto"))
 
 
 def show_compliance(index: int, text: str) -> None:
     """Every generated copy is checked against 广告法 before the marketer uses it."""
     job = shared_jobs().get(st.session_state.get("copy_job"))
     feedback_controls(job.request_id if job else None, index, text)
-    protected = [*split_points(st.session_state.get("copy_product") or "")]
-    brand = store().brand(st.session_state.get("copy_brand")) if st.session_state.get("copy_brand") else None
-    if brand is not None:
-        protected.append(brand.name)
-    check = ComplianceChecker(checker().rules, protected_words=protected, allowed_words=checker().allowed,
-                              banned_words=brand.banned_words if brand else ())
-    findings = check.check(text)
+    findings = job.result.compliance[index] if job is not None and job.result is not None else []
     if not findings:
         st.success("合规检查：未发现绝对化用语或功效宣称。")
         return
     st.warning("合规检查发现 {} 处问题：\n\n".format(len(findings)) + "\n".join(
-        f"- “{f.text}”（第 {f.start + 1} 字起）{f.category}：{f.rule}。建议：{f.suggestion}" for f in findings))
+        f"- “{plain(f['text'])}”（第 {f['start'] + 1} 字起）{plain(f['category'])}：{plain(f['rule'])}。"
+        f"建议：{plain(f['suggestion'])}" for f in findings))
+    brand = st.session_state.get("copy_brand") or None
+    protected = (st.session_state.get("copy_product") or "",)
     with st.expander("按规则修改后的文案"):
-        st.code(check.rewrite(text, findings), language=None, wrap_lines=True)
+        suggested = check_text(store(), text, brand=brand, protected=protected, rules=settings().rules)
+        st.code(suggested["suggested_text"], language=None, wrap_lines=True)
     if st.button("让模型改写为合规文案", key=f"rewrite_{index}"):
         svc = service()
         if svc is not None:
-            def work(job, svc=svc, text=text, check=check):
+            def work(job, svc=svc, text=text, brand=brand, protected=protected):
                 job.texts = [""]
-                job.result = svc.compliant_rewrite(text, check)
+                job.result = svc.compliant_rewrite(text, brand=brand, protected=protected)
                 job.request_id, job.texts = job.result.request_id, job.result.outputs
 
             st.session_state.rewrite_job = shared_jobs().submit("rewrite", current_user(), work).id

@@ -5,13 +5,15 @@ from datetime import datetime, time, timezone
 import pandas as pd
 import streamlit as st
 
+from contentgen.service import history_row
+from contentgen.tasks import titles
 from db.export import to_csv_bytes, to_xlsx_bytes
-from ui.state import keep_inputs, store, visible_user
-from ui.state import guard
+from ui.state import guard, keep_inputs, store, visible_user
 
 guard("history")
 
-TASK_NAMES = {"": "全部", "copy": "营销文案", "reply": "客服回复", "sentiment": "情感标签", "rewrite": "合规改写"}
+TASK_NAMES = {"": "全部", **titles()}
+STATUS_NAMES = {"ok": "完成", "error": "出错", "cancelled": "已取消"}
 
 keep_inputs("history_query", "history_task", "history_user", "history_brand", "history_dates")
 
@@ -35,21 +37,22 @@ rows = store().search(query or "", task=task or None, user_name=user or None, si
 if not rows:
     st.info("没有找到记录。")
 else:
+    shown = [history_row(r) for r in rows]
     table = pd.DataFrame(
         [
             {
-                "记录号": r.id,
-                "时间": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                "用户": r.user_name,
-                "任务": TASK_NAMES.get(r.task, r.task),
-                "输入": r.input_text[:80],
-                "输出": (r.results[0].text if r.results else "")[:80],
-                "状态": r.status,
-                "模型": r.model_id,
-                "适配器": r.adapter_id or "",
-                "耗时(秒)": round((r.latency_ms or 0) / 1000, 2),
+                "记录号": r["id"],
+                "时间": r["created_at"][:19].replace("T", " "),
+                "用户": r["user"],
+                "任务": r["task_title"],
+                "输入": r["input"][:80],
+                "输出": (r["shown"][0] if r["shown"] else "")[:80],
+                "状态": STATUS_NAMES.get(r["status"], r["status"]),
+                "模型": r["model"],
+                "适配器": r["adapter"] or "",
+                "耗时(秒)": round((r["latency_ms"] or 0) / 1000, 2),
             }
-            for r in rows
+            for r in shown
         ]
     )
     st.dataframe(table, hide_index=True, use_container_width=True)
@@ -58,7 +61,7 @@ else:
     right.download_button("导出 XLSX", to_xlsx_bytes(rows), "contentgen-history.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     chosen = st.selectbox("查看详情", [r.id for r in rows], format_func=lambda i: f"#{i}")
-    record = next(r for r in rows if r.id == chosen)
-    st.json({"inputs": record.inputs, "params": record.params, "error": record.error})
-    for result in record.results:
-        st.code(result.text, language=None, wrap_lines=True)
+    record = next(r for r in shown if r["id"] == chosen)
+    st.json({"inputs": record["inputs"], "params": record["params"], "error": record["error"]})
+    for text in record["shown"]:
+        st.code(text, language=None, wrap_lines=True)

@@ -5,11 +5,12 @@ import streamlit as st
 from contentgen.errors import UserFacingError
 from contentgen.inputs import parse_context_lines
 from contentgen.knowledge import parse_faq_file
-from contentgen.templates import ReplyRequest
+from contentgen.tasks.reply import ReplyRequest
 from ui.state import (
     adapter_picker,
     feedback_controls,
     keep_inputs,
+    plain,
     render_generation,
     shared_jobs,
     store,
@@ -45,7 +46,7 @@ def show_sources_and_continue(index: int, text: str) -> None:
     job = shared_jobs().get(st.session_state.get("reply_job"))
     feedback_controls(job.request_id if job else None, index, text)
     if job is not None and job.result is not None and job.result.sources:
-        st.caption("参考知识库：" + "；".join(f"#{s['id']} {s['question']}" for s in job.result.sources))
+        st.caption("参考知识库：" + "；".join(f"#{s['id']} {plain(s['question'])}" for s in job.result.sources))
     st.button("采用这条回复，继续对话", key=f"continue_{job.id if job else ''}", on_click=adopt, args=(text,))
 
 

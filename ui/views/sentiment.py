@@ -5,6 +5,7 @@ import streamlit as st
 
 from contentgen.errors import UserFacingError
 from contentgen.inputs import read_table, texts_from_table
+from contentgen.tasks import get_task
 from ui.state import (
     adapter_label,
     adapter_picker,
@@ -18,7 +19,8 @@ from ui.state import guard
 
 guard("sentiment")
 
-LABEL_NAMES = {"positive": "正面", "neutral": "中性", "negative": "负面"}
+SENTIMENT = get_task("sentiment")
+LABEL_NAMES = {label: SENTIMENT.display(label) for label in SENTIMENT.label_words}
 MAX_ITEMS = 2000  # larger files belong to batch jobs
 
 keep_inputs("sentiment_text", "sentiment_column", "sentiment_adapter", "sentiment_channel")

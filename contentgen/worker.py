@@ -1,0 +1,77 @@
+"""The one worker entry point for work that outlives a request: batch jobs and training runs.
+
+The UI, the API and the CLI start it the same way (`start_worker`). The parent's settings
+and the job arrive as one JSON message on standard input, so no database URL (with its
+password) appears on a command line or in the process list.
+
+    {"settings": Settings.to_dict(), "job": {"kind": "batch", "job_id": "..."}}
+    {"settings": ..., "job": {"kind": "train", "run_dir": "..."}}
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from contentgen.config import Settings
+
+
+def start_worker(settings: Settings, job: dict[str, Any], *, log_path: Path | None = None) -> subprocess.Popen:
+    """Start the worker in its own session (it survives Streamlit reruns and closed tabs)."""
+    log = open(log_path, "ab") if log_path is not None else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "contentgen.worker"], stdin=subprocess.PIPE,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        if log is not subprocess.DEVNULL:
+            log.close()
+    process.stdin.write(json.dumps({"settings": settings.to_dict(), "job": job}, ensure_ascii=False).encode())
+    process.stdin.close()
+    return process
+
+
+def run_batch(settings: Settings, job_id: str) -> None:
+    from contentgen.batch import run_job
+    from contentgen.runtime import build_service
+    from db.batches import BatchStore
+
+    service = build_service(settings, source="batch")
+    batches = BatchStore(service.store)
+    job = batches.job(job_id)
+    if job is None:
+        raise SystemExit(f"找不到批量任务 {job_id}。")
+    service.user_name = job.user_name  # history rows belong to whoever created the job
+    run_job(service, batches, job_id, progress=False)
+
+
+def run_training(settings: Settings, run_dir: str) -> None:
+    from contentgen.training import train_run
+
+    train_run(settings, Path(run_dir))
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    # A service manager's SIGTERM ends the work like Ctrl-C: the job is marked interrupted, resumable.
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    message = json.loads(sys.stdin.read())
+    settings = Settings.from_dict(message["settings"])
+    job = message["job"]
+    signal.signal(signal.SIGTERM, _interrupt)
+    if job["kind"] == "batch":
+        run_batch(settings, job["job_id"])
+    elif job["kind"] == "train":
+        run_training(settings, job["run_dir"])
+    else:
+        raise SystemExit(f"unknown job kind {job['kind']!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
