@@ -40,7 +40,7 @@ from contentgen.service import ContentService  # noqa: E402
 from contentgen.tasks import CopyRequest, TagRequest, get_task
 from contentgen.tasks.copy import copy_params  # noqa: E402
 from db.batches import BatchStore  # noqa: E402
-from db.history import HistoryStore  # noqa: E402
+from db.database import Database  # noqa: E402
 from db.models import Request, Result  # noqa: E402
 from finetune.evaluate import evaluate_snownlp, sample_rows  # noqa: E402
 
@@ -89,7 +89,7 @@ def copy_products(count: int) -> pd.DataFrame:
 def bench_copy_job(items: int, length: str) -> dict:
     frame = copy_products(items)
     with tempfile.TemporaryDirectory() as tmp:
-        store = HistoryStore(f"sqlite:///{tmp}/bench.db")
+        store = Database(f"sqlite:///{tmp}/bench.db")
         batches = BatchStore(store)
         with PeakRSS() as rss:
             engine = build_engine(ModelConfig(name_or_path=DEFAULT))

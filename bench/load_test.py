@@ -29,7 +29,7 @@ from contentgen.compliance import ComplianceChecker  # noqa: E402
 from contentgen.config import GenerationParams  # noqa: E402
 from contentgen.service import ContentService  # noqa: E402
 from contentgen.tasks import CopyRequest, ReplyRequest  # noqa: E402
-from db.history import HistoryStore  # noqa: E402
+from db.database import Database  # noqa: E402
 from db.models import Request  # noqa: E402
 
 PRODUCTS = ["便携榨汁杯", "轻薄羽绒服", "保温杯", "蓝牙耳机", "空气炸锅"]
@@ -42,7 +42,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def run_load(engine, store: HistoryStore, *, users: int = 8, seconds: float = 60.0,
+def run_load(engine, store: Database, *, users: int = 8, seconds: float = 60.0,
              max_new_tokens: int = 32, seed: int = 0) -> dict:
     params = GenerationParams(max_new_tokens=max_new_tokens)
     checker = ComplianceChecker()
@@ -115,7 +115,7 @@ def main() -> None:
 
     engine = build_engine(ModelConfig(name_or_path=args.model))
     with tempfile.TemporaryDirectory() as tmp:
-        store = HistoryStore(f"sqlite:///{tmp}/load.db")
+        store = Database(f"sqlite:///{tmp}/load.db")
         report = run_load(engine, store, users=args.users, seconds=args.seconds, max_new_tokens=args.max_new_tokens)
     report.update(model=args.model, command=" ".join(sys.argv), date=time.strftime("%Y-%m-%d %H:%M"))
     print(json.dumps(report, ensure_ascii=False, indent=1))

@@ -13,12 +13,9 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
-
 from contentgen.errors import UserFacingError
 from contentgen.tasks import tasks_for_role
 from db.batches import aware
-from db.history import HistoryStore
 from db.models import ApiKey, User, utcnow
 
 ROLES = {"marketing": "市场", "support": "客服", "admin": "管理员"}
@@ -42,12 +39,13 @@ class Account:
 
 
 class AccountStore:
-    def __init__(self, store: HistoryStore) -> None:
-        self.sessions = store.sessions
+    """Account policy (validation, argon2, lock-out) over the database's user rows."""
+
+    def __init__(self, database) -> None:  # noqa: ANN001 - db.database.Database
+        self.users = database.users
 
     def any_accounts(self) -> bool:
-        with self.sessions() as session:
-            return bool(session.scalar(select(func.count()).select_from(User)))
+        return self.users.count() > 0
 
     def add(self, name: str, password: str, role: str) -> Account:
         name = name.strip()
@@ -57,42 +55,41 @@ class AccountStore:
             raise UserFacingError(f"角色只能是：{'、'.join(ROLES)}（{'、'.join(ROLES.values())}）。")
         if len(password) < MIN_PASSWORD_CHARS:
             raise UserFacingError(f"密码至少 {MIN_PASSWORD_CHARS} 位。")
-        with self.sessions.begin() as session:
-            if session.scalar(select(User).where(User.name == name)) is not None:
-                raise UserFacingError(f"用户“{name}”已存在。")
-            session.add(User(name=name, password_hash=_HASHER.hash(password), role=role))
+        if not self.users.add(name, _HASHER.hash(password), role):
+            raise UserFacingError(f"用户“{name}”已存在。")
         return Account(name, role)
 
     def list(self) -> list[User]:
-        with self.sessions() as session:
-            return list(session.scalars(select(User).order_by(User.name)).all())
+        return self.users.list()
 
     def update(self, name: str, *, role: str | None = None, active: bool | None = None,
                password: str | None = None) -> None:
-        with self.sessions.begin() as session:
-            user = session.scalar(select(User).where(User.name == name))
+        if role is not None and role not in ROLES:
+            raise UserFacingError(f"角色只能是：{'、'.join(ROLES)}。")
+        if password is not None and len(password) < MIN_PASSWORD_CHARS:
+            raise UserFacingError(f"密码至少 {MIN_PASSWORD_CHARS} 位。")
+
+        def change(user: User | None) -> None:
             if user is None:
                 raise UserFacingError(f"没有用户“{name}”。")
             if role is not None:
-                if role not in ROLES:
-                    raise UserFacingError(f"角色只能是：{'、'.join(ROLES)}。")
                 user.role = role
             if active is not None:
                 user.active = active
             if password is not None:
-                if len(password) < MIN_PASSWORD_CHARS:
-                    raise UserFacingError(f"密码至少 {MIN_PASSWORD_CHARS} 位。")
                 user.password_hash, user.failed_logins, user.locked_until = _HASHER.hash(password), 0, None
+
+        self.users.change(name, change)
 
     def authenticate(self, name: str, password: str, now: datetime | None = None) -> Account:
         """The account, or a Chinese error that does not reveal whether the name exists."""
         now = now or utcnow()
         wrong = UserFacingError("用户名或密码错误。")
-        with self.sessions.begin() as session:
-            user = session.scalar(select(User).where(User.name == name.strip()))
+
+        def attempt(user: User | None) -> tuple[bool, Account | None, bool]:
             if user is None:
                 _HASHER.hash(password)  # same work as a real check: no timing hint that the name is unknown
-                raise wrong
+                return False, None, False
             if user.locked_until is not None and aware(user.locked_until) > now:
                 minutes = max(1, int((aware(user.locked_until) - now).total_seconds() // 60) + 1)
                 raise UserFacingError(f"登录失败次数过多，账号已暂时锁定，请 {minutes} 分钟后再试。")
@@ -110,7 +107,9 @@ class AccountStore:
                 user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
                 if _HASHER.check_needs_rehash(user.password_hash):
                     user.password_hash = _HASHER.hash(password)
-            account, active = Account(user.name, user.role), user.active
+            return verified, Account(user.name, user.role), user.active
+
+        verified, account, active = self.users.change(name.strip(), attempt)
         if not verified:
             raise wrong
         if not active:
@@ -128,42 +127,29 @@ def _key_hash(key: str) -> str:
 class ApiKeyStore:
     """Per-user API keys: shown once at creation, stored as a hash, revocable."""
 
-    def __init__(self, store: HistoryStore) -> None:
-        self.sessions = store.sessions
+    def __init__(self, database) -> None:  # noqa: ANN001 - db.database.Database
+        self.rows = database.api_keys
 
     def create(self, user_name: str) -> str:
-        with self.sessions.begin() as session:
-            if session.scalar(select(User).where(User.name == user_name)) is None:
-                raise UserFacingError(f"没有用户“{user_name}”，请先用 contentgen user add 创建。")
-            key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-            session.add(ApiKey(user_name=user_name, key_hash=_key_hash(key), prefix=key[:10]))
+        key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        if not self.rows.add(user_name, _key_hash(key), key[:10]):
+            raise UserFacingError(f"没有用户“{user_name}”，请先用 contentgen user add 创建。")
         return key
 
     def account(self, key: str) -> Account | None:
         """The active account a key belongs to, or None."""
         if not key.startswith(API_KEY_PREFIX):
             return None
-        with self.sessions() as session:
-            row = session.execute(
-                select(User.name, User.role, User.active).join(ApiKey, ApiKey.user_name == User.name)
-                .where(ApiKey.key_hash == _key_hash(key), ApiKey.revoked.is_(False))).first()
-        if row is None or not row.active:
+        owner = self.rows.owner(_key_hash(key))
+        if owner is None or not owner[2]:
             return None
-        return Account(row.name, row.role)
+        return Account(owner[0], owner[1])
 
     def list(self, user_name: str | None = None) -> list[ApiKey]:
-        statement = select(ApiKey).order_by(ApiKey.id)
-        if user_name:
-            statement = statement.where(ApiKey.user_name == user_name)
-        with self.sessions() as session:
-            return list(session.scalars(statement).all())
+        return self.rows.list(user_name)
 
     def revoke(self, prefix: str) -> int:
-        with self.sessions.begin() as session:
-            keys = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).all()
-            for key in keys:
-                key.revoked = True
-            return len(keys)
+        return self.rows.revoke(prefix)
 
 
 def session_expired(last_seen: datetime, now: datetime | None = None) -> bool:

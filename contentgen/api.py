@@ -31,7 +31,7 @@ from contentgen.runtime import build_service
 from contentgen.service import ContentService, check_text, history_row
 from contentgen.tasks import TASKS, Task, batch_tasks, with_command
 from contentgen.tasks.base import CHOICE, INTEGER, LINES, TURNS, InputField
-from db.history import HistoryStore
+from db.database import Database
 
 MAX_BODY_BYTES = 1_000_000  # JSON bodies; uploads for batch jobs get MAX_UPLOAD_BYTES
 MAX_UPLOAD_BYTES = 20_000_000
@@ -136,7 +136,7 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
                rate_limit: int = RATE_LIMIT) -> FastAPI:
     settings = settings or load_settings()
-    store = HistoryStore(settings.database.resolved_url())
+    store = Database(settings.database.resolved_url())
     keys, limiter = ApiKeyStore(store), RateLimiter(rate_limit)
     jobs = batches_module.BatchJobs(settings, store)
     state: dict[str, Engine] = {}
@@ -302,17 +302,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     @app.get("/v1/history", summary="搜索自己的历史（管理员可查所有人）")
     def history(q: str = Query("", max_length=200), task: Literal[tuple(TASKS)] | None = None,  # type: ignore[valid-type]
                 limit: int = Query(20, ge=1, le=200), account: Account = Depends(caller)) -> list[dict[str, Any]]:
-        rows = store.search(q, task=task, user_name=None if account.is_admin else account.name, limit=limit)
+        rows = store.history.search(q, task=task, user_name=None if account.is_admin else account.name, limit=limit)
         return [history_row(r) for r in rows]
 
     @app.post("/v1/feedback", summary="评价或修改一条输出")
     def feedback(body: FeedbackBody, account: Account = Depends(caller)) -> dict[str, Any]:
-        owner = store.result_owner(body.result_id)
+        owner = store.feedback.owner(body.result_id)
         if owner is None or (not account.is_admin and owner != account.name):
             raise ApiError(404, "not_found", f"没有结果 {body.result_id}。")
         if body.rating is None and body.edited_text is None:
             raise ApiError(400, "invalid_input", "请提供 rating（1 或 -1）或 edited_text。")
-        store.set_feedback(body.result_id, rating=body.rating, edited_text=body.edited_text)
+        store.feedback.set(body.result_id, rating=body.rating, edited_text=body.edited_text)
         return {"result_id": body.result_id, "saved": True}
 
     return app

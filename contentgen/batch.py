@@ -300,7 +300,7 @@ class BatchJobs:
     process, status, download. The upload is kept under a generated name in the job's folder
     (the user's file name is data only), with the worker's log beside it."""
 
-    def __init__(self, settings, store) -> None:  # noqa: ANN001 - config.Settings, db.history.HistoryStore
+    def __init__(self, settings, store) -> None:  # noqa: ANN001 - config.Settings, db.history.Database
         self.settings = settings
         self.batches = BatchStore(store)
         self.uploads = Path(settings.model.cache_dir) / "batch-uploads"
@@ -326,7 +326,7 @@ class BatchJobs:
 
     def start(self, job_id: str):  # noqa: ANN201
         """Run the job in its own process (it survives Streamlit reruns and closed browser tabs)."""
-        from contentgen.worker import start_worker
+        from contentgen.processes import start_worker
 
         folder = self.folder(job_id)
         folder.mkdir(parents=True, exist_ok=True)

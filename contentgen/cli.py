@@ -156,7 +156,7 @@ def cmd_brand(args: argparse.Namespace) -> int:
     if args.action == "add":
         if not args.name:
             raise UserFacingError("请用 --name 指定品牌名称。")
-        brand_id = store.save_brand(
+        brand_id = store.brands.save(
             args.name, tone=args.tone or "", audience=args.audience or "",
             required_keywords=split_points(args.keywords or ""), banned_words=split_points(args.banned or ""),
             example_copy=[e for e in (args.example or []) if e.strip()],
@@ -165,7 +165,7 @@ def cmd_brand(args: argparse.Namespace) -> int:
         return 0
     payload = [{"id": b.id, "name": b.name, "tone": b.tone, "audience": b.audience,
                 "required_keywords": b.required_keywords, "banned_words": b.banned_words,
-                "example_copy": b.example_copy} for b in store.brands()]
+                "example_copy": b.example_copy} for b in store.brands.list()]
     _emit(args, payload, "\n".join(f"{b['name']}\t{b['tone']}\t{b['audience']}" for b in payload) or "还没有品牌档案。")
     return 0
 
@@ -180,18 +180,18 @@ def cmd_faq(args: argparse.Namespace) -> int:
             raise UserFacingError("请用 --file 指定存在的 FAQ 文件（CSV/XLSX，含“问题”“答案”列）。")
         entries = parse_faq_file(Path(args.file).read_bytes(), Path(args.file).name)
         if args.replace:
-            store.clear_faq()
-        added = store.add_faq(entries)
-        _emit(args, {"added": added, "total": len(store.faq())}, f"已导入 {added} 条，知识库共 {len(store.faq())} 条。")
+            store.faq.clear()
+        added = store.faq.add(entries)
+        _emit(args, {"added": added, "total": len(store.faq.list())}, f"已导入 {added} 条，知识库共 {len(store.faq.list())} 条。")
         return 0
     if args.action == "search":
         if not args.text:
             raise UserFacingError("请用 --text 提供要检索的顾客消息。")
-        hits = FaqIndex(store.faq()).search(args.text, k=args.k)
+        hits = FaqIndex(store.faq.list()).search(args.text, k=args.k)
         _emit(args, [asdict(h) for h in hits],
               "\n".join(f"#{h.id} {h.score:.2f} {h.question} → {h.answer[:40]}" for h in hits) or "没有匹配的条目。")
         return 0
-    entries = store.faq()
+    entries = store.faq.list()
     _emit(args, [{"id": e.id, "question": e.question, "answer": e.answer, "category": e.category} for e in entries],
           "\n".join(f"#{e.id} {e.question}" for e in entries) or "知识库为空。")
     return 0
@@ -212,7 +212,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     if args.result is None:
         raise UserFacingError("请用 --result 指定结果编号。")
     try:
-        store.set_feedback(args.result, rating=1 if args.action == "up" else -1 if args.action == "down" else None,
+        store.feedback.set(args.result, rating=1 if args.action == "up" else -1 if args.action == "down" else None,
                            edited_text=args.text if args.action == "edit" else None)
     except KeyError:
         raise UserFacingError(f"没有编号为 {args.result} 的结果。") from None

@@ -6,16 +6,16 @@ from pathlib import Path
 
 from contentgen.inputs import write_jsonl
 from contentgen.tasks import get_task
-from db.history import HistoryStore
+from db.database import Database
 
 
-def export_dataset(store: HistoryStore, task: str, out: Path) -> int:
+def export_dataset(store: Database, task: str, out: Path) -> int:
     """Edited outputs (the edit is the target) and 👍 outputs; 👎 without an edit is left out."""
     spec = get_task(task)
     if spec.feedback_row is None:
         raise ValueError(task)
     rows = []
-    for request, result in store.feedback(task):
+    for request, result in store.feedback.rated(task):
         if result.edited_text is not None and result.edited_text.strip():
             target = result.edited_text
         elif result.rating == 1:

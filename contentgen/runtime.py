@@ -8,7 +8,7 @@ from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings
 from contentgen.engine import Engine, load_engine
 from contentgen.service import ContentService
-from db.history import HistoryStore
+from db.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,12 @@ def build_engine(config: ModelConfig, *, with_adapters: bool = True) -> Engine:
     return engine
 
 
-def build_store(settings: Settings) -> HistoryStore:
-    return HistoryStore(settings.database.resolved_url())
+def build_store(settings: Settings) -> Database:
+    return Database(settings.database.resolved_url())
 
 
 def build_service(settings: Settings, *, source: str, engine: Engine | None = None,
-                  store: HistoryStore | None = None, user_name: str | None = None) -> ContentService:
+                  store: Database | None = None, user_name: str | None = None) -> ContentService:
     return ContentService(
         engine or build_engine(settings.model),
         store or build_store(settings),

@@ -25,7 +25,8 @@ from contentgen.privacy import mask_personal_data, mask_value
 from contentgen.tasks import Prepared, Task, get_task
 from contentgen.tasks.rewrite import RewriteRequest
 from contentgen.tasks.sentiment import TagRequest
-from db.history import BatchItemRef, HistoryStore, ItemAlreadyDone, ResultRecord
+from db.database import Database
+from db.history import BatchItemRef, ItemAlreadyDone, ResultRecord
 
 UPSET_THRESHOLD = 0.5  # negative-label probability from the sentiment scorer
 _FAQ_INDEXES: dict[tuple, FaqIndex] = {}
@@ -131,7 +132,7 @@ class ContentService:
     def __init__(
         self,
         engine: Engine,
-        store: HistoryStore,
+        store: Database,
         *,
         user_name: str = "local",
         source: str = "cli",
@@ -180,7 +181,7 @@ class ContentService:
         if task.masks_personal_data:  # customer messages: no phone, ID or address reaches the store
             inputs, input_text = mask_value(inputs), mask_personal_data(input_text)
             results = [replace(r, text=mask_personal_data(r.text)) for r in results]
-        return self.store.record(
+        return self.store.history.record(
             task=task.name,
             inputs=inputs,
             input_text=input_text,
@@ -201,7 +202,7 @@ class ContentService:
     # -------------------------------------------------------------- brands and checks
     def brand_profile(self, name: str | None, *, required: bool = False):  # noqa: ANN201
         """The brand profile of that name (db.models.Brand), or None; `required`: a Chinese error instead."""
-        profile = self.store.brand(name) if name else None
+        profile = self.store.brands.get(name) if name else None
         if profile is None and required:
             raise UserFacingError(f"没有名为“{name}”的品牌档案，请先在“品牌”页面或用 contentgen brand add 创建。")
         return profile
@@ -342,7 +343,7 @@ class ContentService:
         return scores[sentiment.label_words["negative"]] >= UPSET_THRESHOLD
 
     def faq_index(self) -> FaqIndex:
-        entries = self.store.faq()
+        entries = self.store.faq.list()
         key = (self.store.url, len(entries), entries[-1].id if entries else 0)
         if key not in _FAQ_INDEXES:
             _FAQ_INDEXES.clear()
@@ -439,7 +440,7 @@ class ContentService:
     def history(self, query: str = "", *, task: str | None = None, user_name: str | None = None,
                 **filters: Any) -> list[dict[str, Any]]:
         """History rows as every face shows them (see `history_row`)."""
-        return [history_row(r) for r in self.store.search(query, task=task, user_name=user_name, **filters)]
+        return [history_row(r) for r in self.store.history.search(query, task=task, user_name=user_name, **filters)]
 
 
 def history_row(record) -> dict[str, Any]:  # noqa: ANN001
@@ -465,19 +466,19 @@ def history_row(record) -> dict[str, Any]:  # noqa: ANN001
     }
 
 
-def search_history(store: HistoryStore, query: str = "", **filters: Any) -> list[dict[str, Any]]:
+def search_history(store: Database, query: str = "", **filters: Any) -> list[dict[str, Any]]:
     """History rows as every face shows them, without loading a model (see `history_row`)."""
-    return [history_row(r) for r in store.search(query, **filters)]
+    return [history_row(r) for r in store.history.search(query, **filters)]
 
 
-def check_text(store: HistoryStore, text: str, *, brand: str | None = None, protected: Sequence[str] = (),
+def check_text(store: Database, text: str, *, brand: str | None = None, protected: Sequence[str] = (),
                banned: Sequence[str] = (), rules: RulesConfig | None = None) -> dict[str, Any]:
     """广告法 check of any text (no model): findings, and the text with each finding replaced by rule."""
     from contentgen.compliance import ComplianceChecker, cached_rules
 
     if not text.strip():
         raise UserFacingError("请提供要检查的文案（--text 或 --file）。")
-    profile = store.brand(brand) if brand else None
+    profile = store.brands.get(brand) if brand else None
     if brand and profile is None:
         raise UserFacingError(f"没有名为“{brand}”的品牌档案，请先在“品牌”页面或用 contentgen brand add 创建。")
     checker = ComplianceChecker(

@@ -42,7 +42,7 @@ def runs_dir(settings: Settings) -> Path:
 def start_run(settings: Settings, *, task: str, name: str, steps: int, batch_size: int,
               upload: bytes | None = None, upload_name: str = "", server_path: str = "") -> Path:
     """A run folder (the upload is kept there, whatever happens to the run) and a worker training in it."""
-    from contentgen.worker import start_worker
+    from contentgen.processes import start_worker
 
     if not ADAPTER_NAME.fullmatch(name or ""):
         raise UserFacingError("请填写适配器名称：只能包含字母、数字、- 和 _。")

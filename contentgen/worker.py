@@ -1,6 +1,6 @@
 """The one worker entry point for work that outlives a request: batch jobs and training runs.
 
-The UI, the API and the CLI start it the same way (`start_worker`). The parent's settings
+The UI, the API and the CLI start it the same way (`contentgen.processes.start_worker`). The parent's settings
 and the job arrive as one JSON message on standard input, so no database URL (with its
 password) appears on a command line or in the process list.
 
@@ -12,26 +12,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from contentgen.config import Settings
-
-
-def start_worker(settings: Settings, job: dict[str, Any], *, log_path: Path | None = None) -> subprocess.Popen:
-    """Start the worker in its own session (it survives Streamlit reruns and closed tabs)."""
-    log = open(log_path, "ab") if log_path is not None else subprocess.DEVNULL  # noqa: SIM115
-    try:
-        process = subprocess.Popen([sys.executable, "-m", "contentgen.worker"], stdin=subprocess.PIPE,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    finally:
-        if log is not subprocess.DEVNULL:
-            log.close()
-    process.stdin.write(json.dumps({"settings": settings.to_dict(), "job": job}, ensure_ascii=False).encode())
-    process.stdin.close()
-    return process
 
 
 def run_batch(settings: Settings, job_id: str) -> None:

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from db.history import HistoryStore
 from db.models import BatchItem, BatchJob, utcnow
 
 @dataclass(frozen=True)
@@ -39,9 +38,9 @@ def aware(moment: datetime | None) -> datetime | None:
 
 
 class BatchStore:
-    def __init__(self, store: HistoryStore) -> None:
-        self.store = store
-        self.sessions = store.sessions
+    def __init__(self, database) -> None:  # noqa: ANN001 - db.database.Database (which holds this store)
+        self.store = database
+        self.sessions = database.sessions
 
     def create(self, *, task: str, input_name: str, columns: Sequence[str], mapping: dict[str, str],
                rows: Sequence[dict[str, Any]], problems: dict[int, str], user_name: str,

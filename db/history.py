@@ -1,4 +1,4 @@
-"""The history store: record every request with its results; list and search them."""
+"""The history store: record every request with its results; read and search them."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from db.models import BatchItem, Brand, FaqEntry, Request, Result, utcnow
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.models import BatchItem, Request, Result, utcnow
 from db.search import query_words, search_text
-from db.session import create_db_engine, migrate, session_factory
 
 
 class ItemAlreadyDone(Exception):
@@ -38,12 +39,10 @@ class ResultRecord:
 
 
 class HistoryStore:
-    def __init__(self, url: str, *, run_migrations: bool = True) -> None:
-        self.url = url
-        self.engine = create_db_engine(url)
-        if run_migrations:
-            migrate(self.engine)
-        self.sessions = session_factory(self.engine)
+    """Every request with its results: record, read back, search."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
 
     def record(
         self,
@@ -136,72 +135,6 @@ class HistoryStore:
         statement = statement.limit(limit).offset(offset)
         with self.sessions() as session:
             return list(session.scalars(statement).all())
-
-    # ------------------------------------------------------------ feedback
-    def set_feedback(self, result_id: int, *, rating: int | None = None, edited_text: str | None = None) -> None:
-        """A 👍 (+1) / 👎 (-1) and/or the user's edit, kept beside the original output."""
-        with self.sessions.begin() as session:
-            result = session.get(Result, result_id)
-            if result is None:
-                raise KeyError(result_id)
-            if rating is not None:
-                result.rating = 1 if rating > 0 else -1
-            if edited_text is not None:
-                result.edited_text, result.edited_at = edited_text, utcnow()
-
-    def result_owner(self, result_id: int) -> str | None:
-        """Whose request a result belongs to (None: no such result)."""
-        with self.sessions() as session:
-            return session.scalar(select(Request.user_name).join(Result, Result.request_id == Request.id)
-                                  .where(Result.id == result_id))
-
-    def feedback(self, task: str) -> list[tuple[Request, Result]]:
-        """Rated or edited outputs of a task, oldest first."""
-        statement = (select(Request, Result).join(Result, Result.request_id == Request.id)
-                     .where(Request.task == task, or_(Result.rating.is_not(None), Result.edited_text.is_not(None)))
-                     .order_by(Request.id, Result.position))
-        with self.sessions() as session:
-            return [(request, result) for request, result in session.execute(statement).all()]
-
-    # ------------------------------------------------------------ knowledge base
-    def add_faq(self, entries: Sequence[tuple[str, str, str]]) -> int:
-        """Add (question, answer, category) entries; returns how many were added."""
-        with self.sessions.begin() as session:
-            session.add_all(FaqEntry(question=q, answer=a, category=c) for q, a, c in entries)
-        return len(entries)
-
-    def faq(self) -> list[FaqEntry]:
-        with self.sessions() as session:
-            return list(session.scalars(select(FaqEntry).order_by(FaqEntry.id)).all())
-
-    def clear_faq(self) -> None:
-        with self.sessions.begin() as session:
-            session.execute(FaqEntry.__table__.delete())
-
-    # ------------------------------------------------------------ brands
-    def save_brand(self, name: str, *, tone: str = "", audience: str = "",
-                   required_keywords: Sequence[str] = (), banned_words: Sequence[str] = (),
-                   example_copy: Sequence[str] = ()) -> int:
-        """Create or update a brand profile by name."""
-        with self.sessions.begin() as session:
-            brand = session.scalar(select(Brand).where(Brand.name == name)) or Brand(name=name)
-            brand.tone, brand.audience = tone, audience
-            brand.required_keywords = list(required_keywords)
-            brand.banned_words = list(banned_words)
-            brand.example_copy = list(example_copy)
-            session.add(brand)
-            session.flush()
-            return brand.id
-
-    def brands(self) -> list[Brand]:
-        with self.sessions() as session:
-            return list(session.scalars(select(Brand).order_by(Brand.name)).all())
-
-    def brand(self, name_or_id: str | int) -> Brand | None:
-        with self.sessions() as session:
-            if isinstance(name_or_id, int):
-                return session.get(Brand, name_or_id)
-            return session.scalar(select(Brand).where(Brand.name == name_or_id))
 
 
 def _escape_like(text: str) -> str:

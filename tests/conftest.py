@@ -60,9 +60,9 @@ def any_db_url(request, tmp_path) -> str:
 
 @pytest.fixture
 def store(db_url):
-    from db.history import HistoryStore
+    from db.database import Database
 
-    return HistoryStore(db_url)
+    return Database(db_url)
 
 
 @pytest.fixture
@@ -84,8 +84,25 @@ def app_env(monkeypatch, tiny_model_dir, db_url):
 
 @pytest.fixture
 def any_store(any_db_url):
-    from db.history import HistoryStore
+    from db.database import Database
 
-    store = HistoryStore(any_db_url)
+    store = Database(any_db_url)
     yield store
     store.engine.dispose()
+
+
+ENGINE_SETTINGS = ("batch_size", "reuse_prefix", "score_token_budget")
+
+
+@pytest.fixture(autouse=True)
+def engine_left_as_found(request):
+    """The tiny engine is shared by the whole session: a test that changes a setting must undo it
+    (monkeypatch.setattr), or later tests would run on another configuration."""
+    if "tiny_engine" not in request.fixturenames:
+        yield
+        return
+    engine = request.getfixturevalue("tiny_engine")
+    before = {name: getattr(engine, name) for name in ENGINE_SETTINGS}
+    yield
+    after = {name: getattr(engine, name) for name in ENGINE_SETTINGS}
+    assert after == before, f"test left the shared engine changed: {before} -> {after}"

@@ -103,7 +103,7 @@ def test_each_user_sees_only_their_own_history(app_env, store):
     accounts.add("客服小李", "support pw", "support")
     accounts.add("boss", "admin password", "admin")
     for user, text in [("小王", "小王的羽绒服文案"), ("客服小李", "小李的快递回复")]:
-        store.record(task="copy", inputs={}, input_text=text, results=[ResultRecord(text=text)],
+        store.history.record(task="copy", inputs={}, input_text=text, results=[ResultRecord(text=text)],
                      model_id="m", params={}, user_name=user)
 
     def history_as(name: str, role: str) -> str:
@@ -127,7 +127,7 @@ def test_pages_refuse_the_wrong_role_and_anonymous_visitors(app_env, store):
 
 def test_admin_page_creates_accounts(app_env, store):
     AccountStore(store).add("boss", "admin password", "admin")
-    store.save_brand("第一坊", tone="专业可信", banned_words=["全网"])
+    store.brands.save("第一坊", tone="专业可信", banned_words=["全网"])
     at = page_as("admin", "boss", "admin")
     assert not at.exception, at.exception
     at.text_input(key="admin_new_name").input("新人")

@@ -26,11 +26,11 @@ def api(tiny_engine, tiny_model_dir, tmp_path_factory):
     import dataclasses
 
     from contentgen.config import DatabaseConfig, ModelConfig
-    from db.history import HistoryStore
+    from db.database import Database
 
     folder = tmp_path_factory.mktemp("api")
     db_url = f"sqlite:///{folder / 'history.db'}"
-    store = HistoryStore(db_url)
+    store = Database(db_url)
     accounts, keys = AccountStore(store), ApiKeyStore(store)
     issued = {}
     for name, role in [("小王", "marketing"), ("小李", "support"), ("boss", "admin")]:
@@ -141,10 +141,10 @@ def test_rate_limit_per_key(tiny_engine, tmp_path):
     from fastapi.testclient import TestClient
 
     from contentgen.config import DatabaseConfig
-    from db.history import HistoryStore
+    from db.database import Database
 
     db_url = f"sqlite:///{tmp_path / 'h.db'}"
-    store = HistoryStore(db_url)
+    store = Database(db_url)
     AccountStore(store).add("u", "password123", "marketing")
     key = ApiKeyStore(store).create("u")
     settings = Settings(database=DatabaseConfig(url=db_url))

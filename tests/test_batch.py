@@ -68,7 +68,7 @@ def test_gbk_csv_of_products_end_to_end(app_env, capsys, tmp_path, store):
     assert all(text.strip() for text in done["文案"])
     assert result.loc[1, "处理状态"].startswith("已跳过")
     assert requests_in(store) == 3
-    history = store.get(int(done["历史记录编号"].iloc[0]))
+    history = store.history.get(int(done["历史记录编号"].iloc[0]))
     assert history.task == "copy" and history.inputs["product"] == "便携榨汁杯"
 
 
@@ -114,9 +114,9 @@ def test_a_row_is_recorded_once_even_if_two_workers_finish_it(any_store):
     ref = BatchItemRef(job.job_id, 0, {"情感": "正面"})
     record = dict(task="sentiment", inputs={"text": "不错"}, input_text="不错", model_id="m", params={},
                   user_name="u", results=[ResultRecord(text="positive")])
-    store.record(**record, batch_item=ref)
+    store.history.record(**record, batch_item=ref)
     with pytest.raises(ItemAlreadyDone):
-        store.record(**record, batch_item=ref)
+        store.history.record(**record, batch_item=ref)
     with store.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Request)) == 1
 
@@ -188,5 +188,5 @@ def test_xlsx_of_products_end_to_end(app_env, capsys, tmp_path, store):
     result = pd.read_excel(out, dtype=str, keep_default_na=False)
     assert result["编号"].tolist() == PRODUCTS["编号"].tolist()
     assert (result["处理状态"] == "完成").sum() == 3 and "第 3 行已跳过" in err
-    record = store.get(int(result["历史记录编号"].iloc[0]))
+    record = store.history.get(int(result["历史记录编号"].iloc[0]))
     assert record.inputs["platform"] == "小红书" and record.source == "batch"

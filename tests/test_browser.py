@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from contentgen.accounts import AccountStore
-from db.history import HistoryStore
+from db.database import Database
 from tests.servers import free_port, wait_until_up
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -26,7 +26,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in t
 @pytest.fixture
 def app_url(tiny_model_dir, tmp_path):
     db_url = f"sqlite:///{tmp_path / 'history.db'}"
-    AccountStore(HistoryStore(db_url)).add("小王", "marketing pw", "marketing")
+    AccountStore(Database(db_url)).add("小王", "marketing pw", "marketing")
     port = free_port()
     env = {**os.environ, "CONTENTGEN_MODEL": str(tiny_model_dir), "CONTENTGEN_DTYPE": "fp32",
            "CONTENTGEN_DATABASE_URL": db_url, "CONTENTGEN_CACHE_DIR": str(tmp_path / "cache")}
@@ -70,6 +70,6 @@ def test_log_in_and_generate_copy_in_chromium(app_url):
             browser.close()
     assert "合规检查" in body
     # What the browser showed is what the history holds, under the logged-in user.
-    [record] = HistoryStore(db_url).search("", task="copy")
+    [record] = Database(db_url).history.search("", task="copy")
     assert record.user_name == "小王" and record.inputs["product"] == "便携榨汁杯"
     assert (ARTIFACTS / "browser-copy.png").stat().st_size > 10_000

@@ -6,7 +6,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from db.history import HistoryStore, ResultRecord
+from db.database import Database
+from db.history import ResultRecord
 from db.models import Base
 from db.session import MIGRATIONS_DIR, alembic_config
 
@@ -18,13 +19,13 @@ def db_url(any_db_url) -> str:
 
 
 def add(store, task="copy", user="小王", text="轻薄羽绒服", output="保暖又轻盈"):
-    return store.record(task=task, inputs={"product": text}, input_text=text,
+    return store.history.record(task=task, inputs={"product": text}, input_text=text,
                         results=[ResultRecord(text=output)], model_id="m", params={}, user_name=user)
 
 
 def test_migration_matches_the_models_and_is_idempotent(db_url):
-    store = HistoryStore(db_url)
-    HistoryStore(db_url)  # second start: upgrade is a no-op
+    store = Database(db_url)
+    Database(db_url)  # second start: upgrade is a no-op
     with store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert diff == []
@@ -45,37 +46,37 @@ def test_search_matches_input_or_output_and_filters(store):
     first = add(store)
     second = add(store, task="reply", user="小李", text="快递没到", output="抱歉让您久等")
     add(store, task="sentiment", user="小王", text="质量很差", output="negative")
-    assert [r.id for r in store.search("羽绒服")] == [first]
-    assert [r.id for r in store.search("久等")] == [second]  # found through the output
-    assert [r.id for r in store.search("", user_name="小李")] == [second]
-    assert {r.task for r in store.search("", task="sentiment")} == {"sentiment"}
-    assert len(store.search("")) == 3
-    assert store.search("羽绒服 久等") == []  # every term must match
+    assert [r.id for r in store.history.search("羽绒服")] == [first]
+    assert [r.id for r in store.history.search("久等")] == [second]  # found through the output
+    assert [r.id for r in store.history.search("", user_name="小李")] == [second]
+    assert {r.task for r in store.history.search("", task="sentiment")} == {"sentiment"}
+    assert len(store.history.search("")) == 3
+    assert store.history.search("羽绒服 久等") == []  # every term must match
 
 
 def test_search_by_time_window_newest_first(store):
     ids = [add(store, text=f"商品{i}") for i in range(3)]
     now = datetime.now(timezone.utc)
-    assert [r.id for r in store.search("", since=now - timedelta(minutes=1))] == ids[::-1]
-    assert store.search("", until=now - timedelta(minutes=1)) == []
+    assert [r.id for r in store.history.search("", since=now - timedelta(minutes=1))] == ids[::-1]
+    assert store.history.search("", until=now - timedelta(minutes=1)) == []
 
 
 def test_inputs_are_stored_verbatim(store):
     hostile = "<script>alert(1)</script>'; DROP TABLE requests; -- 😀\x07"
-    request_id = store.record(task="copy", inputs={"product": hostile}, input_text=hostile,
+    request_id = store.history.record(task="copy", inputs={"product": hostile}, input_text=hostile,
                               results=[ResultRecord(text=hostile)], model_id="m", params={}, user_name="u")
-    row = store.get(request_id)
+    row = store.history.get(request_id)
     assert row.inputs["product"] == hostile and row.results[0].text == hostile
-    assert store.search("DROP TABLE")[0].id == request_id
+    assert store.history.search("DROP TABLE")[0].id == request_id
 
 
 def test_search_is_by_jieba_words_in_any_order(store):
     target = add(store, text="便携榨汁杯 USB充电", output="随时随地喝上鲜榨果汁")
     add(store, text="保温杯", output="长效保温")
-    assert [r.id for r in store.search("榨汁杯充电")] == [target]  # no such substring, both words present
-    assert [r.id for r in store.search("果汁")] == [target]
-    assert store.search("榨汁杯保温") == []
-    assert [r.id for r in store.search("100%_")] == []  # LIKE wildcards are literal
+    assert [r.id for r in store.history.search("榨汁杯充电")] == [target]  # no such substring, both words present
+    assert [r.id for r in store.history.search("果汁")] == [target]
+    assert store.history.search("榨汁杯保温") == []
+    assert [r.id for r in store.history.search("100%_")] == []  # LIKE wildcards are literal
 
 
 def test_upgrade_from_0001_backfills_search_text(db_url):
@@ -91,19 +92,19 @@ def test_upgrade_from_0001_backfills_search_text(db_url):
         connection.execute(text(
             "insert into requests (created_at, user_name, task, source, inputs, input_text, model_id, params, status)"
             " values ('2026-01-01 00:00:00', 'u', 'copy', 'cli', '{}', '便携榨汁杯', 'm', '{}', 'ok')"))
-    store = HistoryStore(db_url)  # upgrades to head
-    row = store.search("榨汁杯")[0]
+    store = Database(db_url)  # upgrades to head
+    row = store.history.search("榨汁杯")[0]
     assert " 榨汁杯 " in row.search_text or " 榨汁 " in row.search_text
 
 
 def test_brand_profiles_and_brand_filter(store):
-    brand_id = store.save_brand("第一坊", tone="亲切", banned_words=["全网"], required_keywords=["手作"])
-    assert store.save_brand("第一坊", tone="专业") == brand_id  # updated, not duplicated
-    assert store.brand("第一坊").tone == "专业" and store.brand(brand_id).name == "第一坊"
-    branded = store.record(task="copy", inputs={}, input_text="手作点心", results=[ResultRecord(text="好吃")],
+    brand_id = store.brands.save("第一坊", tone="亲切", banned_words=["全网"], required_keywords=["手作"])
+    assert store.brands.save("第一坊", tone="专业") == brand_id  # updated, not duplicated
+    assert store.brands.get("第一坊").tone == "专业" and store.brands.get(brand_id).name == "第一坊"
+    branded = store.history.record(task="copy", inputs={}, input_text="手作点心", results=[ResultRecord(text="好吃")],
                            model_id="m", params={}, user_name="u", brand_id=brand_id)
     add(store, text="手作点心")
-    assert [r.id for r in store.search("点心", brand_id=brand_id)] == [branded]
+    assert [r.id for r in store.history.search("点心", brand_id=brand_id)] == [branded]
 
 
 def test_export_opens_in_excel_readers_with_chinese_intact(store, tmp_path):
@@ -112,7 +113,7 @@ def test_export_opens_in_excel_readers_with_chinese_intact(store, tmp_path):
     from db.export import to_csv_bytes, to_xlsx_bytes
 
     add(store, text="便携榨汁杯", output="鲜榨果汁，随时随地")
-    rows = store.search()
+    rows = store.history.search()
     csv_bytes = to_csv_bytes(rows)
     assert csv_bytes.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
     (tmp_path / "h.csv").write_bytes(csv_bytes)

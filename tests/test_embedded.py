@@ -98,7 +98,7 @@ def test_copy_is_fluent_chinese_without_loops(real_service, store):
         assert "榨汁杯" in text
         assert longest_repeat(text) < 12, text  # product names repeat; whole sentences must not
         assert "<UNK>" not in text and "\ufffd" not in text
-    assert [r.text for r in store.get(result.request_id).results] == result.outputs
+    assert [r.text for r in store.history.get(result.request_id).results] == result.outputs
 
 
 def test_stream_delivers_whole_characters_and_stops_cleanly(real_service):

@@ -15,8 +15,8 @@ def conv(text: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": "你是助手。"}, {"role": "user", "content": text}]
 
 
-def test_generate_keeps_input_order_across_length_batches(tiny_engine):
-    tiny_engine.batch_size = 2
+def test_generate_keeps_input_order_across_length_batches(tiny_engine, monkeypatch):
+    monkeypatch.setattr(tiny_engine, "batch_size", 2)
     prompts = [conv("短"), conv("一段很长很长的营销文案，关于外套、物流和包装。" * 3), conv("中等长度的问题")]
     together = tiny_engine.generate(prompts, GREEDY)
     alone = [tiny_engine.generate([p], GREEDY)[0] for p in prompts]
@@ -104,14 +104,14 @@ def test_dtype_choice():
     assert pick_dtype("auto", "cpu") in {torch.bfloat16, torch.float32}
 
 
-def test_shared_prompt_start_is_prefilled_once_with_identical_output(tiny_engine):
+def test_shared_prompt_start_is_prefilled_once_with_identical_output(tiny_engine, monkeypatch):
     # A batch job's prompts share the system prompt and the task's instruction.
     prompts = [conv("判断情感，只回答一个词。评论：保温杯很好"), conv("判断情感，只回答一个词。评论：别的"),
                conv("判断情感，只回答一个词。评论：一段更长一些的输入，用来产生中间的填充位置")]
-    tiny_engine.reuse_prefix = False
+    monkeypatch.setattr(tiny_engine, "reuse_prefix", False)
     alone = [tiny_engine.generate([p], GREEDY)[0].text for p in prompts]
     alone_scores = [tiny_engine.score_labels([p], ["正面", "负面"])[0] for p in prompts]
-    tiny_engine.reuse_prefix = True
+    monkeypatch.setattr(tiny_engine, "reuse_prefix", True)
     tiny_engine._prefix_caches.clear()
     batched = [g.text for g in tiny_engine.generate(prompts, GREEDY)]
     assert batched == alone
@@ -226,8 +226,8 @@ def test_phrase_limit_stops_the_loops_greedy_decoding_falls_into(tiny_engine):
     assert all(most_repeated(g.text) <= 2 for g in limited)
 
 
-def test_scoring_batches_respect_the_token_budget(tiny_engine):
-    tiny_engine.score_token_budget = 40
+def test_scoring_batches_respect_the_token_budget(tiny_engine, monkeypatch):
+    monkeypatch.setattr(tiny_engine, "score_token_budget", 40)
     lengths = [3, 30, 12, 5, 50, 12, 7]
     batches = tiny_engine._token_budget_batches(lengths)
     assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
@@ -236,13 +236,13 @@ def test_scoring_batches_respect_the_token_budget(tiny_engine):
     assert [4] in batches  # longer than the budget: alone, not dropped
 
 
-def test_scores_do_not_depend_on_how_prompts_are_grouped(tiny_engine):
+def test_scores_do_not_depend_on_how_prompts_are_grouped(tiny_engine, monkeypatch):
     labels = ["正面", "负面"]
     prompts = [conv("评论：" + "好" * n) for n in (1, 9, 3, 20, 2)]
-    tiny_engine.score_token_budget = 10_000
+    monkeypatch.setattr(tiny_engine, "score_token_budget", 10_000)
     together = tiny_engine.score_labels(prompts, labels)
-    tiny_engine.score_token_budget = 30
+    monkeypatch.setattr(tiny_engine, "score_token_budget", 30)
     grouped = tiny_engine.score_labels(prompts, labels)
     for a, b in zip(together, grouped):
         assert a == pytest.approx(b, abs=1e-4)
-    tiny_engine.score_token_budget = 640
+    monkeypatch.setattr(tiny_engine, "score_token_budget", 640)

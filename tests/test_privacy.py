@@ -27,7 +27,7 @@ def test_reply_history_never_holds_the_phone_number(service, store):
                            context=({"role": "customer", "text": "身份证110101199003071234"},),
                            order="收件电话 13912345678")
     result = service.reply(request)
-    row = store.get(result.request_id)
+    row = store.history.get(result.request_id)
     stored = repr(row.inputs) + row.input_text + "".join(r.text for r in row.results) + row.search_text
     for secret in ("13812345678", "13912345678", "110101199003071234", "文三路"):
         assert secret not in stored

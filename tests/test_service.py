@@ -12,7 +12,7 @@ def test_copy_records_request_and_every_variant(service, store):
     request = CopyRequest(product="便携榨汁杯", points=("USB充电", "一键清洗"), platform="小红书", n=3)
     result = service.copy(request, GenerationParams(max_new_tokens=12, seed=7))
     assert len(result.outputs) == 3 and all(result.outputs)
-    row = store.get(result.request_id)
+    row = store.history.get(result.request_id)
     assert row.task == "copy" and row.user_name == "测试员" and row.source == "test"
     assert row.inputs["product"] == "便携榨汁杯" and row.inputs["points"] == ["USB充电", "一键清洗"]
     assert [r.text for r in row.results] == result.outputs
@@ -22,15 +22,15 @@ def test_copy_records_request_and_every_variant(service, store):
 
 def test_variants_are_sampled_even_when_defaults_are_greedy(service, store):
     result = service.reply(ReplyRequest(message="快递到哪了"))  # reply defaults to greedy
-    assert store.get(result.request_id).params["do_sample"] is False
+    assert store.history.get(result.request_id).params["do_sample"] is False
     copies = service.copy(CopyRequest(product="羽绒服", n=2), SHORT)
-    assert store.get(copies.request_id).params["do_sample"] is True
+    assert store.history.get(copies.request_id).params["do_sample"] is True
 
 
 def test_stream_records_when_finished(service, store):
     stream = service.stream("reply", ReplyRequest(message="我的快递三天了还没到", order="圆通，已发货"), SHORT)
     text = "".join(piece for _, piece in stream)
-    row = store.get(stream.request_id)
+    row = store.history.get(stream.request_id)
     assert row.status == "ok" and row.results[0].text == text.strip()
     assert row.inputs["order"] == "圆通，已发货"
 
@@ -41,7 +41,7 @@ def test_stream_closed_early_keeps_partial_output_as_cancelled(service, store):
     iterator = iter(stream)
     _, first = next(iterator)
     iterator.close()
-    row = store.get(stream.request_id)
+    row = store.history.get(stream.request_id)
     assert row.status == "cancelled"
     assert row.results[0].text.startswith(first.strip())
 
@@ -52,7 +52,7 @@ def test_tag_scores_labels_and_records_each_text(service, store):
     for r in results:
         assert r.label in {"positive", "neutral", "negative"}
         assert r.confidence == max(r.scores.values())
-        row = store.get(r.request_id)
+        row = store.history.get(r.request_id)
         assert row.task == "sentiment" and row.results[0].label == r.label
         assert row.input_text == r.text
 
@@ -71,7 +71,7 @@ def test_invalid_requests_get_chinese_errors_and_record_nothing(service, store, 
     task = "copy" if isinstance(request_, CopyRequest) else "reply"
     with pytest.raises(UserFacingError, match=message):
         service.generate(task, request_)
-    assert store.search() == []
+    assert store.history.search() == []
 
 
 def test_prompts_carry_the_inputs_in_chinese():

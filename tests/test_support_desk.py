@@ -36,10 +36,10 @@ def test_faq_file_parsing_and_bm25_retrieval(tmp_path):
 
 
 def test_reply_is_grounded_in_the_imported_faq_and_says_which(service, store, tmp_path):
-    store.add_faq(parse_faq_file(faq_csv(tmp_path).read_bytes(), "faq.csv"))
+    store.faq.add(parse_faq_file(faq_csv(tmp_path).read_bytes(), "faq.csv"))
     result = service.reply(ReplyRequest(message="收到的衣服不合适，我想退货怎么弄"))
     assert result.sources and result.sources[0]["question"] == "如何申请退货？"
-    row = store.get(result.request_id)
+    row = store.history.get(result.request_id)
     assert row.inputs["faq"][0]["id"] == result.sources[0]["id"]
     prompt = service.prepare(get_task("reply"), ReplyRequest(message="我想退货")).request
     assert "签收后7天内" in get_task("reply").conversation(prompt)[1]["content"]

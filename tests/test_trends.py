@@ -9,7 +9,7 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
 
 def seed(store, when, label, channel="淘宝", aspects=None):
-    request_id = store.record(task="sentiment", inputs={"text": label}, input_text=label,
+    request_id = store.history.record(task="sentiment", inputs={"text": label}, input_text=label,
                               results=[ResultRecord(text=label, label=label, confidence=0.9, aspects=aspects)],
                               model_id="m", params={}, user_name="u", channel=channel)
     with store.sessions.begin() as session:
@@ -27,7 +27,7 @@ def test_tag_records_aspects_and_channel(service, store):
     result = service.tag(["物流很快，但是味道一般"], channel="外卖")[0]
     assert {a["aspect"] for a in result.aspects} == {"物流", "口味"}
     assert all(a["label"] in {"positive", "neutral", "negative"} for a in result.aspects)
-    row = store.get(result.request_id)
+    row = store.history.get(result.request_id)
     assert row.channel == "外卖" and row.results[0].aspects == result.aspects
 
 

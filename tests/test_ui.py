@@ -5,7 +5,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from db.history import HistoryStore
+from db.database import Database
 
 VIEWS = Path(__file__).resolve().parents[1] / "ui" / "views"
 
@@ -42,7 +42,7 @@ def test_copy_page_generates_and_records(app_env):
     at.button[0].click()
     run_until(at, saved)
     assert len(at.code) == 2 and all(c.value for c in at.code)
-    rows = HistoryStore(app_env).search("保温杯")
+    rows = Database(app_env).history.search("保温杯")
     assert len(rows) == 1 and rows[0].source == "ui" and rows[0].inputs["platform"] == "小红书"
     assert [r.text for r in rows[0].results] == [c.value for c in at.code]
     # Rate and edit: stored beside the original.
@@ -50,7 +50,7 @@ def test_copy_page_generates_and_records(app_env):
     at.button(key=f"fb_{first_result.id}_up").click().run()
     at.text_area(key=f"fb_{first_result.id}_text").input("改好的文案")
     at.button(key=f"fb_{first_result.id}_save").click().run()
-    stored = HistoryStore(app_env).get(rows[0].id).results[0]
+    stored = Database(app_env).history.get(rows[0].id).results[0]
     assert stored.rating == 1 and stored.edited_text == "改好的文案" and stored.text == first_result.text
     # Each variant was checked against 广告法 before being shown.
     checks = [m.value for m in (*at.success, *at.warning) if "合规检查" in m.value]
@@ -67,7 +67,7 @@ def test_copy_page_rejects_empty_and_huge_input_in_chinese(app_env):
     at.button[0].click().run()
     assert "超过上限" in at.error[0].value
     assert at.text_area(key="copy_points").value == "卖点" * 3000  # nothing typed is lost
-    assert HistoryStore(app_env).search() == []
+    assert Database(app_env).history.search() == []
 
 
 def test_reply_page(app_env):
@@ -77,7 +77,7 @@ def test_reply_page(app_env):
     at.text_input(key="reply_order").input("圆通，已发货")
     at.button[0].click()
     run_until(at, saved)
-    row = HistoryStore(app_env).search("快递")[0]
+    row = Database(app_env).history.search("快递")[0]
     assert row.task == "reply" and row.inputs["context"][1] == {"role": "agent", "text": "您好"}
     assert at.code[0].value == row.results[0].text
     # Multi-turn: adopting the reply moves the exchange into the conversation so far.
@@ -88,9 +88,9 @@ def test_reply_page(app_env):
 
 
 def test_reply_page_cites_faq_entries(app_env):
-    from db.history import HistoryStore as Store
+    from db.database import Database as Store
 
-    Store(app_env).add_faq([("如何申请退货？", "签收后7天内可申请退货。", "售后")])
+    Store(app_env).faq.add([("如何申请退货？", "签收后7天内可申请退货。", "售后")])
     at = page("reply")
     at.text_area(key="reply_message").input("我想退货")
     at.button[0].click()
@@ -113,7 +113,7 @@ def test_sentiment_page_labels_each_line(app_env):
     assert list(table["文本"]) == ["物流很快，好评", "太差了"]
     assert set(table["情感"]) <= {"正面", "中性", "负面"}
     assert sum(int(m.value) for m in at.metric) == 2
-    assert len(HistoryStore(app_env).search("", task="sentiment")) == 2
+    assert len(Database(app_env).history.search("", task="sentiment")) == 2
 
 
 def test_sentiment_page_empty_input(app_env):
@@ -123,11 +123,11 @@ def test_sentiment_page_empty_input(app_env):
 
 
 def test_history_page_lists_and_searches(app_env):
-    store = HistoryStore(app_env)
+    store = Database(app_env)
     from db.history import ResultRecord
 
     for product in ("羽绒服", "保温杯"):
-        store.record(task="copy", inputs={"product": product}, input_text=product,
+        store.history.record(task="copy", inputs={"product": product}, input_text=product,
                      results=[ResultRecord(text=f"{product}文案")], model_id="m", params={}, user_name="小王")
     at = page("history")
     assert len(at.dataframe[0].value) == 2
@@ -180,24 +180,24 @@ def test_brand_page_saves_a_profile_that_the_copy_page_offers(app_env):
     at.text_input(key="brand_banned").input("全网，秒杀")
     at.button[0].click().run()
     assert "已保存品牌档案" in at.success[0].value
-    assert HistoryStore(app_env).brand("第一坊").banned_words == ["全网", "秒杀"]
+    assert Database(app_env).brands.get("第一坊").banned_words == ["全网", "秒杀"]
     copy = page("copy")
     assert "第一坊" in copy.selectbox(key="copy_brand").options
     copy.text_input(key="copy_product").input("桃酥")
     copy.selectbox(key="copy_brand").select("第一坊")
     copy.button[0].click()
     run_until(copy, saved)
-    row = HistoryStore(app_env).search("桃酥")[0]
-    assert row.brand_id == HistoryStore(app_env).brand("第一坊").id and row.inputs["tone"] == "专业可信"
+    row = Database(app_env).history.search("桃酥")[0]
+    assert row.brand_id == Database(app_env).brands.get("第一坊").id and row.inputs["tone"] == "专业可信"
 
 
 def test_dashboard_shows_trends_and_alert(app_env):
 
     from db.history import ResultRecord
 
-    store = HistoryStore(app_env)
+    store = Database(app_env)
     for label in ["negative"] * 4 + ["positive"]:
-        store.record(task="sentiment", inputs={}, input_text=label, model_id="m", params={}, user_name="u",
+        store.history.record(task="sentiment", inputs={}, input_text=label, model_id="m", params={}, user_name="u",
                      results=[ResultRecord(text=label, label=label, confidence=0.9,
                                            aspects=[{"aspect": "物流", "label": label, "confidence": 0.9, "evidence": ""}])],
                      channel="淘宝")
@@ -215,7 +215,7 @@ def test_sentiment_page_records_channel_and_aspects(app_env):
     at.button[0].click()
     run_until(at, lambda a: len(a.dataframe) == 1)
     assert "物流" in at.dataframe[0].value["方面"][0]
-    assert HistoryStore(app_env).search("", task="sentiment")[0].channel == "外卖"
+    assert Database(app_env).history.search("", task="sentiment")[0].channel == "外卖"
 
 
 def test_batch_page_runs_an_upload_in_a_worker_and_offers_downloads(app_env, monkeypatch, tmp_path):

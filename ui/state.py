@@ -14,7 +14,7 @@ from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
 from contentgen.runtime import build_engine, build_service
 from contentgen.service import ContentService
-from db.history import HistoryStore
+from db.database import Database
 from db.models import utcnow
 from ui.jobs import JobRegistry
 
@@ -39,8 +39,8 @@ def shared_engine(config: ModelConfig) -> Engine:
 
 
 @st.cache_resource
-def shared_store(url: str) -> HistoryStore:
-    return HistoryStore(url)
+def shared_store(url: str) -> Database:
+    return Database(url)
 
 
 @st.cache_resource
@@ -129,7 +129,7 @@ def visible_user() -> str | None:
     return None if account is None or account.is_admin else account.name
 
 
-def store() -> HistoryStore:
+def store() -> Database:
     return shared_store(settings().database.resolved_url())
 
 
@@ -214,20 +214,20 @@ def feedback_controls(request_id: int | None, index: int, text: str) -> None:
     """👍/👎 and an edit box under an output; the edit is stored beside the original."""
     if request_id is None:
         return
-    record = store().get(request_id)
+    record = store().history.get(request_id)
     if record is None or index >= len(record.results):
         return
     result = record.results[index]
     key = f"fb_{result.id}"
     up, down, _ = st.columns([1, 1, 6])
-    up.button("👍", key=f"{key}_up", on_click=store().set_feedback, args=(result.id,), kwargs={"rating": 1})
-    down.button("👎", key=f"{key}_down", on_click=store().set_feedback, args=(result.id,), kwargs={"rating": -1})
+    up.button("👍", key=f"{key}_up", on_click=store().feedback.set, args=(result.id,), kwargs={"rating": 1})
+    down.button("👎", key=f"{key}_down", on_click=store().feedback.set, args=(result.id,), kwargs={"rating": -1})
     if result.rating:
         st.caption("已评价：" + ("👍" if result.rating > 0 else "👎"))
     with st.expander("修改这段文字（修改会保存，并可导出为微调数据）"):
         edited = st.text_area("修改后的文字", value=result.edited_text or text, key=f"{key}_text")
         if st.button("保存修改", key=f"{key}_save"):
-            store().set_feedback(result.id, edited_text=edited)
+            store().feedback.set(result.id, edited_text=edited)
             st.success("已保存修改。")
 
 

@@ -23,11 +23,26 @@ class Generation:
 class Engine(ABC):
     """generate and stream (batched), score_labels (one forward pass per batch).
 
-    `adapter` names a loaded LoRA adapter to answer with; None answers with the base model.
+    The contract every backend keeps (tests/test_engine.py and tests/test_openai_backend.py check it):
+
+    - Order: one result per conversation, in input order, however the backend groups them.
+    - Batching: a call may hold any number of conversations; the engine splits them into
+      batches of at most `batch_size` sequences (similar lengths together). Callers size
+      their chunks by `batch_size` (a batch job sends that many rows per call).
+    - Fair turns: the engine is shared by every user of a server. Each call runs as the
+      requester in `contentgen.engine.fair.current_requester` ("source:user"), and waiting
+      calls take turns by requester, so one user's batch job cannot starve another's reply.
+    - Streaming: `stream` yields (conversation index, piece) as decoded; a piece is never part
+      of a character (no broken UTF-8), and the pieces of one index join to what `generate`
+      returns for the same prompt and greedy settings. Closing the iterator stops decoding.
+    - Adapters: `adapter` names a loaded LoRA adapter; None answers with the base model. An
+      unknown name is a UserFacingError, never a silent fallback.
+    - Text in messages is content only: control tokens typed by a user never become turns.
     """
 
     model_id: str
     adapters: dict[str, str]  # adapter name -> where it was loaded from
+    batch_size: int = 8       # sequences per forward pass (see the contract above)
 
     @abstractmethod
     def load_adapter(self, name: str, path: str) -> None:

@@ -234,8 +234,22 @@ class TransformersEngine(Engine):
             conversation, tokenize=False, add_generation_prompt=True
         )
 
+    def encode(self, conversation: Conversation) -> list[int]:
+        """Token ids of the prompt. Control tokens (<|im_start|>, <|im_end|>…) come only from the
+        chat template: inside a message they are plain text, so a customer cannot open a system turn."""
+        sentinels = [f"\x00CONTENTGEN{index}\x00" for index in range(len(conversation))]
+        rendered = self.render([{**turn, "content": mark} for turn, mark in zip(conversation, sentinels)])
+        if not all(rendered.count(mark) == 1 for mark in sentinels):  # a template that rewrites content
+            return self.tokenizer(self.render(conversation), add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        ids: list[int] = []
+        for turn, mark in zip(conversation, sentinels):
+            template_part, _, rendered = rendered.partition(mark)
+            ids += self.tokenizer(template_part, add_special_tokens=False)["input_ids"]
+            ids += self.tokenizer(turn["content"], add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        return ids + self.tokenizer(rendered, add_special_tokens=False)["input_ids"]
+
     def _encode_all(self, conversations: Sequence[Conversation]) -> list[list[int]]:
-        return [self.tokenizer(self.render(c), add_special_tokens=False)["input_ids"] for c in conversations]
+        return [self.encode(c) for c in conversations]
 
     def _shared_prefix_size(self, encoded: list[list[int]], conversations: Sequence[Conversation]) -> int:
         """How many leading tokens every prompt of one call shares, worth prefilling once.

@@ -77,7 +77,8 @@ def title_user_prompt(request: TitleRequest) -> str:
 
 _NUMBERING = re.compile(r"^\s*(?:标题\s*[:：]|\d+\s*[.、:：)）]|[-*•])\s*")
 _QUOTES = "\"'“”‘’「」『』《》【】"
-_PUNCTUATION = re.compile(r"[，。！？；、,.!?;:：~～]+")
+_PUNCTUATION = re.compile(r"[，。！？；、,!?;:：~～（）()\[\]|/]+|(?<!\d)\.|\.(?!\d)")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+-]*")
 
 
 def tidy_title(request: TitleRequest, raw: str) -> str:
@@ -121,6 +122,11 @@ def title_findings(prepared: Prepared, text: str) -> list[dict[str, Any]]:
         findings.append({"start": 0, "end": len(text), "text": text, "category": "超出字数",
                          "rule": f"{request.platform}标题上限 {request.limit} 字，这里 {width:g} 字",
                          "suggestion": "删去次要的关键词"})
+    given = " ".join([request.brand, request.product, *request.points]).lower()
+    for match in _LATIN_WORD.finditer(text):
+        if match.group().lower() not in given:  # "APP控制" turned into "Android控制"
+            findings.append({"start": match.start(), "end": match.end(), "text": match.group(), "category": "输入中没有的词",
+                             "rule": "标题只用给出的品牌、商品和卖点信息", "suggestion": "删去或换成输入中的说法"})
     for word, what in ((request.brand.strip(), "品牌词"), (request.product.strip(), "商品词")):
         if word and word not in text:
             findings.append({"start": 0, "end": 0, "text": word, "category": f"缺少{what}",

@@ -72,7 +72,7 @@ if users:
             st.success("已吊销。")
 
 st.subheader("品牌档案")
-brands = store().brands()
+brands = store().brands.list()
 if brands:
     st.dataframe(pd.DataFrame([{"品牌": b.name, "语气": b.tone, "人群": b.audience,
                                 "必用关键词": "、".join(b.required_keywords), "禁用词": "、".join(b.banned_words)}

@@ -35,7 +35,7 @@ def option_widgets(spec) -> dict:  # noqa: ANN001
         key = f"batch_opt_{spec.name}_{field.name}"
         label = f"{field.label}（表中无此列时）"
         if field.choices_from == "brands":
-            options[field.name] = column.selectbox(field.label, ["", *(b.name for b in store().brands())], key=key,
+            options[field.name] = column.selectbox(field.label, ["", *(b.name for b in store().brands.list())], key=key,
                                                    format_func=lambda b: b or "不使用")
         elif field.kind == CHOICE:
             options[field.name] = column.selectbox(label, list(field.choices), key=key,

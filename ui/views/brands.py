@@ -30,12 +30,12 @@ if saved:
         st.error("品牌名称不能超过 100 字。")
     else:
         examples = [e.strip() for e in (st.session_state.brand_examples or "").split("\n\n") if e.strip()]
-        store().save_brand(name, tone=st.session_state.brand_tone or "", audience=st.session_state.brand_audience or "",
+        store().brands.save(name, tone=st.session_state.brand_tone or "", audience=st.session_state.brand_audience or "",
                            required_keywords=split_points(st.session_state.brand_keywords or ""),
                            banned_words=split_points(st.session_state.brand_banned or ""), example_copy=examples)
         st.success(f"已保存品牌档案：{plain(name)}")
 
-brands = store().brands()
+brands = store().brands.list()
 if not brands:
     st.info("还没有品牌档案。")
 for brand in brands:

@@ -42,7 +42,7 @@ with st.form("copy_form"):
     right.radio("篇幅", list(LENGTHS), key="copy_length", horizontal=True, index=1)
     versions = get_task("copy").field("n")
     st.number_input("生成几个版本", min_value=versions.minimum, max_value=versions.maximum, value=1, key="copy_n")
-    brand_names = [b.name for b in store().brands()]
+    brand_names = [b.name for b in store().brands.list()]
     st.selectbox("品牌档案", ["", *brand_names], key="copy_brand",
                  format_func=lambda b: b or "不使用品牌档案")
     adapter_picker("copy", "copy_adapter")

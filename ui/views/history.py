@@ -24,7 +24,7 @@ query = left.text_input("搜索（输入或输出中的关键词）", key="histo
 task = middle.selectbox("任务", list(TASK_NAMES), format_func=TASK_NAMES.get, key="history_task")
 user = right.text_input("用户", key="history_user") if owner is None else owner
 
-brands = {b.name: b.id for b in store().brands()}
+brands = {b.name: b.id for b in store().brands.list()}
 left, right = st.columns(2)
 brand = left.selectbox("品牌", ["", *brands], key="history_brand", format_func=lambda b: b or "全部")
 dates = right.date_input("日期范围", value=(), key="history_dates")
@@ -32,7 +32,7 @@ since = until = None
 if len(dates) == 2:
     since = datetime.combine(dates[0], time.min, tzinfo=timezone.utc)
     until = datetime.combine(dates[1], time.max, tzinfo=timezone.utc)
-rows = store().search(query or "", task=task or None, user_name=user or None, since=since, until=until,
+rows = store().history.search(query or "", task=task or None, user_name=user or None, since=since, until=until,
                       brand_id=brands.get(brand) if brand else None, limit=500)
 if not rows:
     st.info("没有找到记录。")

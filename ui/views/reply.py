@@ -63,13 +63,13 @@ def adopt(text: str) -> None:
 render_generation("reply_job", "回复建议", after_each=show_sources_and_continue)
 
 with st.expander("客服知识库（FAQ）"):
-    entries = store().faq()
+    entries = store().faq.list()
     st.caption(f"当前共 {len(entries)} 条。回复会自动检索最相关的条目并据此作答。")
     upload = st.file_uploader("导入 FAQ / 政策文件（CSV / XLSX，需含“问题”“答案”列，可选“分类”）",
                               type=["csv", "xlsx"], key="faq_upload")
     if upload is not None and st.button("导入", key="faq_import"):
         try:
-            added = store().add_faq(parse_faq_file(upload.getvalue(), upload.name))
+            added = store().faq.add(parse_faq_file(upload.getvalue(), upload.name))
             st.success(f"已导入 {added} 条。")
         except UserFacingError as exc:
             st.error(str(exc))
