@@ -23,9 +23,8 @@ from contentgen.inputs import read_table
 from contentgen.processes import process_alive
 from contentgen.tasks import Task, batch_tasks, get_task
 from contentgen.tasks.base import MAX_FIELD_CHARS
-from db.batches import BatchStore, aware
+from db.batches import BatchItemRef, BatchStore, aware
 from db.export import safe_frame
-from db.history import BatchItemRef
 from db.models import BatchJob, utcnow
 
 STATUS_COLUMNS = ("处理状态", "历史记录编号")

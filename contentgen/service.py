@@ -26,7 +26,8 @@ from contentgen.tasks import Prepared, Task, get_task
 from contentgen.tasks.rewrite import RewriteRequest
 from contentgen.tasks.sentiment import TagRequest
 from db.database import Database
-from db.history import BatchItemRef, ItemAlreadyDone, ResultRecord
+from db.batches import BatchItemRef, ItemAlreadyDone
+from db.history import ResultRecord
 
 UPSET_THRESHOLD = 0.5  # negative-label probability from the sentiment scorer
 _FAQ_INDEXES: dict[tuple, FaqIndex] = {}
@@ -196,7 +197,7 @@ class ContentService:
             source=self.source,
             status=status,
             error=error,
-            batch_item=batch_item,
+            also=batch_item.mark_done if batch_item is not None else None,
         )
 
     # -------------------------------------------------------------- brands and checks

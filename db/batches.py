@@ -11,8 +11,32 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from db.models import BatchItem, BatchJob, utcnow
+
+class ItemAlreadyDone(Exception):
+    """A batch row was finished by another worker; its duplicate was not written."""
+
+
+@dataclass(frozen=True)
+class BatchItemRef:
+    """The batch row a result completes, with the row's result columns."""
+
+    job_id: str
+    row_index: int
+    output: dict[str, Any]
+
+    def mark_done(self, session: Session, request_id: int) -> None:
+        """Inside the history row's transaction: the row is done with it, or nothing is written."""
+        claimed = session.execute(
+            update(BatchItem)
+            .where(BatchItem.job_id == self.job_id, BatchItem.row_index == self.row_index,
+                   BatchItem.status == "pending")
+            .values(status="done", output=self.output, request_id=request_id, completed_at=utcnow()))
+        if claimed.rowcount != 1:
+            raise ItemAlreadyDone(self.job_id, self.row_index)  # rolls back
+
 
 @dataclass(frozen=True)
 class JobProgress:

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from db.models import BatchItem, Request, Result, utcnow
+from db.models import Request, Result
 from db.search import query_words, search_text
-
-
-class ItemAlreadyDone(Exception):
-    """A batch row was finished by another worker; its duplicate was not written."""
-
-
-@dataclass(frozen=True)
-class BatchItemRef:
-    job_id: str
-    row_index: int
-    output: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -61,10 +48,10 @@ class HistoryStore:
         error: str | None = None,
         brand_id: int | None = None,
         channel: str = "",
-        batch_item: BatchItemRef | None = None,
+        also: Callable[[Session, int], None] | None = None,
     ) -> int:
-        """Write one request with its results. With `batch_item`, the batch row is marked done
-        in the same transaction (and nothing is written if it was done already)."""
+        """Write one request with its results. `also(session, request_id)` runs in the same
+        transaction (a batch row marked done with it); if it raises, nothing is written."""
         request = Request(
             brand_id=brand_id, channel=channel, search_text=search_text([input_text, *(r.text for r in results)]),
             task=task, inputs=inputs, input_text=input_text, model_id=model_id,
@@ -80,16 +67,8 @@ class HistoryStore:
         with self.sessions.begin() as session:
             session.add(request)
             session.flush()
-            if batch_item is not None:
-                claimed = session.execute(
-                    update(BatchItem)
-                    .where(BatchItem.job_id == batch_item.job_id, BatchItem.row_index == batch_item.row_index,
-                           BatchItem.status == "pending")
-                    .values(status="done", output=batch_item.output, request_id=request.id,
-                            completed_at=utcnow())
-                )
-                if claimed.rowcount != 1:
-                    raise ItemAlreadyDone(batch_item.job_id, batch_item.row_index)  # rolls back
+            if also is not None:
+                also(session, request.id)
             return request.id
 
     def get(self, request_id: int) -> Request | None:

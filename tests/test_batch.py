@@ -21,8 +21,8 @@ from contentgen.config import load_settings
 from contentgen.runtime import build_engine
 from contentgen.service import ContentService
 from contentgen.errors import UserFacingError
-from db.batches import BatchStore
-from db.history import BatchItemRef, ItemAlreadyDone, ResultRecord
+from db.batches import BatchItemRef, BatchStore, ItemAlreadyDone
+from db.history import ResultRecord
 from db.models import BatchItem, Request
 
 PRODUCTS = pd.DataFrame({
@@ -114,9 +114,9 @@ def test_a_row_is_recorded_once_even_if_two_workers_finish_it(any_store):
     ref = BatchItemRef(job.job_id, 0, {"情感": "正面"})
     record = dict(task="sentiment", inputs={"text": "不错"}, input_text="不错", model_id="m", params={},
                   user_name="u", results=[ResultRecord(text="positive")])
-    store.history.record(**record, batch_item=ref)
+    store.history.record(**record, also=ref.mark_done)
     with pytest.raises(ItemAlreadyDone):
-        store.history.record(**record, batch_item=ref)
+        store.history.record(**record, also=ref.mark_done)
     with store.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Request)) == 1
 

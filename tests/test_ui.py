@@ -241,3 +241,21 @@ def test_batch_page_runs_an_upload_in_a_worker_and_offers_downloads(app_env, mon
     assert {"下载结果 Excel", "下载结果 CSV"} <= {b.label for b in at.get("download_button")}
     # The skipped row is listed with its spreadsheet row number.
     assert any(3 in frame.value["行号"].tolist() for frame in at.dataframe if "行号" in frame.value)
+
+
+def test_title_page_generates_checked_titles(app_env):
+    at = page("title")
+    at.text_input(key="title_brand").input("膳魔师")
+    at.text_input(key="title_product").input("保温杯")
+    at.text_area(key="title_points").input("316不锈钢\n500ml")
+    at.selectbox(key="title_platform").select("京东")
+    at.number_input(key="title_n").set_value(3)
+    at.button[0].click()
+    run_until(at, saved)
+    titles = [c.value for c in at.code]
+    assert len(titles) == 3 and all("膳魔师" in t and "保温杯" in t for t in titles)
+    [row] = Database(app_env).history.search("", task="title")
+    assert [r.text for r in row.results] == titles and row.inputs["platform"] == "京东"
+    # Each title shows its width and what its checks found.
+    assert sum("字" in c.value for c in at.caption) >= 3
+    assert len([m for m in (*at.success, *at.warning) if "检查" in m.value]) == 3
