@@ -20,6 +20,7 @@ from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, create_model
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contentgen import batch as batches_module
@@ -40,9 +41,9 @@ MAX_TEXTS = 500  # reviews per /v1/tag call; more belong in a batch job
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
 # ------------------------------------------------------------------ request bodies
@@ -110,23 +111,73 @@ class FeedbackBody(BaseModel):
 # ------------------------------------------------------------------ rate limiting
 
 class RateLimiter:
-    """Sliding one-minute window per key."""
+    """Sliding one-minute window per key (an API key, a user name)."""
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, key: str) -> bool:
+    def wait(self, key: str) -> float:
+        """0 if a request is allowed now (and counts it), else the seconds until one is."""
         now = time.monotonic()
         with self._lock:
             hits = self._hits.setdefault(key, deque())
             while hits and now - hits[0] > 60:
                 hits.popleft()
             if len(hits) >= self.per_minute:
-                return False
+                return max(60 - (now - hits[0]), 0.001)
             hits.append(now)
-            return True
+            return 0.0
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def guarded(app, *, account_of, limit_of):  # noqa: ANN001, ANN201
+    """ASGI middleware: an /v1 request is authenticated before its body is read, and the body is
+    read with a limit on the bytes actually received (chunked bodies too), then handed on whole."""
+
+    async def middleware(scope, receive, send):  # noqa: ANN001, ANN202
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            return await app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        account = await run_in_threadpool(account_of, headers.get("authorization", ""))
+        if account is None:
+            return await _error(401, "unauthorized", UNAUTHORIZED)(scope, receive, send)
+        limit = limit_of(scope["path"])
+        length = headers.get("content-length")
+        too_large = _error(413, "too_large", f"请求体超过上限 {limit // 1000} KB。大量数据请使用批量任务（/v1/batch）。")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return await too_large(scope, receive, send)
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return await too_large(scope, receive, send)
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body, replayed = b"".join(chunks), False
+
+        async def replay():  # noqa: ANN202
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        scope.setdefault("state", {})["account"] = account
+        return await app(scope, replay, send)
+
+    return middleware
+
+
+UNAUTHORIZED = "缺少或无效的 API Key。请在请求头加入 Authorization: Bearer <key>。"
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -137,7 +188,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                rate_limit: int = RATE_LIMIT) -> FastAPI:
     settings = settings or load_settings()
     store = Database(settings.database.resolved_url())
-    keys, limiter = ApiKeyStore(store), RateLimiter(rate_limit)
+    keys, limiter, user_limiter = ApiKeyStore(store), RateLimiter(rate_limit), RateLimiter(rate_limit)
     jobs = batches_module.BatchJobs(settings, store)
     state: dict[str, Engine] = {}
     engine_lock = threading.Lock()
@@ -156,7 +207,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message)
+        response = _error(exc.status, exc.code, exc.message)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(UserFacingError)
     async def user_error(_request: Request, exc: UserFacingError) -> JSONResponse:
@@ -177,22 +230,27 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         return _error(500, "internal_error", f"服务内部错误（{type(exc).__name__}），请稍后重试或联系管理员。")
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # noqa: ANN001, ANN202
-        limit = MAX_UPLOAD_BYTES if request.url.path.startswith("/v1/batch") else MAX_BODY_BYTES
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return _error(413, "too_large", f"请求体超过上限 {limit // 1000} KB。大量数据请使用批量任务（/v1/batch）。")
-        return await call_next(request)
+    def key_of(header: str) -> str:
+        return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+    def account_of(header: str) -> Account | None:
+        key = key_of(header)
+        return keys.account(key) if key else None
+
+    app.add_middleware(lambda inner: guarded(inner, account_of=account_of, limit_of=lambda path: (
+        MAX_UPLOAD_BYTES if path.startswith("/v1/batch") else MAX_BODY_BYTES)))
 
     def caller(request: Request) -> Account:
-        header = request.headers.get("authorization", "")
-        key = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        account = keys.account(key) if key else None
+        account = request.scope.get("state", {}).get("account")  # authenticated by the middleware
         if account is None:
-            raise ApiError(401, "unauthorized", "缺少或无效的 API Key。请在请求头加入 Authorization: Bearer <key>。")
-        if not limiter.allow(key):
-            raise ApiError(429, "rate_limited", f"请求过于频繁：每个 Key 每分钟最多 {limiter.per_minute} 次，请稍后再试。")
+            raise ApiError(401, "unauthorized", UNAUTHORIZED)
+        # Per key, and per user across all their keys.
+        wait = max(limiter.wait(key_of(request.headers.get("authorization", ""))),
+                   user_limiter.wait(account.name))
+        if wait:
+            raise ApiError(429, "rate_limited",
+                           f"请求过于频繁：每个账号每分钟最多 {limiter.per_minute} 次，请 {int(wait) + 1} 秒后再试。",
+                           headers={"Retry-After": str(int(wait) + 1)})
         return account
 
     def service_for(account: Account) -> ContentService:

@@ -245,25 +245,28 @@ def output_bytes(batches: BatchStore, job: BatchJob, kind: str = "csv") -> bytes
 
 def run_job(service, batches: BatchStore, job_id: str, *, chunk_size: int | None = None,
             output_path: str | Path | None = None, progress: bool = True,
-            on_chunk: Callable[[], None] | None = None) -> BatchJob:
+            on_chunk: Callable[[], None] | None = None, claimed: bool = False) -> BatchJob:
     """Process the job's pending rows (shortest first, in engine-sized chunks) until none are left.
 
-    Safe to call again after any interruption: finished rows are never redone.
+    Safe to call again after any interruption: finished rows are never redone. One process
+    holds a job at a time: `claimed` (a worker started by `BatchJobs.start`, which claimed the
+    job before starting it), or this call claims it now, atomically.
     """
     from tqdm import tqdm
 
     job = batches.job(job_id)
     if job is None:
         raise UserFacingError(f"找不到批量任务 {job_id}。请用 contentgen batch --list 查看任务编号。")
-    if job.worker_pid != os.getpid() and worker_alive(job):
-        raise UserFacingError(f"批量任务 {job_id} 正由另一个进程（PID {job.worker_pid}）处理，无需重复启动。")
+    if not claimed and not (job.worker_pid == os.getpid() and job.status in LIVE):
+        if worker_alive(job) or not batches.claim(job, "running", pid=os.getpid()):
+            raise UserFacingError(f"批量任务 {job_id} 正由另一个进程处理，无需重复启动。")
     output_path = output_path or job.output_path
     options = job.options or {}
     chunk_size = chunk_size or max(getattr(service.engine, "batch_size", 8), 1)
     pending = batches.items(job_id, status="pending")
     # Similar lengths together: less padding inside each engine batch.
     pending.sort(key=lambda item: sum(len(str(v)) for v in item.values.values() if v is not None))
-    batches.set_status(job_id, "running")
+    batches.set_status(job_id, "running")  # with this process's pid
     counts = batches.progress(job_id)
     bar = tqdm(total=counts.total, initial=counts.finished, unit="行", desc=f"批量 {job_id}",
                disable=not progress, dynamic_ncols=True)
@@ -323,21 +326,53 @@ class BatchJobs:
             self.batches.set_output_path(created.job_id, str(folder / f"result.{output_kind}"))
         return created
 
-    def start(self, job_id: str):  # noqa: ANN201
-        """Run the job in its own process (it survives Streamlit reruns and closed browser tabs)."""
+    def live_workers(self) -> list[BatchJob]:
+        return [j for j in self.batches.with_status(*LIVE) if worker_alive(j)]
+
+    def has_room(self, user_name: str, *, besides: str | None = None) -> bool:
+        """Whether one more worker fits the machine's and the user's caps (`besides`: a job
+        whose worker is about to take the new one over)."""
+        live = [j for j in self.live_workers() if j.id != besides]
+        workers = self.settings.workers
+        return len(live) < workers.max_workers and sum(j.user_name == user_name for j in live) < workers.per_user
+
+    def start(self, job_id: str) -> str:
+        """Run the job in a worker process of its own (it survives Streamlit reruns and closed tabs).
+
+        The job is claimed before the process starts, so however often this is called, one worker
+        runs it. Past the caps (settings.workers) it waits as 排队中 and the next free worker takes it.
+        Returns the job's state afterwards: starting, queued, or the state it was already in.
+        """
         from contentgen.processes import start_worker
 
+        job = self.batches.job(job_id)
+        if job is None or worker_alive(job) or job.status == "done":
+            return job.status if job else "missing"
+        if not self.has_room(job.user_name):
+            if job.status != "queued":
+                self.batches.claim(job, "queued")
+            return "queued"
+        if not self.batches.claim(job, "starting"):
+            return self.batches.job(job_id).status  # another caller claimed it first
         folder = self.folder(job_id)
         folder.mkdir(parents=True, exist_ok=True)
-        return start_worker(self.settings, {"kind": "batch", "job_id": job_id}, log_path=folder / "worker.log")
+        process = start_worker(self.settings, {"kind": "batch", "job_id": job_id, "claimed": True},
+                               log_path=folder / "worker.log")
+        self.batches.set_worker(job_id, process.pid)
+        return "starting"
 
-    def resume(self, job_id: str) -> bool:
-        """Start a worker unless one holds the job or nothing is left; True if one was started."""
-        job = self.batches.job(job_id)
-        if job is None or worker_alive(job) or not self.batches.progress(job_id).pending:
-            return False
-        self.start(job_id)
-        return True
+    def resume(self, job_id: str) -> str:
+        """Start (or queue) a worker unless one holds the job or nothing is left."""
+        if not self.batches.progress(job_id).pending:
+            return self.batches.job(job_id).status
+        return self.start(job_id)
+
+    def claim_next(self, pid: int, *, finishing: str) -> str | None:
+        """For a worker done with `finishing`: the oldest queued job it may take over (caps kept), claimed."""
+        for job in self.batches.with_status("queued"):
+            if self.has_room(job.user_name, besides=finishing) and self.batches.claim(job, "running", pid=pid):
+                return job.id
+        return None
 
     def job(self, job_id: str, *, user_name: str | None = None) -> BatchJob | None:
         """The job, if it exists and (with `user_name`) belongs to that user."""
@@ -367,13 +402,18 @@ class BatchJobs:
 
 # A running job whose worker has not reported for this long is considered interrupted.
 STALE_AFTER = timedelta(minutes=3)
+# States in which a worker may hold a job: claimed and starting (loading the model), or running.
+LIVE = ("starting", "running")
 
 
 def worker_alive(job: BatchJob) -> bool:
-    """A live worker holds the job (same machine: its process exists and reported lately)."""
-    if job.status != "running":
+    """A live worker holds the job (same machine: its process exists and reported lately;
+    a job claimed a moment ago whose worker has not been started yet counts too)."""
+    if job.status not in LIVE:
         return False
     fresh = job.heartbeat_at is not None and utcnow() - aware(job.heartbeat_at) < STALE_AFTER
+    if job.worker_pid is None:
+        return fresh and job.status == "starting"
     return fresh and process_alive(job.worker_pid)
 
 

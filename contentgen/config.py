@@ -79,10 +79,20 @@ class RulesConfig:
 
 
 @dataclass(frozen=True)
+class WorkersConfig:
+    """Batch workers a server may run at once (each holds its own model: ~3 GB for the 1.5B);
+    jobs beyond these wait as 排队中 and start when a worker is free."""
+
+    max_workers: int = 2
+    per_user: int = 1
+
+
+@dataclass(frozen=True)
 class Settings:
     model: ModelConfig = field(default_factory=ModelConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
+    workers: WorkersConfig = field(default_factory=WorkersConfig)
     user: str = "local"
 
     def with_overrides(self, *, model: str | None = None, db: str | None = None, user: str | None = None) -> "Settings":
@@ -101,7 +111,8 @@ class Settings:
         model = {f.name: getattr(self.model, f.name) for f in fields(self.model)}
         model["cache_dir"] = str(model["cache_dir"])
         return {"model": model, "database": {"url": self.database.resolved_url()},
-                "rules": {f.name: getattr(self.rules, f.name) for f in fields(self.rules)}, "user": self.user}
+                "rules": {f.name: getattr(self.rules, f.name) for f in fields(self.rules)},
+                "workers": {f.name: getattr(self.workers, f.name) for f in fields(self.workers)}, "user": self.user}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Settings":
@@ -109,7 +120,8 @@ class Settings:
         if "cache_dir" in model:
             model["cache_dir"] = Path(model["cache_dir"])
         return cls(model=ModelConfig(**model), database=DatabaseConfig(**data.get("database", {})),
-                   rules=RulesConfig(**data.get("rules", {})), user=data.get("user", "local"))
+                   rules=RulesConfig(**data.get("rules", {})), workers=WorkersConfig(**data.get("workers", {})),
+                   user=data.get("user", "local"))
 
 
 # Environment variable -> ModelConfig field (and how to read it).
@@ -134,6 +146,7 @@ def _settings_file() -> Path | None:
 
 
 RULES_ENV = {"CONTENTGEN_COMPLIANCE_RULES": "compliance_rules", "CONTENTGEN_ASPECTS": "aspects"}
+WORKERS_ENV = {"CONTENTGEN_MAX_WORKERS": "max_workers", "CONTENTGEN_MAX_WORKERS_PER_USER": "per_user"}
 _LOADED: dict[tuple, Settings] = {}
 
 
@@ -153,6 +166,7 @@ def _read_settings(path: Path | None) -> Settings:
     model = ModelConfig()
     database = DatabaseConfig()
     rules = RulesConfig()
+    workers = WorkersConfig()
     user = "local"
 
     if path is not None:
@@ -164,6 +178,7 @@ def _read_settings(path: Path | None) -> Settings:
         model = replace(model, **model_data)
         database = replace(database, **data.get("database", {}))
         rules = replace(rules, **data.get("rules", {}))
+        workers = replace(workers, **data.get("workers", {}))
         user = data.get("user", user)
 
     env = os.environ
@@ -175,6 +190,9 @@ def _read_settings(path: Path | None) -> Settings:
     for variable, name in RULES_ENV.items():
         if env.get(variable):
             rules = replace(rules, **{name: env[variable]})
+    for variable, name in WORKERS_ENV.items():
+        if env.get(variable):
+            workers = replace(workers, **{name: int(env[variable])})
     if env.get("CONTENTGEN_USER"):
         user = env["CONTENTGEN_USER"]
-    return Settings(model=model, database=database, rules=rules, user=user)
+    return Settings(model=model, database=database, rules=rules, workers=workers, user=user)

@@ -19,18 +19,22 @@ from typing import Any
 from contentgen.config import Settings
 
 
-def run_batch(settings: Settings, job_id: str) -> None:
-    from contentgen.batch import run_job
+def run_batch(settings: Settings, job_id: str, *, claimed: bool) -> None:
+    """The job, then queued jobs while there are any this worker may take (the model stays loaded)."""
+    import os
+
+    from contentgen.batch import BatchJobs, run_job
     from contentgen.runtime import build_service
-    from db.batches import BatchStore
 
     service = build_service(settings, source="batch")
-    batches = BatchStore(service.store)
-    job = batches.job(job_id)
-    if job is None:
-        raise SystemExit(f"找不到批量任务 {job_id}。")
-    service.user_name = job.user_name  # history rows belong to whoever created the job
-    run_job(service, batches, job_id, progress=False)
+    jobs = BatchJobs(settings, service.store)
+    while job_id is not None:
+        job = jobs.batches.job(job_id)
+        if job is None:
+            raise SystemExit(f"找不到批量任务 {job_id}。")
+        service.user_name = job.user_name  # history rows belong to whoever created the job
+        run_job(service, jobs.batches, job_id, progress=False, claimed=claimed)
+        job_id, claimed = jobs.claim_next(os.getpid(), finishing=job_id), True
 
 
 def run_training(settings: Settings, run_dir: str) -> None:
@@ -50,7 +54,7 @@ def main() -> int:
     job = message["job"]
     signal.signal(signal.SIGTERM, _interrupt)
     if job["kind"] == "batch":
-        run_batch(settings, job["job_id"])
+        run_batch(settings, job["job_id"], claimed=bool(job.get("claimed")))
     elif job["kind"] == "train":
         run_training(settings, job["run_dir"])
     else:

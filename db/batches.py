@@ -130,6 +130,27 @@ class BatchStore:
         with self.sessions.begin() as session:
             session.execute(update(BatchJob).where(BatchJob.id == job_id).values(**values))
 
+    def claim(self, seen: BatchJob, status: str, *, pid: int | None = None) -> bool:
+        """Move the job to `status` only if nobody changed it since it was read as `seen`
+        (compare-and-set on status and heartbeat): of several claimers, exactly one wins."""
+        condition = [BatchJob.id == seen.id, BatchJob.status == seen.status]
+        condition.append(BatchJob.heartbeat_at.is_(None) if seen.heartbeat_at is None
+                         else BatchJob.heartbeat_at == seen.heartbeat_at)
+        with self.sessions.begin() as session:
+            claimed = session.execute(update(BatchJob).where(*condition).values(
+                status=status, heartbeat_at=utcnow(), worker_pid=pid, error=None))
+            return claimed.rowcount == 1
+
+    def set_worker(self, job_id: str, pid: int) -> None:
+        with self.sessions.begin() as session:
+            session.execute(update(BatchJob).where(BatchJob.id == job_id).values(worker_pid=pid))
+
+    def with_status(self, *statuses: str) -> list[BatchJob]:
+        """Jobs in these states, oldest first (the queue, the workers that may be alive)."""
+        statement = select(BatchJob).where(BatchJob.status.in_(statuses)).order_by(BatchJob.created_at)
+        with self.sessions() as session:
+            return list(session.scalars(statement).all())
+
     def set_output_path(self, job_id: str, path: str) -> None:
         with self.sessions.begin() as session:
             session.execute(update(BatchJob).where(BatchJob.id == job_id).values(output_path=path))

@@ -154,6 +154,49 @@ def test_rate_limit_per_key(tiny_engine, tmp_path):
     assert codes == [200, 200, 200, 429, 429]
 
 
+def test_rate_limit_per_user_across_keys_says_when_to_retry(tiny_engine, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from contentgen.config import DatabaseConfig
+    from db.database import Database
+
+    db_url = f"sqlite:///{tmp_path / 'h.db'}"
+    store = Database(db_url)
+    AccountStore(store).add("u", "password123", "marketing")
+    first, second = ApiKeyStore(store).create("u"), ApiKeyStore(store).create("u")
+    settings = Settings(database=DatabaseConfig(url=db_url))
+    with TestClient(create_app(settings, engine=tiny_engine, rate_limit=3)) as http:
+        responses = [http.post("/v1/check", json={"text": "好"}, headers={"Authorization": f"Bearer {key}"})
+                     for key in (first, second, first, second)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]  # more keys do not add up
+    assert 1 <= int(responses[-1].headers["Retry-After"]) <= 60
+
+
+def chunks(total: int, size: int = 64 * 1024):
+    sent = 0
+    while sent < total:
+        yield b" " * min(size, total - sent)
+        sent += size
+
+
+def test_body_limits_count_the_bytes_received_and_keys_come_first(api):
+    url, _, _ = api
+    # Without a key nothing is read: a huge chunked body and a deeply nested one both get 401.
+    anonymous = httpx.post(f"{url}/v1/tag", content=chunks(18_000_000), headers={"content-type": "application/json"})
+    assert anonymous.status_code == 401
+    nested = httpx.post(f"{url}/v1/tag", content=b"[" * 100_000, headers={"content-type": "application/json"})
+    assert nested.status_code == 401
+    with client(api, "小王") as http:
+        # Chunked transfer (no Content-Length): the limit counts what arrives.
+        body = (b'{"texts": ["' + b"a" * 9_000_000 + b'"]}')
+        chunked = http.post("/v1/tag", content=iter([body[i:i + 65536] for i in range(0, len(body), 65536)]),
+                            headers={"content-type": "application/json"})
+        assert chunked.status_code == 413 and chunked.json()["code"] == "too_large"
+        # Each text is limited like every other field.
+        long_text = http.post("/v1/tag", json={"texts": ["好" * 20_001]})
+        assert long_text.status_code == 422
+
+
 def test_batch_job_over_http(api):
     frame = pd.DataFrame({"评论": ["物流很快", "", "质量太差"]})
     with client(api, "小王") as http:

@@ -190,3 +190,52 @@ def test_xlsx_of_products_end_to_end(app_env, capsys, tmp_path, store):
     assert (result["处理状态"] == "完成").sum() == 3 and "第 3 行已跳过" in err
     record = store.history.get(int(result["历史记录编号"].iloc[0]))
     assert record.inputs["platform"] == "小红书" and record.source == "batch"
+
+
+def _jobs_with_fake_workers(store, tmp_path, monkeypatch, **caps):
+    """BatchJobs whose worker processes are this test process (alive, counted, never run)."""
+    from contentgen import processes
+    from contentgen.batch import BatchJobs
+    from contentgen.config import ModelConfig, Settings, WorkersConfig
+
+    started = []
+
+    class FakeProcess:
+        pid = os.getpid()
+
+    def fake_start(settings, job, *, log_path=None):  # noqa: ANN001, ANN202
+        started.append(job["job_id"])
+        return FakeProcess()
+
+    monkeypatch.setattr(processes, "start_worker", fake_start)
+    settings = Settings(model=ModelConfig(cache_dir=tmp_path), workers=WorkersConfig(**caps))
+    return BatchJobs(settings, store), started
+
+
+def test_one_worker_per_job_however_often_it_is_started(store, tmp_path, monkeypatch):
+    import threading
+
+    jobs, started = _jobs_with_fake_workers(store, tmp_path, monkeypatch, max_workers=4, per_user=4)
+    job = jobs.create("评论\n不错\n很差\n".encode(), "r.csv", "sentiment", user_name="u")
+    threads = [threading.Thread(target=jobs.resume, args=(job.job_id,)) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert started == [job.job_id]
+    assert jobs.start(job.job_id) == "starting" and started == [job.job_id]  # still held: no second worker
+    assert jobs.batches.job(job.job_id).worker_pid == os.getpid()
+
+
+def test_jobs_past_the_caps_wait_in_the_queue(store, tmp_path, monkeypatch):
+    jobs, started = _jobs_with_fake_workers(store, tmp_path, monkeypatch, max_workers=2, per_user=1)
+    data = "评论\n不错\n".encode()
+    first, second = (jobs.create(data, "r.csv", "sentiment", user_name="小王").job_id for _ in range(2))
+    other = jobs.create(data, "r.csv", "sentiment", user_name="小李").job_id
+    third = jobs.create(data, "r.csv", "sentiment", user_name="小张").job_id
+    assert [jobs.start(j) for j in (first, second, other, third)] == ["starting", "queued", "starting", "queued"]
+    assert started == [first, other]
+    assert jobs.status(jobs.job(second))["status"] == "queued"
+    # The worker finishing 小王's first job takes the queue's oldest job it may run.
+    assert jobs.claim_next(os.getpid(), finishing=first) == second
+    assert jobs.batches.job(second).status == "running"

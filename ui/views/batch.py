@@ -13,7 +13,8 @@ from ui.state import allowed_tasks, current_user, guard, plain, settings, store
 
 guard("batch")
 
-STATUS_NAMES = {"pending": "等待中", "running": "运行中", "done": "已完成", "failed": "已中断"}
+STATUS_NAMES = {"pending": "等待中", "queued": "排队中", "starting": "启动中", "running": "运行中", "done": "已完成",
+                "failed": "已中断"}
 NOT_MAPPED = "（不使用）"
 
 st.header("批量任务")
@@ -74,10 +75,10 @@ if upload is not None:
             try:
                 created = jobs.create(upload.getvalue(), upload.name, task, user_name=current_user(),
                                       columns=mapping, options=options, output_kind=out_kind)
-                jobs.start(created.job_id)
+                state = jobs.start(created.job_id)
                 st.session_state.batch_job = created.job_id
-                st.success(f"任务 {created.job_id} 已在后台开始：共 {created.total} 行，"
-                           f"跳过 {len(created.problems)} 行。")
+                started = "已排队，前面的任务完成后自动开始" if state == "queued" else "已在后台开始"
+                st.success(f"任务 {created.job_id} {started}：共 {created.total} 行，跳过 {len(created.problems)} 行。")
             except UserFacingError as exc:
                 st.error(str(exc))
     except UserFacingError as exc:
@@ -91,7 +92,7 @@ def show_job(job_id: str) -> None:
     status = jobs.status(job)
     alive = status["running"]
     shown = STATUS_NAMES.get(job.status, job.status)
-    if job.status == "running" and not alive:
+    if job.status in batch.LIVE and not alive:
         shown = "已中断"
     finished = status["done"] + status["skipped"] + status["failed"]
     title = f"{plain(job.input_name)} · {status['task_title']} · {shown} · {finished}/{status['total']}"
@@ -103,7 +104,7 @@ def show_job(job_id: str) -> None:
             st.caption(f"速度 {status['rate'] * 60:.1f} 行/分钟 · 预计剩余 {batch.describe_eta(status['eta_s'])}")
         if job.error and not alive and job.status != "done":
             st.warning(f"任务中断：{plain(job.error)}")
-        if status["pending"] and not alive:
+        if status["pending"] and not alive and job.status != "queued":
             if st.button("继续任务", key=f"resume_{job.id}"):
                 jobs.resume(job.id)
                 st.rerun()
@@ -120,7 +121,7 @@ my_jobs = jobs.jobs(user_name=current_user(), limit=10)
 if my_jobs:
     st.subheader("我的批量任务")
     # Poll while a job waits for its worker or runs.
-    active = any(j.status == "pending" or (j.status == "running" and batch.worker_alive(j)) for j in my_jobs)
+    active = any(j.status in {"pending", "queued"} or batch.worker_alive(j) for j in my_jobs)
 
     @st.fragment(run_every=2.0 if active else None)
     def job_list() -> None:
