@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from contentgen.errors import UserFacingError
-from contentgen.inputs import read_table
+from contentgen.inputs import check_xlsx_size, read_table
 from contentgen.processes import process_alive
 from contentgen.tasks import Task, batch_tasks, get_task
 from contentgen.tasks.base import MAX_FIELD_CHARS
@@ -153,11 +153,13 @@ class NewJob:
 
 def create_job(batches: BatchStore, data: bytes, filename: str, task: str, *, user_name: str,
                columns: dict[str, str] | None = None, options: dict[str, Any] | None = None,
-               output_path: str = "") -> NewJob:
+               output_path: str = "", max_rows: int = 100_000) -> NewJob:
     """Read the upload, check every row and store the job with all rows (bad ones as skipped)."""
     import pandas as pd
 
+    filename = _CONTROL.sub("", filename)[:200] or "upload.csv"
     if Path(filename).suffix.lower() in {".xlsx", ".xlsm"}:
+        check_xlsx_size(data, filename)
         try:
             frame = pd.read_excel(io.BytesIO(data), dtype=object)
         except Exception as exc:
@@ -166,6 +168,9 @@ def create_job(batches: BatchStore, data: bytes, filename: str, task: str, *, us
         frame = read_table(data, filename)
     if frame.empty:
         raise UserFacingError(f"文件“{filename}”没有数据行。")
+    if len(frame) > max_rows:
+        raise UserFacingError(f"文件有 {len(frame)} 行，超过每个批量任务 {max_rows} 行的上限。请拆分成几个文件分别上传"
+                              "（管理员可在配置中调整 batch.max_rows）。")
     header = [str(c) for c in frame.columns]
     frame.columns = header
     mapping = resolve_mapping(task, header, columns)
@@ -317,7 +322,7 @@ class BatchJobs:
         `output_kind` (csv/xlsx), to a file in the job's folder."""
         name = Path(filename or "upload.csv").name
         created = create_job(self.batches, data, name, task, user_name=user_name, columns=columns,
-                             options=options, output_path=output_path)
+                             options=options, output_path=output_path, max_rows=self.settings.batch.max_rows)
         folder = self.folder(created.job_id)
         folder.mkdir(parents=True, exist_ok=True)
         suffix = Path(name).suffix.lower() if Path(name).suffix.lower() in {".csv", ".xlsx", ".xlsm"} else ".csv"
@@ -333,14 +338,14 @@ class BatchJobs:
         """Whether one more worker fits the machine's and the user's caps (`besides`: a job
         whose worker is about to take the new one over)."""
         live = [j for j in self.live_workers() if j.id != besides]
-        workers = self.settings.workers
-        return len(live) < workers.max_workers and sum(j.user_name == user_name for j in live) < workers.per_user
+        caps = self.settings.batch
+        return len(live) < caps.max_workers and sum(j.user_name == user_name for j in live) < caps.per_user
 
     def start(self, job_id: str) -> str:
         """Run the job in a worker process of its own (it survives Streamlit reruns and closed tabs).
 
         The job is claimed before the process starts, so however often this is called, one worker
-        runs it. Past the caps (settings.workers) it waits as 排队中 and the next free worker takes it.
+        runs it. Past the caps (settings.batch) it waits as 排队中 and the next free worker takes it.
         Returns the job's state afterwards: starting, queued, or the state it was already in.
         """
         from contentgen.processes import start_worker

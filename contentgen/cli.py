@@ -335,7 +335,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                    if getattr(args, name, None) not in (None, "")}
         new = batch.create_job(batches, source.read_bytes(), source.name, args.task, user_name=settings.user,
                                columns=batch.parse_columns(args.columns), options=options,
-                               output_path=str(Path(out).resolve()))
+                               output_path=str(Path(out).resolve()), max_rows=settings.batch.max_rows)
         job_id = new.job_id
         print(job_id, flush=True)  # first line: scripts resume with it
         for index, problem in sorted(new.problems.items()):

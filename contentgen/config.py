@@ -79,12 +79,22 @@ class RulesConfig:
 
 
 @dataclass(frozen=True)
-class WorkersConfig:
-    """Batch workers a server may run at once (each holds its own model: ~3 GB for the 1.5B);
-    jobs beyond these wait as 排队中 and start when a worker is free."""
+class BatchConfig:
+    """Batch jobs: workers a server may run at once (each holds its own model: ~3 GB for the
+    1.5B; jobs beyond these wait as 排队中 and start when a worker is free), and rows per job."""
 
     max_workers: int = 2
     per_user: int = 1
+    max_rows: int = 100_000
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    # The only server folder the 模型微调 page may read training files from (empty: <cache>/training-data).
+    data_dir: str = ""
+
+    def resolved_data_dir(self, cache_dir: Path) -> Path:
+        return Path(self.data_dir).expanduser() if self.data_dir else Path(cache_dir) / "training-data"
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,8 @@ class Settings:
     model: ModelConfig = field(default_factory=ModelConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
-    workers: WorkersConfig = field(default_factory=WorkersConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
     user: str = "local"
 
     def with_overrides(self, *, model: str | None = None, db: str | None = None, user: str | None = None) -> "Settings":
@@ -112,7 +123,8 @@ class Settings:
         model["cache_dir"] = str(model["cache_dir"])
         return {"model": model, "database": {"url": self.database.resolved_url()},
                 "rules": {f.name: getattr(self.rules, f.name) for f in fields(self.rules)},
-                "workers": {f.name: getattr(self.workers, f.name) for f in fields(self.workers)}, "user": self.user}
+                "batch": {f.name: getattr(self.batch, f.name) for f in fields(self.batch)},
+                "training": {"data_dir": self.training.data_dir}, "user": self.user}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Settings":
@@ -120,7 +132,8 @@ class Settings:
         if "cache_dir" in model:
             model["cache_dir"] = Path(model["cache_dir"])
         return cls(model=ModelConfig(**model), database=DatabaseConfig(**data.get("database", {})),
-                   rules=RulesConfig(**data.get("rules", {})), workers=WorkersConfig(**data.get("workers", {})),
+                   rules=RulesConfig(**data.get("rules", {})), batch=BatchConfig(**data.get("batch", {})),
+                   training=TrainingConfig(**data.get("training", {})),
                    user=data.get("user", "local"))
 
 
@@ -146,7 +159,8 @@ def _settings_file() -> Path | None:
 
 
 RULES_ENV = {"CONTENTGEN_COMPLIANCE_RULES": "compliance_rules", "CONTENTGEN_ASPECTS": "aspects"}
-WORKERS_ENV = {"CONTENTGEN_MAX_WORKERS": "max_workers", "CONTENTGEN_MAX_WORKERS_PER_USER": "per_user"}
+BATCH_ENV = {"CONTENTGEN_MAX_WORKERS": "max_workers", "CONTENTGEN_MAX_WORKERS_PER_USER": "per_user",
+             "CONTENTGEN_BATCH_MAX_ROWS": "max_rows"}
 _LOADED: dict[tuple, Settings] = {}
 
 
@@ -166,7 +180,8 @@ def _read_settings(path: Path | None) -> Settings:
     model = ModelConfig()
     database = DatabaseConfig()
     rules = RulesConfig()
-    workers = WorkersConfig()
+    batch = BatchConfig()
+    training = TrainingConfig()
     user = "local"
 
     if path is not None:
@@ -178,7 +193,8 @@ def _read_settings(path: Path | None) -> Settings:
         model = replace(model, **model_data)
         database = replace(database, **data.get("database", {}))
         rules = replace(rules, **data.get("rules", {}))
-        workers = replace(workers, **data.get("workers", {}))
+        batch = replace(batch, **data.get("batch", {}))
+        training = replace(training, **data.get("training", {}))
         user = data.get("user", user)
 
     env = os.environ
@@ -190,9 +206,11 @@ def _read_settings(path: Path | None) -> Settings:
     for variable, name in RULES_ENV.items():
         if env.get(variable):
             rules = replace(rules, **{name: env[variable]})
-    for variable, name in WORKERS_ENV.items():
+    for variable, name in BATCH_ENV.items():
         if env.get(variable):
-            workers = replace(workers, **{name: int(env[variable])})
+            batch = replace(batch, **{name: int(env[variable])})
+    if env.get("CONTENTGEN_TRAINING_DATA"):
+        training = replace(training, data_dir=env["CONTENTGEN_TRAINING_DATA"])
     if env.get("CONTENTGEN_USER"):
         user = env["CONTENTGEN_USER"]
-    return Settings(model=model, database=database, rules=rules, workers=workers, user=user)
+    return Settings(model=model, database=database, rules=rules, batch=batch, training=training, user=user)

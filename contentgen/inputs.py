@@ -51,6 +51,24 @@ def parse_context_lines(raw: str) -> list[dict[str, str]]:
     return turns
 
 
+# An XLSX is a zip: its sheets may expand far beyond the upload (147 KB held a million rows).
+MAX_XLSX_EXPANDED = 200_000_000
+
+
+def check_xlsx_size(data: bytes, filename: str) -> None:
+    """Refuse an Excel file whose contents expand past MAX_XLSX_EXPANDED before reading it."""
+    import io
+    import zipfile
+
+    try:
+        expanded = sum(entry.file_size for entry in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except zipfile.BadZipFile as exc:
+        raise UserFacingError(f"文件“{filename}”不是有效的 Excel（.xlsx）文件，请重新保存后上传。") from exc
+    if expanded > MAX_XLSX_EXPANDED:
+        raise UserFacingError(f"Excel 文件“{filename}”解压后约 {expanded // 1_000_000} MB，超过上限 "
+                              f"{MAX_XLSX_EXPANDED // 1_000_000} MB。请删去多余的工作表或拆分后上传。")
+
+
 def read_table(data: bytes, filename: str):
     """A CSV (UTF-8, UTF-8 with BOM or GBK/GB18030), JSONL or XLSX upload as a DataFrame."""
     import io
@@ -62,6 +80,7 @@ def read_table(data: bytes, filename: str):
         if suffix == ".jsonl":
             return pd.read_json(io.BytesIO(data), lines=True)
         if suffix in {".xlsx", ".xlsm"}:
+            check_xlsx_size(data, filename)
             return pd.read_excel(io.BytesIO(data))
         if suffix in {".csv", ".txt"}:
             for encoding in ("utf-8-sig", "gb18030"):

@@ -46,8 +46,14 @@ def start_run(settings: Settings, *, task: str, name: str, steps: int, batch_siz
 
     if not ADAPTER_NAME.fullmatch(name or ""):
         raise UserFacingError("请填写适配器名称：只能包含字母、数字、- 和 _。")
-    if upload is None and not (server_path and Path(server_path).is_file()):
-        raise UserFacingError("请上传训练数据文件，或填写服务器上存在的数据文件路径。")
+    allowed = settings.training.resolved_data_dir(settings.model.cache_dir).resolve()
+    if upload is None:
+        if not server_path.strip():
+            raise UserFacingError("请上传训练数据文件，或填写服务器上的数据文件路径。")
+        if not Path(server_path).expanduser().resolve().is_relative_to(allowed):
+            raise UserFacingError(f"服务器上的训练数据只能放在 {allowed} 中（管理员可在配置 training.data_dir 中更改）。")
+        if not Path(server_path).expanduser().resolve().is_file():
+            raise UserFacingError(f"找不到文件“{server_path}”，请检查路径。")
     run_dir = runs_dir(settings) / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
     run_dir.mkdir(parents=True, exist_ok=False)
     if upload is not None:
@@ -55,7 +61,7 @@ def start_run(settings: Settings, *, task: str, name: str, steps: int, batch_siz
         data_path = run_dir / f"data{suffix if suffix in DATA_SUFFIXES else '.jsonl'}"
         data_path.write_bytes(upload)
     else:
-        data_path = Path(server_path)
+        data_path = Path(server_path).expanduser().resolve()
     out = user_adapter_dir(settings.model) / name
     config = train_config(settings, task=task, data=str(data_path), out=str(out), steps=steps, batch_size=batch_size)
     (run_dir / "run.json").write_text(json.dumps({"name": name, "task": task, "config": asdict(config),

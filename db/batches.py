@@ -15,6 +15,10 @@ from sqlalchemy.orm import Session
 
 from db.models import BatchItem, BatchJob, utcnow
 
+# Rows per transaction when a job is stored: short write locks whatever the upload's size.
+INSERT_CHUNK = 2000
+
+
 class ItemAlreadyDone(Exception):
     """A batch row was finished by another worker; its duplicate was not written."""
 
@@ -69,18 +73,23 @@ class BatchStore:
     def create(self, *, task: str, input_name: str, columns: Sequence[str], mapping: dict[str, str],
                rows: Sequence[dict[str, Any]], problems: dict[int, str], user_name: str,
                output_path: str = "", options: dict[str, Any] | None = None) -> str:
-        """Store the job and every row (bad rows as skipped with the reason) in one transaction."""
+        """Store the job and every row (bad rows as skipped with the reason). Rows go in bounded
+        transactions, so a large upload never holds the database's write lock for long; the job
+        is `creating` (no worker takes it) until its last row is in."""
         job_id = uuid.uuid4().hex[:12]
         with self.sessions.begin() as session:
             session.add(BatchJob(id=job_id, task=task, input_name=input_name, columns=list(columns),
                                  mapping=dict(mapping), options=dict(options or {}), user_name=user_name,
-                                 output_path=output_path, total=len(rows)))
-            session.flush()
-            session.add_all(
-                BatchItem(job_id=job_id, row_index=i, values=row,
-                          status="skipped" if i in problems else "pending", error=problems.get(i))
-                for i, row in enumerate(rows)
-            )
+                                 output_path=output_path, total=len(rows), status="creating"))
+        for start in range(0, len(rows), INSERT_CHUNK):
+            with self.sessions.begin() as session:
+                session.add_all(
+                    BatchItem(job_id=job_id, row_index=i, values=row,
+                              status="skipped" if i in problems else "pending", error=problems.get(i))
+                    for i, row in enumerate(rows[start:start + INSERT_CHUNK], start=start)
+                )
+        with self.sessions.begin() as session:
+            session.execute(update(BatchJob).where(BatchJob.id == job_id).values(status="pending"))
         return job_id
 
     def job(self, job_id: str) -> BatchJob | None:

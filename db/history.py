@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from db.models import Request, Result
@@ -23,6 +25,10 @@ class ResultRecord:
     completion_tokens: int | None = None
     finish_reason: str | None = None
     aspects: list[dict[str, Any]] | None = None
+
+
+# Tries of one history write when the database is busy (0.5 + 1 + 2 + 4 s of backoff between them).
+WRITE_ATTEMPTS = 5
 
 
 class HistoryStore:
@@ -51,7 +57,26 @@ class HistoryStore:
         also: Callable[[Session, int], None] | None = None,
     ) -> int:
         """Write one request with its results. `also(session, request_id)` runs in the same
-        transaction (a batch row marked done with it); if it raises, nothing is written."""
+        transaction (a batch row marked done with it); if it raises, nothing is written.
+
+        A database busy with another writer (SQLite's lock held past busy_timeout, a PostgreSQL
+        connection dropped) is retried with backoff: the text the model wrote is not lost to it."""
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                return self._write(also, task=task, inputs=inputs, input_text=input_text, results=results,
+                                   model_id=model_id, params=params, user_name=user_name, adapter_id=adapter_id,
+                                   latency_ms=latency_ms, source=source, status=status, error=error,
+                                   brand_id=brand_id, channel=channel)
+            except OperationalError:
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise
+                time.sleep(min(0.5 * 2 ** attempt, 8.0))
+        raise AssertionError("unreachable")
+
+    def _write(self, also: Callable[[Session, int], None] | None, *, task: str, inputs: dict[str, Any],
+               input_text: str, results: Sequence[ResultRecord], model_id: str, params: dict[str, Any],
+               user_name: str, adapter_id: str | None, latency_ms: float | None, source: str, status: str,
+               error: str | None, brand_id: int | None, channel: str) -> int:
         request = Request(
             brand_id=brand_id, channel=channel, search_text=search_text([input_text, *(r.text for r in results)]),
             task=task, inputs=inputs, input_text=input_text, model_id=model_id,

@@ -185,3 +185,19 @@ def test_batch_page_offers_only_the_tasks_of_the_role(app_env, store):
     at = page_as("batch", "客服小李", "support")
     assert not at.exception, at.exception
     assert at.selectbox(key="batch_task").options == ["客服回复", "情感标签"]
+
+
+def test_a_disabled_or_demoted_user_is_re_checked_on_every_rerun(app_env, store):
+    accounts = AccountStore(store)
+    accounts.add("小王", "marketing pw", "marketing")
+    accounts.add("boss", "admin password", "admin")
+    at = page_as("copy", "小王", "marketing")
+    assert not at.error and not at.warning
+    accounts.update("小王", active=False)
+    at.run()
+    assert "已停用" in at.warning[0].value and "auth" not in at.session_state
+    admin = page_as("admin", "boss", "admin")
+    assert not admin.error, admin.error
+    accounts.update("boss", role="support")  # demoted: 管理 closes at the next rerun
+    admin.run()
+    assert "没有权限" in admin.error[0].value

@@ -196,7 +196,7 @@ def _jobs_with_fake_workers(store, tmp_path, monkeypatch, **caps):
     """BatchJobs whose worker processes are this test process (alive, counted, never run)."""
     from contentgen import processes
     from contentgen.batch import BatchJobs
-    from contentgen.config import ModelConfig, Settings, WorkersConfig
+    from contentgen.config import ModelConfig, Settings, BatchConfig
 
     started = []
 
@@ -208,7 +208,7 @@ def _jobs_with_fake_workers(store, tmp_path, monkeypatch, **caps):
         return FakeProcess()
 
     monkeypatch.setattr(processes, "start_worker", fake_start)
-    settings = Settings(model=ModelConfig(cache_dir=tmp_path), workers=WorkersConfig(**caps))
+    settings = Settings(model=ModelConfig(cache_dir=tmp_path), batch=BatchConfig(**caps))
     return BatchJobs(settings, store), started
 
 
@@ -239,3 +239,48 @@ def test_jobs_past_the_caps_wait_in_the_queue(store, tmp_path, monkeypatch):
     # The worker finishing 小王's first job takes the queue's oldest job it may run.
     assert jobs.claim_next(os.getpid(), finishing=first) == second
     assert jobs.batches.job(second).status == "running"
+
+
+def test_rows_past_the_cap_and_xlsx_bombs_are_refused_in_chinese(store, monkeypatch):
+    from contentgen import inputs
+
+    batches = BatchStore(store)
+    data = "评论\n" + "不错\n" * 4
+    with pytest.raises(UserFacingError, match="超过每个批量任务 3 行的上限"):
+        create_job(batches, data.encode(), "r.csv", "sentiment", user_name="u", max_rows=3)
+    sheet = io.BytesIO()
+    pd.DataFrame({"评论": ["不错"] * 50}).to_excel(sheet, index=False)
+    monkeypatch.setattr(inputs, "MAX_XLSX_EXPANDED", 2_000)  # the real cap is 200 MB
+    with pytest.raises(UserFacingError, match="解压后"):
+        create_job(batches, sheet.getvalue(), "r.xlsx", "sentiment", user_name="u")
+    assert batches.jobs() == []  # nothing stored for a refused upload
+
+
+def test_a_large_job_is_stored_in_short_transactions(store, monkeypatch):
+    import db.batches
+
+    monkeypatch.setattr(db.batches, "INSERT_CHUNK", 2)
+    batches = BatchStore(store)
+    job = create_job(batches, ("评论\n" + "不错\n" * 5).encode(), "r.csv", "sentiment", user_name="u")
+    assert [i.row_index for i in batches.items(job.job_id)] == [0, 1, 2, 3, 4]
+    assert batches.job(job.job_id).status == "pending"
+
+
+def test_a_busy_database_is_retried_and_the_text_kept(store, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import db.history
+
+    real, calls = store.history._write, []
+
+    def busy_twice(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) <= 2:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store.history, "_write", busy_twice)
+    monkeypatch.setattr(db.history.time, "sleep", lambda _s: None)
+    request_id = store.history.record(task="copy", inputs={}, input_text="x", results=[ResultRecord(text="文案")],
+                                      model_id="m", params={}, user_name="u")
+    assert len(calls) == 3 and store.history.get(request_id).results[0].text == "文案"

@@ -149,12 +149,18 @@ def test_finetune_page_trains_in_a_separate_process_and_registers_the_adapter(ap
     import json
 
     monkeypatch.setenv("CONTENTGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CONTENTGEN_TRAINING_DATA", str(tmp_path))
     data = tmp_path / "reviews.jsonl"
     data.write_text("\n".join(json.dumps({"text": t, "label": label}, ensure_ascii=False) for t, label in
                               [("好评", "positive"), ("太差", "negative")] * 4), encoding="utf-8")
     at = page("training")
     at.button[0].click().run()
     assert "适配器名称" in at.error[0].value
+    # A server path outside the configured data folder is refused.
+    at.text_input(key="ft_name").input("my-reviews")
+    at.text_input(key="ft_path").input("/etc/passwd")
+    at.button[0].click().run()
+    assert "只能放在" in at.error[0].value
     at.text_input(key="ft_name").input("my-reviews")
     at.selectbox(key="ft_task").select("sentiment")
     at.text_input(key="ft_path").input(str(data))

@@ -85,6 +85,8 @@ def login_required() -> bool:
 
 
 def current_account() -> Account | None:
+    """The logged-in account as the database has it now: a disabled account's session ends at
+    its next rerun, and a changed role applies at once (one indexed read per call)."""
     auth = st.session_state.get("auth")
     if not auth:
         return None
@@ -92,8 +94,13 @@ def current_account() -> Account | None:
         del st.session_state["auth"]
         st.session_state.auth_expired = True
         return None
-    auth["last_seen"] = utcnow()
-    return Account(auth["name"], auth["role"])
+    user = store().users.get(auth["name"])
+    if user is None or not user.active:
+        del st.session_state["auth"]
+        st.session_state.auth_disabled = True
+        return None
+    auth["last_seen"], auth["role"] = utcnow(), user.role
+    return Account(user.name, user.role)
 
 
 def log_in(account: Account) -> None:
@@ -107,7 +114,10 @@ def guard(page: str) -> Account | None:
         return None
     account = current_account()
     if account is None:
-        st.warning("请先登录。" if not st.session_state.get("auth_expired") else "登录已过期，请重新登录。")
+        if st.session_state.get("auth_disabled"):
+            st.warning("该账号已停用，请联系管理员。")
+        else:
+            st.warning("请先登录。" if not st.session_state.get("auth_expired") else "登录已过期，请重新登录。")
         st.stop()
     if not account.is_admin and page not in ROLE_PAGES.get(account.role, set()):
         st.error("当前账号没有权限使用此页面，请联系管理员。")
