@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from contentgen.errors import UserFacingError
-from contentgen.inputs import check_xlsx_size, read_table
+from contentgen.inputs import check_xlsx_size, read_table, refuse_unstorable_text
 from contentgen.processes import process_alive
 from contentgen.tasks import Task, batch_tasks, get_task
 from contentgen.tasks.base import MAX_FIELD_CHARS
 from db.batches import BatchItemRef, BatchStore, aware
-from db.export import safe_frame
+from db.export import csv_bytes, safe_frame, xlsx_bytes
 from db.models import BatchJob, utcnow
 
 STATUS_COLUMNS = ("处理状态", "历史记录编号")
@@ -121,6 +121,7 @@ def build_request(task: str, values: dict[str, Any], mapping: dict[str, str], op
             typed[field.name] = options[field.name]
     request = spec.request_from_text(typed)
     request.validate()
+    refuse_unstorable_text(request, "这一行")
     return request
 
 
@@ -220,14 +221,14 @@ def output_frame(batches: BatchStore, job: BatchJob):  # noqa: ANN201
         record[STATUS_COLUMNS[1]] = item.request_id or ""
         records.append(record)
     columns = [*job.columns, *get_task(job.task).result_columns, *STATUS_COLUMNS]
-    return safe_frame(pd.DataFrame.from_records(records, columns=columns))
+    return pd.DataFrame.from_records(records, columns=columns)
 
 
 def write_output(batches: BatchStore, job: BatchJob, path: str | Path) -> Path:
     """CSV (UTF-8 with BOM, so Excel shows Chinese) or XLSX by suffix; replaced atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = output_frame(batches, job)
+    frame = safe_frame(output_frame(batches, job))
     partial = path.with_name(f".{path.name}.partial")
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
         frame.to_excel(partial, index=False, engine="openpyxl")
@@ -239,11 +240,7 @@ def write_output(batches: BatchStore, job: BatchJob, path: str | Path) -> Path:
 
 def output_bytes(batches: BatchStore, job: BatchJob, kind: str = "csv") -> bytes:
     frame = output_frame(batches, job)
-    buffer = io.BytesIO()
-    if kind == "xlsx":
-        frame.to_excel(buffer, index=False, engine="openpyxl")
-        return buffer.getvalue()
-    return frame.to_csv(index=False).encode("utf-8-sig")
+    return xlsx_bytes(frame) if kind == "xlsx" else csv_bytes(frame)
 
 
 # ------------------------------------------------------------------ running

@@ -64,6 +64,17 @@ def load_allowed(path: Path | None = None) -> set[str]:
             if line.strip() and not line.startswith("#")}
 
 
+@functools.lru_cache(maxsize=8)
+def _tokenizer(rule_terms: tuple[str, ...]) -> jieba.Tokenizer:
+    """A private tokenizer (no user's words leak into the global jieba) knowing the rule terms;
+    built and initialised once per rule set (~0.5 s), not per request."""
+    tokenizer = jieba.Tokenizer()
+    for term in rule_terms:
+        tokenizer.add_word(term, freq=10**5)
+    tokenizer.initialize()
+    return tokenizer
+
+
 class ComplianceChecker:
     def __init__(self, rules: list[Rule] | None = None, *, protected_words: Iterable[str] = (),
                  banned_words: Iterable[str] = (), allowed_words: set[str] | None = None) -> None:
@@ -71,13 +82,9 @@ class ComplianceChecker:
         self.allowed = allowed_words if allowed_words is not None else load_allowed()
         self.protected = sorted({w.strip() for w in protected_words if w.strip()}, key=len, reverse=True)
         self.banned = [w.strip() for w in banned_words if w.strip()]
-        # A private tokenizer: brand words must not leak into other users' segmentation.
-        self.tokenizer = jieba.Tokenizer()
-        for word in self.protected:
-            self.tokenizer.add_word(word, freq=10**6)
-        for rule in self.rules:
-            if len(rule.term) > 1:
-                self.tokenizer.add_word(rule.term, freq=10**5)
+        # One tokenizer per rule set, shared by every checker: brand and product words are kept
+        # whole by cutting the text at them (below), not by adding them to a dictionary.
+        self.tokenizer = _tokenizer(tuple(sorted({r.term for r in self.rules if len(r.term) > 1})))
 
     def _protected_spans(self, text: str) -> list[tuple[int, int]]:
         spans = []
@@ -86,19 +93,40 @@ class ComplianceChecker:
             while start != -1:
                 spans.append((start, start + len(word)))
                 start = text.find(word, start + 1)
-        return spans
+        return sorted(spans)
+
+    def _tokens(self, text: str, protected: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
+        """jieba words of the text, each protected word one token of its own."""
+        tokens, position = [], 0
+        for start, end in _merge(protected):
+            tokens += [(w, position + a, position + b) for w, a, b in self.tokenizer.tokenize(text[position:start])]
+            tokens.append((text[start:end], start, end))
+            position = end
+        return tokens + [(w, position + a, position + b) for w, a, b in self.tokenizer.tokenize(text[position:])]
 
     def check(self, text: str) -> list[Finding]:
+        """Linear in the text: each rule is one scan, and whether a span lies inside a protected
+        word is one array look-up."""
         protected = self._protected_spans(text)
+        # reach[i]: the furthest end of a protected span starting at or before i.
+        reach, best, spans = [0] * (len(text) + 1), 0, iter(protected)
+        current = next(spans, None)
+        for index in range(len(text) + 1):
+            while current is not None and current[0] <= index:
+                best, current = max(best, current[1]), next(spans, None)
+            reach[index] = best
 
         def shielded(start: int, end: int) -> bool:
-            return any(s <= start and end <= e for s, e in protected)
+            return reach[start] >= end
 
         findings: dict[tuple[int, int], Finding] = {}
-        tokens = list(self.tokenizer.tokenize(text))
+        by_first: dict[str, list[tuple[str, int, int]]] = {}
+        for token in self._tokens(text, protected):
+            if token[0]:
+                by_first.setdefault(token[0][0], []).append(token)
         for rule in self.rules:
             if rule.match == "prefix":
-                for word, start, end in tokens:
+                for word, start, end in by_first.get(rule.term[:1], ()):
                     if word.startswith(rule.term) and word not in self.allowed and not shielded(start, end):
                         findings.setdefault((start, end), Finding(start, end, word, rule.category, rule.rule,
                                                                   rule.suggestion))

@@ -3,9 +3,32 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
+from typing import Any
 
 from contentgen.errors import UserFacingError
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_unstorable_text(value: Any, where: str = "输入") -> None:
+    """A NUL character or a lone surrogate (a broken copy-paste) cannot be stored on every
+    database: refused the same way on SQLite and PostgreSQL, with a Chinese message."""
+    if isinstance(value, str):
+        if "\x00" in value or _SURROGATE.search(value):
+            raise UserFacingError(f"{where}含有无法保存的字符（空字符或不成对的 Unicode 代理码），"
+                                  "请删除后重试（常见于从网页或文档复制的乱码）。")
+    elif isinstance(value, dict):
+        for item in value.values():
+            refuse_unstorable_text(item, where)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            refuse_unstorable_text(item, where)
+    elif is_dataclass(value):
+        refuse_unstorable_text(asdict(value), where)
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:

@@ -20,6 +20,7 @@ from contentgen.config import GenerationParams, RulesConfig
 from contentgen.engine.base import Engine
 from contentgen.engine.fair import current_requester
 from contentgen.errors import UserFacingError
+from contentgen.inputs import refuse_unstorable_text
 from contentgen.knowledge import FaqHit, FaqIndex
 from contentgen.privacy import mask_personal_data, mask_value
 from contentgen.tasks import Prepared, Task, get_task
@@ -228,6 +229,7 @@ class ContentService:
     # -------------------------------------------------------------- generation
     def prepare(self, task: Task, request: Any) -> Prepared:
         request.validate()
+        refuse_unstorable_text(request)
         return task.prepare(self, request) if task.prepare else Prepared(request)
 
     @as_requester
@@ -392,6 +394,7 @@ class ContentService:
         requests = [r if r.channel else replace(r, channel=channel) for r in requests]
         for request in requests:
             request.validate()
+            refuse_unstorable_text(request)
         spec = get_task("sentiment")
         labels = list(spec.label_words)
         words = list(spec.label_words.values())
@@ -470,6 +473,23 @@ def history_row(record) -> dict[str, Any]:  # noqa: ANN001
 def search_history(store: Database, query: str = "", **filters: Any) -> list[dict[str, Any]]:
     """History rows as every face shows them, without loading a model (see `history_row`)."""
     return [history_row(r) for r in store.history.search(query, **filters)]
+
+
+HISTORY_COLUMNS = ["记录号", "时间", "用户", "任务", "输入", "输出", "标签", "状态", "模型", "适配器", "耗时(毫秒)"]
+
+
+def export_history(records: Sequence[Any], kind: str = "csv") -> bytes:
+    """History rows as a spreadsheet a manager can open (CSV with BOM, or XLSX)."""
+    import pandas as pd
+
+    from db.export import csv_bytes, xlsx_bytes
+
+    rows = [history_row(r) for r in records]
+    frame = pd.DataFrame([[r["id"], r["created_at"][:19].replace("T", " "), r["user"], r["task_title"], r["input"],
+                           "\n---\n".join(r["shown"]), ",".join(x["label"] for x in r["results"] if x["label"]),
+                           r["status"], r["model"], r["adapter"] or "", round(r["latency_ms"] or 0)] for r in rows],
+                         columns=HISTORY_COLUMNS)
+    return xlsx_bytes(frame, "历史记录") if kind == "xlsx" else csv_bytes(frame)
 
 
 def check_text(store: Database, text: str, *, brand: str | None = None, protected: Sequence[str] = (),

@@ -192,6 +192,15 @@ def test_body_limits_count_the_bytes_received_and_keys_come_first(api):
         chunked = http.post("/v1/tag", content=iter([body[i:i + 65536] for i in range(0, len(body), 65536)]),
                             headers={"content-type": "application/json"})
         assert chunked.status_code == 413 and chunked.json()["code"] == "too_large"
+        # A lone surrogate (valid JSON, unstorable text) or a NUL is a clear 4xx in Chinese, not a 500.
+        for raw in (b'{"texts": ["\\ud800 good"]}', b'{"texts": ["a\\u0000b"]}'):
+            broken = http.post("/v1/tag", content=raw, headers={"content-type": "application/json"})
+            assert broken.status_code in (400, 422) and broken.json()["message"], broken.text
+        # An upload's file name is data: a path in it writes nowhere else, a control character is dropped.
+        created = http.post("/v1/batch", data={"task": "sentiment", "run": "false"},
+                            files={"file": ("../../evil\x01.csv", "评论\n好\n".encode(), "text/csv")})
+        assert created.status_code == 200, created.text
+        assert created.json()["input"].startswith("evil") and "/" not in created.json()["input"]
         # Each text is limited like every other field.
         long_text = http.post("/v1/tag", json={"texts": ["好" * 20_001]})
         assert long_text.status_code == 422

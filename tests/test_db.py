@@ -110,14 +110,14 @@ def test_brand_profiles_and_brand_filter(store):
 def test_export_opens_in_excel_readers_with_chinese_intact(store, tmp_path):
     import pandas as pd
 
-    from db.export import to_csv_bytes, to_xlsx_bytes
+    from contentgen.service import export_history
 
     add(store, text="便携榨汁杯", output="鲜榨果汁，随时随地")
     rows = store.history.search()
-    csv_bytes = to_csv_bytes(rows)
+    csv_bytes = export_history(rows)
     assert csv_bytes.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
     (tmp_path / "h.csv").write_bytes(csv_bytes)
-    (tmp_path / "h.xlsx").write_bytes(to_xlsx_bytes(rows))
+    (tmp_path / "h.xlsx").write_bytes(export_history(rows, "xlsx"))
     for frame in (pd.read_csv(tmp_path / "h.csv", encoding="utf-8-sig"), pd.read_excel(tmp_path / "h.xlsx")):
         assert frame.loc[0, "输入"] == "便携榨汁杯" and frame.loc[0, "输出"] == "鲜榨果汁，随时随地"
         assert frame.loc[0, "任务"] == "营销文案"

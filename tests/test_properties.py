@@ -159,20 +159,33 @@ def test_a_customer_message_cannot_open_a_turn_of_its_own(tiny_engine, message, 
 
 def test_exports_do_not_run_formulas(store, tmp_path):
     from db.batches import BatchStore
-    from db.export import to_csv_bytes
+    from contentgen.service import export_history
     from db.history import ResultRecord
 
-    from contentgen.batch import create_job, output_frame
+    import io
+
+    import pandas as pd
+
+    from contentgen.batch import create_job, output_bytes, output_frame
+    from db.export import safe_frame
 
     store.history.record(task="copy", inputs={}, input_text='=HYPERLINK("http://evil","点我")',
                  results=[ResultRecord(text="+cmd|' /C calc'!A0")], model_id="m", params={}, user_name="u")
-    exported = to_csv_bytes(store.history.search("")).decode("utf-8-sig")
+    exported = export_history(store.history.search("")).decode("utf-8-sig")
     assert "'=HYPERLINK" in exported and "'+cmd" in exported
     assert store.history.search("")[0].input_text.startswith("=HYPERLINK")  # stored verbatim
     batches = BatchStore(store)
     job = create_job(batches, "评论\n=1+1\n-便宜\n".encode(), "r.csv", "sentiment", user_name="u")
-    frame = output_frame(batches, batches.job(job.job_id))
+    frame = safe_frame(output_frame(batches, batches.job(job.job_id)))
     assert frame["评论"].tolist() == ["'=1+1", "'-便宜"]
+    # A header cell is a cell too: an uploaded column named like a formula is exported as text.
+    job = create_job(batches, '=HYPERLINK("http://evil"),评论\n1,好\n'.encode(), "r.csv", "sentiment",
+                     user_name="u")
+    for kind in ("csv", "xlsx"):
+        data = output_bytes(batches, batches.job(job.job_id), kind)
+        header = (pd.read_csv(io.BytesIO(data), encoding="utf-8-sig") if kind == "csv"
+                  else pd.read_excel(io.BytesIO(data))).columns[0]
+        assert header.startswith("'=HYPERLINK"), (kind, header)
 
 
 def test_a_hundred_thousand_characters(service):

@@ -123,3 +123,15 @@ def test_a_copy_adapter_answers_only_the_platforms_it_learned(service, monkeypat
     assert sorted(seen, key=str) == sorted([(2, "copy"), (1, None)], key=str)
     write_scope(tmp_path, None)  # unknown scope (e.g. alpaca rows): every platform
     assert service.resolve_adapter("copy", request=social) == "copy"
+
+
+@pytest.mark.parametrize("text", ["差评\x00", "好评\ud800"])
+def test_unstorable_characters_are_refused_the_same_on_every_database(tiny_engine, any_store, text):
+    from contentgen.service import ContentService
+
+    service = ContentService(tiny_engine, any_store, user_name="u", source="test")
+    with pytest.raises(UserFacingError, match="无法保存的字符"):
+        service.tag([text])
+    with pytest.raises(UserFacingError, match="无法保存的字符"):
+        service.reply(ReplyRequest(message=text))
+    assert any_store.history.search("") == []

@@ -5,9 +5,8 @@ from datetime import datetime, time, timezone
 import pandas as pd
 import streamlit as st
 
-from contentgen.service import history_row
+from contentgen.service import export_history, history_row
 from contentgen.tasks import titles
-from db.export import to_csv_bytes, to_xlsx_bytes
 from ui.state import guard, keep_inputs, store, visible_user
 
 guard("history")
@@ -57,8 +56,8 @@ else:
     )
     st.dataframe(table, hide_index=True, use_container_width=True)
     left, right = st.columns(2)
-    left.download_button("导出 CSV（Excel 可直接打开）", to_csv_bytes(rows), "contentgen-history.csv", "text/csv")
-    right.download_button("导出 XLSX", to_xlsx_bytes(rows), "contentgen-history.xlsx",
+    left.download_button("导出 CSV（Excel 可直接打开）", export_history(rows, "csv"), "contentgen-history.csv", "text/csv")
+    right.download_button("导出 XLSX", export_history(rows, "xlsx"), "contentgen-history.xlsx",
                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     chosen = st.selectbox("查看详情", [r.id for r in rows], format_func=lambda i: f"#{i}")
     record = next(r for r in shown if r["id"] == chosen)
