@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,8 +22,10 @@ from db.models import ApiKey, User, utcnow
 ROLES = {"marketing": "市场", "support": "客服", "admin": "管理员"}
 # Tasks each role may run (admin: all), in the UI, the API and batch jobs alike: each task names its roles.
 ROLE_TASKS = {role: tasks_for_role(role) for role in ROLES if role != "admin"}
-MAX_FAILED_LOGINS = 5
+MAX_FAILED_LOGINS = 5          # per account and client, then that client waits LOCKOUT for that account
 LOCKOUT = timedelta(minutes=5)
+MAX_CLIENT_FAILURES = 30       # per client over any names within CLIENT_WINDOW, then it waits too
+CLIENT_WINDOW = timedelta(minutes=15)
 SESSION_TTL = timedelta(hours=8)  # idle time after which a browser session must log in again
 MIN_PASSWORD_CHARS = 8
 _HASHER = PasswordHasher()
@@ -38,11 +41,52 @@ class Account:
         return self.role == "admin"
 
 
+class LoginThrottle:
+    """Failed logins counted per (account, client) and per client, in this server process.
+
+    A stranger's failures slow down only that stranger: they never lock the account for its
+    owner on another client. A locked name and an unknown one get the same answer, so the
+    answer does not tell whether a name exists."""
+
+    def __init__(self) -> None:
+        self._failures: dict[tuple[str, ...], list[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, ...], window: timedelta, now: datetime) -> list[datetime]:
+        kept = [t for t in self._failures.get(key, []) if now - t < window]
+        self._failures[key] = kept
+        return kept
+
+    def wait(self, database: str, name: str, client: str, now: datetime) -> timedelta | None:
+        with self._lock:
+            pair = self._recent((database, name, client), LOCKOUT, now)
+            if len(pair) >= MAX_FAILED_LOGINS:
+                return pair[-MAX_FAILED_LOGINS] + LOCKOUT - now
+            anywhere = self._recent((database, client), CLIENT_WINDOW, now)
+            if len(anywhere) >= MAX_CLIENT_FAILURES:
+                return anywhere[-MAX_CLIENT_FAILURES] + CLIENT_WINDOW - now
+        return None
+
+    def failed(self, database: str, name: str, client: str, now: datetime) -> None:
+        with self._lock:
+            for key in ((database, name, client), (database, client)):
+                self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, database: str, name: str, client: str) -> None:
+        with self._lock:
+            self._failures.pop((database, name, client), None)
+
+
+THROTTLE = LoginThrottle()
+
+
 class AccountStore:
     """Account policy (validation, argon2, lock-out) over the database's user rows."""
 
-    def __init__(self, database) -> None:  # noqa: ANN001 - db.database.Database
+    def __init__(self, database, throttle: LoginThrottle = THROTTLE) -> None:  # noqa: ANN001 - db.database.Database
         self.users = database.users
+        self.database = database.url
+        self.throttle = throttle
 
     def any_accounts(self) -> bool:
         return self.users.count() > 0
@@ -81,37 +125,34 @@ class AccountStore:
 
         self.users.change(name, change)
 
-    def authenticate(self, name: str, password: str, now: datetime | None = None) -> Account:
-        """The account, or a Chinese error that does not reveal whether the name exists."""
-        now = now or utcnow()
-        wrong = UserFacingError("用户名或密码错误。")
+    def authenticate(self, name: str, password: str, now: datetime | None = None, *, client: str = "local") -> Account:
+        """The account, or a Chinese error that does not reveal whether the name exists.
+        `client`: who is trying (the browser's address); failures are counted per client."""
+        now, name = now or utcnow(), name.strip()
+        wait = self.throttle.wait(self.database, name, client, now)
+        if wait is not None:
+            minutes = max(1, int(wait.total_seconds() // 60) + 1)
+            raise UserFacingError(f"登录失败次数过多，已暂时锁定，请 {minutes} 分钟后再试。")
 
         def attempt(user: User | None) -> tuple[bool, Account | None, bool]:
             if user is None:
                 _HASHER.hash(password)  # same work as a real check: no timing hint that the name is unknown
                 return False, None, False
-            if user.locked_until is not None and aware(user.locked_until) > now:
-                minutes = max(1, int((aware(user.locked_until) - now).total_seconds() // 60) + 1)
-                raise UserFacingError(f"登录失败次数过多，账号已暂时锁定，请 {minutes} 分钟后再试。")
             try:
                 _HASHER.verify(user.password_hash, password)
-                verified = True
             except (VerificationError, InvalidHashError):
-                verified = False
-            if not verified:
-                # Counted in this transaction, which commits before the error is raised below.
-                user.failed_logins += 1
-                if user.failed_logins >= MAX_FAILED_LOGINS:
-                    user.locked_until, user.failed_logins = now + LOCKOUT, 0
-            elif user.active:
-                user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+                return False, None, False
+            if user.active:
+                user.last_login_at = now
                 if _HASHER.check_needs_rehash(user.password_hash):
                     user.password_hash = _HASHER.hash(password)
-            return verified, Account(user.name, user.role), user.active
+            return True, Account(user.name, user.role), user.active
 
-        verified, account, active = self.users.change(name.strip(), attempt)
+        verified, account, active = self.users.change(name, attempt)
         if not verified:
-            raise wrong
+            self.throttle.failed(self.database, name, client, now)
+            raise UserFacingError("用户名或密码错误。")
+        self.throttle.succeeded(self.database, name, client)
         if not active:
             raise UserFacingError("该账号已停用，请联系管理员。")
         return account

@@ -395,8 +395,8 @@ class BatchJobs:
                 "created_at": job.created_at.isoformat(), **asdict(progress)}
 
     def problems(self, job_id: str, limit: int = 200) -> list[dict[str, Any]]:
-        items = [i for i in self.batches.items(job_id) if i.status in {"skipped", "failed"}]
-        return [{"row": row_number(i.row_index), "reason": i.error} for i in items[:limit]]
+        items = self.batches.items(job_id, status=("skipped", "failed"), limit=limit)
+        return [{"row": row_number(i.row_index), "reason": i.error} for i in items]
 
     def download(self, job: BatchJob, kind: str = "csv") -> bytes:
         return output_bytes(self.batches, job, kind)

@@ -428,6 +428,11 @@ def streamlit_app() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "app.py"
 
 
+# How the app is served to users: no developer toolbar (Deploy button, rerun menu), no usage stats.
+STREAMLIT_FLAGS = ("--server.headless", "true", "--browser.gatherUsageStats", "false",
+                   "--client.toolbarMode", "viewer", "--server.runOnSave", "false")
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.model:
@@ -435,8 +440,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if args.db:
         env["CONTENTGEN_DATABASE_URL"] = args.db
     command = [sys.executable, "-m", "streamlit", "run", str(streamlit_app()),
-               "--server.address", args.address, "--server.port", str(args.port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+               "--server.address", args.address, "--server.port", str(args.port), *STREAMLIT_FLAGS]
     # This process becomes the server: a SIGTERM to `contentgen ui` stops Streamlit and frees the port.
     os.execve(sys.executable, command, env)
     return 0  # not reached

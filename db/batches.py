@@ -103,10 +103,13 @@ class BatchStore:
         with self.sessions() as session:
             return list(session.scalars(statement).all())
 
-    def items(self, job_id: str, status: str | None = None) -> list[BatchItem]:
+    def items(self, job_id: str, status: str | tuple[str, ...] | None = None,
+              limit: int | None = None) -> list[BatchItem]:
         statement = select(BatchItem).where(BatchItem.job_id == job_id).order_by(BatchItem.row_index)
         if status:
-            statement = statement.where(BatchItem.status == status)
+            statement = statement.where(BatchItem.status.in_((status,) if isinstance(status, str) else status))
+        if limit:
+            statement = statement.limit(limit)
         with self.sessions() as session:
             return list(session.scalars(statement).all())
 

@@ -201,3 +201,32 @@ def test_a_disabled_or_demoted_user_is_re_checked_on_every_rerun(app_env, store)
     accounts.update("boss", role="support")  # demoted: 管理 closes at the next rerun
     admin.run()
     assert "没有权限" in admin.error[0].value
+
+
+def test_a_stranger_cannot_lock_a_user_out_or_learn_which_names_exist(store):
+    accounts = AccountStore(store)
+    accounts.add("boss", "admin password", "admin")
+    now = utcnow()
+    answers = {}
+    for name in ("boss", "nobody"):
+        for _ in range(MAX_FAILED_LOGINS + 1):
+            with pytest.raises(UserFacingError) as error:
+                accounts.authenticate(name, "guess guess", now=now, client="203.0.113.9")
+        answers[name] = str(error.value)
+    assert answers["boss"] == answers["nobody"] and "锁定" in answers["boss"]  # same answer for both
+    # The owner, on their own client, still logs in.
+    assert accounts.authenticate("boss", "admin password", now=now, client="198.51.100.7").is_admin
+
+
+def test_one_client_guessing_many_names_is_slowed_down(store):
+    from contentgen.accounts import MAX_CLIENT_FAILURES
+
+    accounts = AccountStore(store)
+    accounts.add("小王", "marketing pw", "marketing")
+    now = utcnow()
+    for index in range(MAX_CLIENT_FAILURES):
+        with pytest.raises(UserFacingError, match="用户名或密码错误"):
+            accounts.authenticate(f"name{index}", "guess guess", now=now, client="203.0.113.9")
+    with pytest.raises(UserFacingError, match="锁定"):
+        accounts.authenticate("小王", "marketing pw", now=now, client="203.0.113.9")
+    assert accounts.authenticate("小王", "marketing pw", now=now, client="198.51.100.7").name == "小王"

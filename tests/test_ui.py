@@ -265,3 +265,13 @@ def test_title_page_generates_checked_titles(app_env):
     # Each title shows its width and what its checks found.
     assert sum("字" in c.value for c in at.caption) >= 3
     assert len([m for m in (*at.success, *at.warning) if "检查" in m.value]) == 3
+
+
+def test_shared_user_text_is_shown_as_text_not_markdown(app_env):
+    store = Database(app_env)
+    planted = "![追踪](http://evil.example/p.png) [点我领券](http://evil.example)"
+    store.brands.save("第一坊", tone="专业可信", example_copy=[planted])
+    store.faq.add([(planted, "答案", "售后")])
+    at = page("brands")
+    shown = " ".join(c.value for c in at.caption)
+    assert "追踪" in shown and "](http" not in shown and "\\]\\(http" in shown

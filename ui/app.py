@@ -24,7 +24,7 @@ def login_form() -> None:
         submitted = st.form_submit_button("登录", type="primary")
     if submitted:
         try:
-            log_in(accounts().authenticate(name, password))
+            log_in(accounts().authenticate(name, password, client=st.context.ip_address or "local"))
             st.rerun()
         except UserFacingError as exc:
             st.error(str(exc))

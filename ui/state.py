@@ -152,7 +152,7 @@ def service() -> ContentService | None:
         st.error(str(exc))
         return None
     except Exception as exc:  # a broken model directory, out of memory, ...
-        st.error(f"模型加载失败：{exc}。请检查 CONTENTGEN_MODEL 设置后刷新页面。")
+        st.error(f"模型加载失败：{plain(exc)}。请检查 CONTENTGEN_MODEL 设置后刷新页面。")
         return None
     return build_service(config, source="ui", engine=engine, store=store(), user_name=current_user())
 
@@ -180,7 +180,7 @@ def render_generation(job_key: str, title: str, after_each=None) -> None:  # noq
         if current is None:
             return
         if current.status == "error":
-            st.error(current.error)
+            st.error(plain(current.error))
         texts = current.texts or [""]
         for index, text in enumerate(texts):
             heading = f"{title} {index + 1}" if len(texts) > 1 else title

@@ -93,7 +93,7 @@ for adapter_name, path in discover(config).items():
         try:
             shared_engine(config).load_adapter(adapter_name, str(path))
         except Exception as exc:  # noqa: BLE001 - shown to the admin instead of a traceback
-            st.error(f"适配器“{adapter_name}”无法加载：{exc}。请检查目录是否完整，或重新训练后再加载。")
+            st.error(f"适配器“{plain(adapter_name)}”无法加载：{plain(exc)}。请检查目录是否完整，或重新训练后再加载。")
         else:
             st.rerun()
 st.caption("适配器训练在“模型微调”页面；训练未完成的适配器不会被加载。")

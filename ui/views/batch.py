@@ -112,9 +112,11 @@ def show_job(job_id: str) -> None:
             st.dataframe([{"行号": p["row"], "原因": p["reason"]} for p in jobs.problems(job.id)], hide_index=True)
         left, right = st.columns(2)
         stem = Path(job.input_name).stem
-        left.download_button("下载结果 Excel", jobs.download(job, "xlsx"), f"{stem}_结果.xlsx", key=f"dl_xlsx_{job.id}")
-        right.download_button("下载结果 CSV", jobs.download(job, "csv"), f"{stem}_结果.csv",
-                              key=f"dl_csv_{job.id}", mime="text/csv")
+        # Built when clicked, not on every rerun (a 100k-row job's XLSX takes seconds).
+        left.download_button("下载结果 Excel", lambda job=job: jobs.download(job, "xlsx"), f"{stem}_结果.xlsx",
+                             key=f"dl_xlsx_{job.id}", on_click="ignore")
+        right.download_button("下载结果 CSV", lambda job=job: jobs.download(job, "csv"), f"{stem}_结果.csv",
+                              key=f"dl_csv_{job.id}", mime="text/csv", on_click="ignore")
 
 
 my_jobs = jobs.jobs(user_name=current_user(), limit=10)

@@ -43,4 +43,4 @@ for brand in brands:
         st.write(f"语气：{plain(brand.tone or '—')} · 人群：{plain(brand.audience or '—')}")
         st.write(f"关键词：{plain('、'.join(brand.required_keywords) or '—')} · 禁用词：{plain('、'.join(brand.banned_words) or '—')}")
         for example in brand.example_copy:
-            st.caption(example)
+            st.caption(plain(example))
