@@ -428,9 +428,13 @@ def streamlit_app() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "app.py"
 
 
-# How the app is served to users: no developer toolbar (Deploy button, rerun menu), no usage stats.
+# How the app is served to users: no developer toolbar (Deploy button, rerun menu), no usage stats,
+# and no full garbage collection after every rerun: with the model loaded one takes ~0.3-1 s holding
+# the GIL, and the progress fragments rerun every 0.3 s, so generation starved (a browser saw
+# "生成中" forever on the tiny model; Streamlit 1.67, 2-core EPYC).
 STREAMLIT_FLAGS = ("--server.headless", "true", "--browser.gatherUsageStats", "false",
-                   "--client.toolbarMode", "viewer", "--server.runOnSave", "false")
+                   "--client.toolbarMode", "viewer", "--server.runOnSave", "false",
+                   "--runner.postScriptGC", "false")
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

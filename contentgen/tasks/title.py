@@ -209,7 +209,7 @@ TASK = Task(
     result_columns=("标题", "标题检查"),
     roles=("marketing",),
     page="title",
-    icon="🏷️",
+    icon="🔖",
     # Twice the titles asked for (at least 4 more): the checks pick the best N.
     candidates=lambda request: min(max(request.n * 2, request.n + 4), 16),
     select=best_titles,
