@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import queue
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,17 @@ from contentgen.errors import UserFacingError
 # Concurrent requests per call: the server batches them (vLLM continuous batching).
 DEFAULT_CONCURRENCY = 8
 TOP_LOGPROBS = 20
+
+
+# A server renders the messages with its chat template and tokenizes the result, control tokens
+# included: "<|im_start|>" typed by a customer would open a turn there. A word joiner after "<"
+# keeps the characters (and the model's reading of them) but no longer spells a control token.
+_CONTROL_TOKEN = re.compile(r"<(?=\|)")
+
+
+def as_plain_text(conversation: Conversation) -> Conversation:
+    """The messages with control-token spellings broken up (what is stored is unchanged)."""
+    return [{**turn, "content": _CONTROL_TOKEN.sub("<\u2060", turn["content"])} for turn in conversation]
 
 
 class OpenAIEngine(Engine):
@@ -80,7 +92,7 @@ class OpenAIEngine(Engine):
     def _payload(self, conversation: Conversation, params: GenerationParams, adapter: str | None) -> dict:
         payload = {
             "model": self._model(adapter),
-            "messages": conversation,
+            "messages": as_plain_text(conversation),
             "max_tokens": params.max_new_tokens,
             "temperature": params.temperature if params.do_sample else 0.0,
             "top_p": params.top_p if params.do_sample else 1.0,
@@ -176,7 +188,7 @@ class OpenAIEngine(Engine):
         """Label probabilities from the first answer token's top log-probabilities."""
         def one(conversation: Conversation) -> dict[str, float]:
             data = self._post({
-                "model": self._model(adapter), "messages": conversation, "max_tokens": 1,
+                "model": self._model(adapter), "messages": as_plain_text(conversation), "max_tokens": 1,
                 "temperature": 0.0, "logprobs": True, "top_logprobs": TOP_LOGPROBS,
             })
             content = (data["choices"][0].get("logprobs") or {}).get("content") or []
