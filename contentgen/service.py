@@ -369,7 +369,7 @@ class ContentService:
         adapter = self.resolve_adapter("rewrite", adapter)
         started = time.perf_counter()
         generation = self.engine.generate([spec.conversation(request)], params, adapter=adapter)[0]
-        rewritten = generation.text
+        rewritten = spec.tidy(request, generation.text)
         if checker.check(rewritten):
             rewritten = checker.rewrite(rewritten)
         latency_ms = (time.perf_counter() - started) * 1000

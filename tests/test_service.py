@@ -135,3 +135,17 @@ def test_unstorable_characters_are_refused_the_same_on_every_database(tiny_engin
     with pytest.raises(UserFacingError, match="无法保存的字符"):
         service.reply(ReplyRequest(message=text))
     assert any_store.history.search("") == []
+
+
+def test_control_characters_a_model_writes_are_not_stored(tiny_engine, any_store, monkeypatch):
+    """The tiny model wrote a NUL, PostgreSQL refused the row and the answer was lost (bench/reliability.py)."""
+    from contentgen.engine.base import Generation
+    from contentgen.service import ContentService
+
+    service = ContentService(tiny_engine, any_store, user_name="u", source="test")
+    monkeypatch.setattr(tiny_engine, "generate",
+                        lambda conversations, params, adapter=None: [Generation("好\x00文\x01案\n第二行", 3, 5, "stop")
+                                                                     for _ in conversations])
+    result = service.copy(CopyRequest(product="保温杯"))
+    assert result.outputs == ["好文案\n第二行"]
+    assert any_store.history.get(result.request_id).results[0].text == "好文案\n第二行"

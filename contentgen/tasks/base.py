@@ -7,6 +7,7 @@ from `Task.fields`; the service runs a task through the hooks below. A task modu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -17,6 +18,7 @@ from contentgen.errors import UserFacingError
 from contentgen.inputs import split_points
 
 MAX_FIELD_CHARS = 2000
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # How a field is typed in by a user, and so how each face reads it.
 TEXT = "text"        # one string
@@ -178,6 +180,8 @@ class Task:
         return list(range(min(self.versions(request), len(texts))))
 
     def tidy(self, request: Any, text: str) -> str:
+        # A model can emit control characters (a NUL, which PostgreSQL refuses to store): never text.
+        text = _CONTROL_CHARS.sub("", text)
         return self.finish(request, text) if self.finish else text
 
     def text_of(self, request: Any) -> str:
