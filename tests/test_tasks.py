@@ -169,6 +169,11 @@ def test_best_titles_prefer_passing_distinct_ones():
     texts = ["杯 一", "杯 一", "杯 二", "杯 三"]
     findings = [[], [], [{"category": "x"}], []]
     assert best_titles(request, texts, findings) == [0, 3]
+    # Among passing titles, the one that invents least wins over a longer embellished one
+    # (the embedded model offered "12小时快速加热" for a vacuum flask).
+    request = TitleRequest(brand="膳魔师", product="保温杯", points=("316不锈钢", "12小时保温", "500ml"), n=1)
+    texts = ["膳魔师保温杯 12小时快速加热 500ml不锈钢 安心享受生活", "膳魔师保温杯 316不锈钢 12小时保温 500ml"]
+    assert best_titles(request, texts, [[], []]) == [1]
 
 
 def test_title_findings_name_what_is_wrong(service):
