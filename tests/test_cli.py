@@ -110,3 +110,8 @@ def test_eval_prints_metrics_and_keeps_every_prediction(app_env, capsys, tmp_pat
     assert [r["id"] for r in rows] == ["0", "1"] and rows[0]["text"] == "物流很快，好评"
     assert result["by_source"]["mix"]["items"] == 2
     assert result["accuracy"] == 100 * sum(r["prediction"] == r["gold"] for r in rows) / 2
+
+
+def test_empty_text_is_a_chinese_error_not_a_traceback(app_env, capsys):
+    code, out, err = run(capsys, "tag", "--text", "")
+    assert code == 2 and "没有可分析的文本" in err and "Traceback" not in err + out

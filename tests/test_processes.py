@@ -40,3 +40,30 @@ def test_sigterm_stops_the_server_and_frees_its_port(app_env, tmp_path, command,
     while port_open(port):
         assert time.monotonic() < deadline, "the server kept the port after SIGTERM"
         time.sleep(0.2)
+
+
+def test_sigterm_interrupts_a_batch_worker_and_the_job_resumes(app_env, tmp_path):
+    """A service manager stopping a worker leaves the job interrupted, never half-claimed."""
+    from contentgen.batch import BatchJobs
+    from contentgen.config import load_settings
+    from db.database import Database
+
+    store = Database(app_env)
+    jobs = BatchJobs(load_settings(), store)
+    rows = "商品名\n" + "".join(f"测试商品{i}\n" for i in range(200))
+    job = jobs.create(rows.encode(), "p.csv", "copy", user_name="u", options={"length": "短"})
+    assert jobs.start(job.job_id) == "starting"
+    deadline = time.monotonic() + 120
+    while jobs.batches.progress(job.job_id).done < 2:
+        assert time.monotonic() < deadline, Path(jobs.folder(job.job_id) / "worker.log").read_text(errors="replace")
+        time.sleep(0.2)
+    pid = jobs.batches.job(job.job_id).worker_pid
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while jobs.batches.job(job.job_id).status == "running":
+        assert time.monotonic() < deadline, "the worker did not stop on SIGTERM"
+        time.sleep(0.2)
+    stopped = jobs.batches.job(job.job_id)
+    assert stopped.status == "failed" and jobs.batches.progress(job.job_id).pending > 0
+    assert jobs.resume(job.job_id) == "starting"  # resumable at once, one worker again
+    os.kill(jobs.batches.job(job.job_id).worker_pid, signal.SIGKILL)  # not left running after the test
