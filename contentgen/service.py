@@ -24,6 +24,7 @@ from contentgen.inputs import refuse_unstorable_text
 from contentgen.knowledge import FaqHit, FaqIndex
 from contentgen.privacy import mask_personal_data, mask_value
 from contentgen.tasks import Prepared, Task, get_task
+from contentgen.tasks.base import without_control_chars
 from contentgen.tasks.rewrite import RewriteRequest
 from contentgen.tasks.sentiment import TagRequest
 from db.database import Database
@@ -108,8 +109,10 @@ class TaskStream:
                 for index in range(n):
                     yield index, prefix
             for index, piece in self.service.engine.stream(conversations, self.params, adapter=self.adapter):
+                piece = without_control_chars(piece)
                 self.texts[index] += piece
-                yield index, piece
+                if piece:
+                    yield index, piece
             self.status = "ok"
         except Exception as exc:
             self.status, self.error = "error", str(exc)

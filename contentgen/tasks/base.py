@@ -20,6 +20,12 @@ from contentgen.inputs import split_points
 MAX_FIELD_CHARS = 2000
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+
+def without_control_chars(text: str) -> str:
+    """A model can emit control characters (a NUL, which PostgreSQL refuses to store): never text.
+    Character by character, so streamed pieces cleaned one by one join to the cleaned whole."""
+    return _CONTROL_CHARS.sub("", text)
+
 # How a field is typed in by a user, and so how each face reads it.
 TEXT = "text"        # one string
 LINES = "lines"      # several short strings: comma/line separated in a form, a list in JSON
@@ -180,8 +186,7 @@ class Task:
         return list(range(min(self.versions(request), len(texts))))
 
     def tidy(self, request: Any, text: str) -> str:
-        # A model can emit control characters (a NUL, which PostgreSQL refuses to store): never text.
-        text = _CONTROL_CHARS.sub("", text)
+        text = without_control_chars(text)
         return self.finish(request, text) if self.finish else text
 
     def text_of(self, request: Any) -> str:
