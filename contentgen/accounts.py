@@ -16,7 +16,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from contentgen.errors import UserFacingError
 from contentgen.tasks import tasks_for_role
-from db.batches import aware
 from db.models import ApiKey, User, utcnow
 
 ROLES = {"marketing": "市场", "support": "客服", "admin": "管理员"}

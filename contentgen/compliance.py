@@ -64,6 +64,9 @@ def load_allowed(path: Path | None = None) -> set[str]:
             if line.strip() and not line.startswith("#")}
 
 
+MAX_REWRITE_PASSES = 5
+
+
 @functools.lru_cache(maxsize=8)
 def _tokenizer(rule_terms: tuple[str, ...]) -> jieba.Tokenizer:
     """A private tokenizer (no user's words leak into the global jieba) knowing the rule terms;
@@ -150,8 +153,19 @@ class ComplianceChecker:
     def rewrite(self, text: str, findings: list[Finding] | None = None) -> str:
         """A rule-based compliant version: absolute terms give way to their suggestion;
         a clause carrying a medical or efficacy claim is dropped whole (deleting just the
-        word would leave “可失眠”). The model-based rewrite in the service does better prose."""
-        findings = self.check(text) if findings is None else findings
+        word would leave “可失眠”). The model-based rewrite in the service does better prose.
+
+        Repeated until nothing is found: removing a term can join its neighbours into another
+        one (deleting 最 from “唯最一” leaves 唯一)."""
+        rewritten = self._rewrite_once(text, self.check(text) if findings is None else findings)
+        for _ in range(MAX_REWRITE_PASSES):
+            again = self.check(rewritten)
+            if not again:
+                break
+            rewritten = self._rewrite_once(rewritten, again)
+        return rewritten
+
+    def _rewrite_once(self, text: str, findings: list[Finding]) -> str:
         drop: list[tuple[int, int]] = []
         replace: list[tuple[int, int, str]] = []
         for finding in findings:

@@ -443,11 +443,6 @@ class ContentService:
             self._aspects = load_aspects(self.rules.aspects or None)
         return self._aspects
 
-    # -------------------------------------------------------------- history
-    def history(self, query: str = "", *, task: str | None = None, user_name: str | None = None,
-                **filters: Any) -> list[dict[str, Any]]:
-        """History rows as every face shows them (see `history_row`)."""
-        return [history_row(r) for r in self.store.history.search(query, task=task, user_name=user_name, **filters)]
 
 
 def history_row(record) -> dict[str, Any]:  # noqa: ANN001

@@ -14,7 +14,6 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from contentgen.config import Settings
 

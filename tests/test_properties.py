@@ -162,8 +162,6 @@ def test_exports_do_not_run_formulas(store, tmp_path):
     from contentgen.service import export_history
     from db.history import ResultRecord
 
-    import io
-
     import pandas as pd
 
     from contentgen.batch import create_job, output_bytes, output_frame
