@@ -207,10 +207,7 @@ class ContentService:
     # -------------------------------------------------------------- brands and checks
     def brand_profile(self, name: str | None, *, required: bool = False):  # noqa: ANN201
         """The brand profile of that name (db.models.Brand), or None; `required`: a Chinese error instead."""
-        profile = self.store.brands.get(name) if name else None
-        if profile is None and required:
-            raise UserFacingError(f"没有名为“{name}”的品牌档案，请先在“品牌”页面或用 contentgen brand add 创建。")
-        return profile
+        return find_brand(self.store, name, required=required)
 
     def compliance_checker(self, profile=None, protected: Sequence[str] = ()):  # noqa: ANN001, ANN201
         """The 广告法 checker with the brand's banned words, and the brand and product names kept whole."""
@@ -468,6 +465,14 @@ def history_row(record) -> dict[str, Any]:  # noqa: ANN001
     }
 
 
+def find_brand(store: Database, name: str | None, *, required: bool = False):  # noqa: ANN201
+    """The brand profile of that name, or None; `required`: a Chinese error for a name with no profile."""
+    profile = store.brands.get(name) if name else None
+    if name and profile is None and required:
+        raise UserFacingError(f"没有名为“{name}”的品牌档案，请先在“品牌”页面或用 contentgen brand add 创建。")
+    return profile
+
+
 def search_history(store: Database, query: str = "", **filters: Any) -> list[dict[str, Any]]:
     """History rows as every face shows them, without loading a model (see `history_row`)."""
     return [history_row(r) for r in store.history.search(query, **filters)]
@@ -497,9 +502,7 @@ def check_text(store: Database, text: str, *, brand: str | None = None, protecte
 
     if not text.strip():
         raise UserFacingError("请提供要检查的文案（--text 或 --file）。")
-    profile = store.brands.get(brand) if brand else None
-    if brand and profile is None:
-        raise UserFacingError(f"没有名为“{brand}”的品牌档案，请先在“品牌”页面或用 contentgen brand add 创建。")
+    profile = find_brand(store, brand, required=True)
     checker = ComplianceChecker(
         list(cached_rules((rules or RulesConfig()).compliance_rules)),
         protected_words=[*protected, *([profile.name] if profile else [])],
