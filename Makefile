@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# The test extra adds llama.cpp's server (compiled once, ~11 minutes on 2 cores).
+# Both install llama-cpp-python, compiled once (~11-20 minutes on 2 cores; pip keeps the wheel);
+# the test extra adds its server and the openai client.
 TEST_STAMP := $(VENV)/.installed-test
 # llama.cpp built for an AMX CPU (Sapphire Rapids and later) crashed with a general protection
 # fault in its AMX kernels on the first prompt here, so x86 builds leave AMX out (AVX-512 stays).
@@ -16,7 +17,7 @@ endif
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e .
+	$(LLAMA_BUILD_FLAGS) CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install -e .
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
@@ -39,7 +40,7 @@ test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not embedded"
 
 bench: $(TEST_STAMP)
-	$(BIN)/python bench/bench_models.py --models qwen2.5-coder-1.5b qwen2.5-coder-0.5b
+	$(BIN)/python bench/bench_engines.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contentgen import batch as batches_module
+from contentgen import openai_api
 from contentgen.accounts import ROLE_TASKS, Account, ApiKeyStore
 from contentgen.config import Settings, load_settings
 from contentgen.engine import Engine
@@ -145,10 +146,11 @@ def guarded(app, *, account_of, limit_of):  # noqa: ANN001, ANN201
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         account = await run_in_threadpool(account_of, headers.get("authorization", ""))
         if account is None:
-            return await _error(401, "unauthorized", UNAUTHORIZED)(scope, receive, send)
+            return await _error(401, "unauthorized", UNAUTHORIZED, scope["path"])(scope, receive, send)
         limit = limit_of(scope["path"])
         length = headers.get("content-length")
-        too_large = _error(413, "too_large", f"请求体超过上限 {limit // 1000} KB。大量数据请使用批量任务（/v1/batch）。")
+        too_large = _error(413, "too_large", f"请求体超过上限 {limit // 1000} KB。大量数据请使用批量任务（/v1/batch）。",
+                           scope["path"])
         if length is not None and (not length.isdigit() or int(length) > limit):
             return await too_large(scope, receive, send)
         chunks, size, more = [], 0, True
@@ -180,7 +182,10 @@ def guarded(app, *, account_of, limit_of):  # noqa: ANN001, ANN201
 UNAUTHORIZED = "缺少或无效的 API Key。请在请求头加入 Authorization: Bearer <key>。"
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
+def _error(status: int, code: str, message: str, path: str = "") -> JSONResponse:
+    """{"code", "message"}; on the OpenAI-compatible routes OpenAI's {"error": {...}}, which its clients read."""
+    if path in openai_api.PATHS:
+        return JSONResponse(openai_api.error_body(code, message, status), status_code=status)
     return JSONResponse({"code": code, "message": message}, status_code=status)
 
 
@@ -206,29 +211,32 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                               "认证：Authorization: Bearer <API key>。")
 
     @app.exception_handler(ApiError)
-    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        response = _error(exc.status, exc.code, exc.message)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        response = _error(exc.status, exc.code, exc.message, request.url.path)
         response.headers.update(exc.headers)
         return response
 
     @app.exception_handler(UserFacingError)
-    async def user_error(_request: Request, exc: UserFacingError) -> JSONResponse:
-        return _error(400, "invalid_input", str(exc))
+    async def user_error(request: Request, exc: UserFacingError) -> JSONResponse:
+        return _error(400, "invalid_input", str(exc), request.url.path)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         where = "；".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or '请求体'}：{e['msg']}"
                          for e in exc.errors()[:5])
-        return _error(422, "invalid_request", f"请求格式不正确（{where}）。请对照 /docs 中的接口说明。")
+        return _error(422, "invalid_request", f"请求格式不正确（{where}）。请对照 /docs 中的接口说明。",
+                      request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         messages = {404: "没有这个接口或资源。", 405: "不支持该请求方法。"}
-        return _error(exc.status_code, f"http_{exc.status_code}", messages.get(exc.status_code, str(exc.detail)))
+        return _error(exc.status_code, f"http_{exc.status_code}", messages.get(exc.status_code, str(exc.detail)),
+                      request.url.path)
 
     @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        return _error(500, "internal_error", f"服务内部错误（{type(exc).__name__}），请稍后重试或联系管理员。")
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return _error(500, "internal_error", f"服务内部错误（{type(exc).__name__}），请稍后重试或联系管理员。",
+                      request.url.path)
 
     def key_of(header: str) -> str:
         return header[7:].strip() if header.lower().startswith("bearer ") else ""
@@ -293,6 +301,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     for task in with_command():
         add_task_routes(task)
+    openai_api.add_openai_routes(app, caller=caller, service_for=service_for, allowed=allowed, engine_of=shared_engine)
 
     @app.post("/v1/check", summary="广告法合规检查")
     def check(body: CheckBody, account: Account = Depends(caller)) -> dict[str, Any]:

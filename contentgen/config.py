@@ -33,9 +33,11 @@ class ModelConfig:
     threads: int | None = None
     # Sequences per forward pass; None: as many as fit the memory budget (see engine).
     batch_size: int | None = None
-    # "transformers" (in process) or "openai": any OpenAI-compatible server (vLLM, llama.cpp,
-    # SGLang) at api_base, where name_or_path is the served base model's name.
-    backend: str = "transformers"
+    # "auto": llama.cpp on the GGUF on a CPU (the embedded models), transformers otherwise
+    # (see contentgen.engine.choose_backend); "transformers" or "llamacpp" (in process); or
+    # "openai": any OpenAI-compatible server (vLLM, llama.cpp, SGLang) at api_base, where
+    # name_or_path is the served base model's name.
+    backend: str = "auto"
     api_base: str = ""
     api_key: str = ""
 

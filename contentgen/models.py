@@ -164,3 +164,42 @@ def resolve_model_dir(config: ModelConfig) -> Path:
             "或一个包含 config.json 的 Hugging Face 模型目录。"
         )
     return path
+
+
+def find_gguf(config: ModelConfig) -> Path | None:
+    """The GGUF file behind a model setting, if it has one: the embedded models (assembled on
+    first use), a .gguf path, or a model directory holding exactly one .gguf file."""
+    if config.name_or_path in REGISTRY:
+        return assemble_gguf(REGISTRY[config.name_or_path], Path(config.cache_dir))
+    path = Path(config.name_or_path).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return path
+    files = sorted(path.glob("*.gguf")) if path.is_dir() else []
+    return files[0] if len(files) == 1 else None
+
+
+def gguf_and_tokenizer(config: ModelConfig):  # noqa: ANN201
+    """(GGUF file, Hugging Face tokenizer, model id) for the llama.cpp engine.
+
+    The tokenizer comes from the bf16 cache or the model directory when there is one (seconds
+    faster), else from the GGUF's own vocabulary."""
+    from transformers import AutoTokenizer
+
+    from contentgen.engine.hf_loading import model_id_of
+
+    stay_offline()
+    gguf = find_gguf(config)
+    if gguf is None:
+        raise UserFacingError(
+            f"llama.cpp 引擎需要 GGUF 模型文件，“{config.name_or_path}”中没有。"
+            "请设置 CONTENTGEN_MODEL 为内置模型名或 .gguf 文件，或设置 CONTENTGEN_BACKEND=transformers。"
+        )
+    if config.name_or_path in REGISTRY:
+        tokenizer_dir = converted_dir(REGISTRY[config.name_or_path], Path(config.cache_dir))
+    else:
+        tokenizer_dir = gguf.parent
+    if (tokenizer_dir / "tokenizer_config.json").exists():
+        tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    return gguf, tokenizer, model_id_of(config)

@@ -13,11 +13,13 @@ from db.database import Database
 log = logging.getLogger(__name__)
 
 
-def build_engine(config: ModelConfig, *, with_adapters: bool = True) -> Engine:
-    """The engine with every adapter found for its base model loaded (switchable per request)."""
-    engine = load_engine(config)
+def build_engine(config: ModelConfig, *, with_adapters: bool = True, purpose: str = "interactive") -> Engine:
+    """The engine with every adapter found for its base model loaded (switchable per request).
+
+    purpose: "interactive" or "batch"; with backend "auto" it picks the faster engine for it."""
+    engine = load_engine(config, purpose)
     # A remote server lists its own adapters; local ones load into the in-process model.
-    if with_adapters and config.backend == "transformers":
+    if with_adapters and config.backend != "openai":
         for name, path in discover(config).items():
             try:
                 engine.load_adapter(name, str(path))
@@ -33,7 +35,7 @@ def build_store(settings: Settings) -> Database:
 def build_service(settings: Settings, *, source: str, engine: Engine | None = None,
                   store: Database | None = None, user_name: str | None = None) -> ContentService:
     return ContentService(
-        engine or build_engine(settings.model),
+        engine or build_engine(settings.model, purpose="batch" if source == "batch" else "interactive"),
         store or build_store(settings),
         user_name=user_name or settings.user,
         source=source,

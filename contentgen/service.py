@@ -63,6 +63,10 @@ class TaskResult:
     # Per output: the task's findings (广告法, length, missing words…), each with its span.
     compliance: list[list[dict[str, Any]]] = field(default_factory=list)
     brand_id: int | None = None
+    # Per output: tokens decoded and why decoding ended ("stop" or "length"); the prompt's tokens.
+    completion_tokens: list[int] = field(default_factory=list)
+    finish_reasons: list[str] = field(default_factory=list)
+    prompt_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -266,7 +270,10 @@ class ContentService:
         )
         return TaskResult(request_id, task, [texts[i] for i in chosen], self.engine.model_id, adapter, latency_ms,
                           sources=list(getattr(request, "faq", ())), compliance=[findings[i] for i in chosen],
-                          brand_id=prepared.brand_id)
+                          brand_id=prepared.brand_id,
+                          completion_tokens=[generations[i].completion_tokens for i in chosen],
+                          finish_reasons=[generations[i].finish_reason for i in chosen],
+                          prompt_tokens=generations[0].prompt_tokens if generations else 0)
 
     @as_requester
     def generate_many(self, task: str, requests: Sequence[Any], params: GenerationParams | None = None,

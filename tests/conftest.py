@@ -26,6 +26,26 @@ def tiny_engine(tiny_model_dir):
     return TransformersEngine.from_config(ModelConfig(name_or_path=str(tiny_model_dir), dtype="fp32"))
 
 
+@pytest.fixture(scope="session")
+def tiny_llama_engine(tiny_model_dir, tmp_path_factory):
+    """The same tiny model as an f32 GGUF on the llama.cpp engine (same tokenizer, same weights)."""
+    from transformers import AutoTokenizer
+
+    from contentgen.engine.llamacpp_engine import LlamaCppEngine
+    from tests.tiny_model import write_tiny_gguf
+
+    folder = tmp_path_factory.mktemp("tiny-gguf")
+    gguf = write_tiny_gguf(tiny_model_dir, folder)
+    return LlamaCppEngine(gguf, AutoTokenizer.from_pretrained(str(tiny_model_dir)), "tiny-qwen2",
+                          batch_size=4, cache_dir=folder)
+
+
+@pytest.fixture(params=["transformers", "llamacpp"])
+def any_engine(request):
+    """Each in-process engine in turn: the contract tests hold for both."""
+    return request.getfixturevalue("tiny_engine" if request.param == "transformers" else "tiny_llama_engine")
+
+
 @pytest.fixture
 def db_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'history.db'}"
@@ -91,18 +111,18 @@ def any_store(any_db_url):
     store.engine.dispose()
 
 
-ENGINE_SETTINGS = ("batch_size", "reuse_prefix", "score_token_budget")
+ENGINE_SETTINGS = ("batch_size", "reuse_prefix", "score_token_budget", "adapters")
 
 
 @pytest.fixture(autouse=True)
 def engine_left_as_found(request):
     """The tiny engine is shared by the whole session: a test that changes a setting must undo it
     (monkeypatch.setattr), or later tests would run on another configuration."""
-    if "tiny_engine" not in request.fixturenames:
-        yield
-        return
-    engine = request.getfixturevalue("tiny_engine")
-    before = {name: getattr(engine, name) for name in ENGINE_SETTINGS}
+    names = [n for n in ("tiny_engine", "tiny_llama_engine") if n in request.fixturenames]
+    engines = [request.getfixturevalue(n) for n in names]
+    before = [{name: dict(v) if isinstance(v := getattr(e, name, None), dict) else v for name in ENGINE_SETTINGS}
+              for e in engines]
     yield
-    after = {name: getattr(engine, name) for name in ENGINE_SETTINGS}
-    assert after == before, f"test left the shared engine changed: {before} -> {after}"
+    after = [{name: dict(v) if isinstance(v := getattr(e, name, None), dict) else v for name in ENGINE_SETTINGS}
+             for e in engines]
+    assert after == before, f"test left a shared engine changed: {before} -> {after}"

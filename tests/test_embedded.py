@@ -109,3 +109,44 @@ def test_stream_delivers_whole_characters_and_stops_cleanly(real_service):
     reply = "".join(pieces)
     assert re.search(r"[\u4e00-\u9fff]", reply) and "<|im_end|>" not in reply
     assert stream.status == "ok"
+
+
+@pytest.fixture(scope="module")
+def both_engines():
+    """The embedded model on each in-process engine, with the shipped adapters (the llama.cpp
+    engine reads the GGUF itself and converts the adapters to GGUF LoRA on first use)."""
+    from contentgen.runtime import build_engine
+
+    return (build_engine(ModelConfig(name_or_path=DEFAULT, backend="transformers")),
+            build_engine(ModelConfig(name_or_path=DEFAULT, backend="llamacpp")))
+
+
+# The GGUF holds Q4_K_M weights; the transformers engine their bf16 dequantization, and sums in
+# bf16: the two agree on every label and within this much on each probability...
+SCORE_TOLERANCE = 0.05
+# ...and greedy copy agrees at least this far into the text before a near tie may go either way.
+COMMON_START = 12
+
+
+def test_both_engines_give_the_same_labels_and_greedy_text(both_engines):
+    from contentgen.tasks import TagRequest, get_task
+
+    transformers_engine, llama_engine = both_engines
+    sentiment = get_task("sentiment")
+    words = list(sentiment.label_words.values())
+    conversations = [sentiment.conversation(TagRequest(text=r["text"])) for r in clear_reviews()]
+    for adapter in (None, "sentiment"):
+        want = transformers_engine.score_labels(conversations, words, adapter)
+        got = llama_engine.score_labels(conversations, words, adapter)
+        for w, g in zip(want, got):
+            assert max(w, key=w.get) == max(g, key=g.get)
+            assert g == pytest.approx(w, abs=SCORE_TOLERANCE)
+    copy = get_task("copy")
+    greedy = GenerationParams(max_new_tokens=40, do_sample=False, repetition_penalty=1.1, max_phrase_repeats=2)
+    prompts = [copy.conversation(CopyRequest(product=p, points=pts, platform="电商详情", length="短"))
+               for p, pts in (("保温杯", ("316不锈钢", "12小时保温")), ("无线降噪耳机", ("40dB主动降噪", "30小时续航")))]
+    for adapter in (None, "copy"):
+        want = [g.text for g in transformers_engine.generate(prompts, greedy, adapter)]
+        got = [g.text for g in llama_engine.generate(prompts, greedy, adapter)]
+        for w, g in zip(want, got):
+            assert g[:COMMON_START] == w[:COMMON_START], (w, g)

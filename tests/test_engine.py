@@ -1,11 +1,9 @@
 import pytest
 
 from contentgen.config import GenerationParams
-from contentgen.engine.transformers_engine import (
-    REPLACEMENT_CHAR,
-    _IncrementalDecoder,
-    pick_dtype,
-)
+from contentgen.engine.chat_prompts import IncrementalDecoder
+from contentgen.engine.decoding import REPLACEMENT_CHAR
+from contentgen.engine.hf_loading import pick_dtype
 
 GREEDY = GenerationParams(max_new_tokens=16, do_sample=False, no_repeat_ngram_size=0,
                           repetition_penalty=1.0)
@@ -15,39 +13,39 @@ def conv(text: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": "你是助手。"}, {"role": "user", "content": text}]
 
 
-def test_generate_keeps_input_order_across_length_batches(tiny_engine, monkeypatch):
-    monkeypatch.setattr(tiny_engine, "batch_size", 2)
+def test_generate_keeps_input_order_across_length_batches(any_engine, monkeypatch):
+    monkeypatch.setattr(any_engine, "batch_size", 2)
     prompts = [conv("短"), conv("一段很长很长的营销文案，关于外套、物流和包装。" * 3), conv("中等长度的问题")]
-    together = tiny_engine.generate(prompts, GREEDY)
-    alone = [tiny_engine.generate([p], GREEDY)[0] for p in prompts]
+    together = any_engine.generate(prompts, GREEDY)
+    alone = [any_engine.generate([p], GREEDY)[0] for p in prompts]
     assert [g.text for g in together] == [g.text for g in alone]
     assert [g.prompt_tokens for g in together] == [g.prompt_tokens for g in alone]
     assert together[1].prompt_tokens > together[2].prompt_tokens > together[0].prompt_tokens
     assert all(g.completion_tokens <= 16 for g in together)
 
 
-def test_stream_matches_generate(tiny_engine):
+def test_stream_matches_generate(any_engine):
     prompt = conv("写一句文案")
-    expected = tiny_engine.generate([prompt], GREEDY)[0].text
-    pieces = list(tiny_engine.stream([prompt], GREEDY))
+    expected = any_engine.generate([prompt], GREEDY)[0].text
+    pieces = list(any_engine.stream([prompt], GREEDY))
     assert pieces, "stream yielded nothing"
     assert "".join(p for _, p in pieces).strip() == expected
 
 
-def test_stream_batch_tags_each_piece_with_its_conversation(tiny_engine):
+def test_stream_batch_tags_each_piece_with_its_conversation(any_engine):
     prompts = [conv("甲"), conv("乙乙乙乙乙乙")]
     texts = ["", ""]
-    for index, piece in tiny_engine.stream(prompts, GREEDY):
+    for index, piece in any_engine.stream(prompts, GREEDY):
         texts[index] += piece
-    expected = tiny_engine.generate(prompts, GREEDY)
+    expected = any_engine.generate(prompts, GREEDY)
     assert [t.strip() for t in texts] == [g.text for g in expected]
 
 
-def test_closing_the_stream_early_stops_generation(tiny_engine):
-    stream = tiny_engine.stream([conv("写")], GenerationParams(max_new_tokens=500, do_sample=False))
+def test_closing_the_stream_early_stops_generation(any_engine):
+    stream = any_engine.stream([conv("写")], GenerationParams(max_new_tokens=500, do_sample=False))
     next(stream)
     stream.close()  # must not hang: the worker thread is told to stop and joined
-    assert not tiny_engine._lock.locked()
+    assert not any_engine._lock.locked()
 
 
 def _byte_level_char(byte: int) -> str:
@@ -62,7 +60,7 @@ def test_decoder_never_emits_half_a_character(tiny_engine):
     tokenizer = tiny_engine.tokenizer
     # One token per UTF-8 byte: 好 and 的 are three bytes each.
     ids = [tokenizer.convert_tokens_to_ids(_byte_level_char(b)) for b in "好的".encode()]
-    decoder = _IncrementalDecoder(tokenizer, tiny_engine.stop_token_ids)
+    decoder = IncrementalDecoder(tokenizer, tiny_engine.stop_token_ids)
     pieces = [decoder.push(i) for i in ids]
     assert pieces == ["", "", "好", "", "", "的"]
     assert all(REPLACEMENT_CHAR not in p for p in pieces)
@@ -70,7 +68,7 @@ def test_decoder_never_emits_half_a_character(tiny_engine):
 
 def test_decoder_ignores_tokens_after_the_stop_token(tiny_engine):
     tokenizer = tiny_engine.tokenizer
-    decoder = _IncrementalDecoder(tokenizer, tiny_engine.stop_token_ids)
+    decoder = IncrementalDecoder(tokenizer, tiny_engine.stop_token_ids)
     ids = tokenizer("好评", add_special_tokens=False)["input_ids"]
     out = "".join(decoder.push(i) for i in ids)
     decoder.push(tiny_engine.stop_token_ids[0])
@@ -78,22 +76,22 @@ def test_decoder_ignores_tokens_after_the_stop_token(tiny_engine):
     assert out + decoder.flush() == "好评"
 
 
-def test_score_labels_is_a_distribution_and_padding_invariant(tiny_engine):
+def test_score_labels_is_a_distribution_and_padding_invariant(any_engine):
     labels = ["正面", "中性", "负面"]
     short, long = conv("好"), conv("物流很快，包装完好，质量很好，好评！" * 4)
-    alone = tiny_engine.score_labels([short], labels)[0]
-    batched = tiny_engine.score_labels([long, short], labels)[1]
+    alone = any_engine.score_labels([short], labels)[0]
+    batched = any_engine.score_labels([long, short], labels)[1]
     assert set(alone) == set(labels)
     assert abs(sum(alone.values()) - 1) < 1e-5
     for label in labels:
         assert abs(alone[label] - batched[label]) < 1e-4
 
 
-def test_labels_sharing_a_first_token_are_rejected(tiny_engine):
+def test_labels_sharing_a_first_token_are_rejected(any_engine):
     import pytest
 
     with pytest.raises(ValueError):
-        tiny_engine.label_token_ids(["正面", "正面评价"])
+        any_engine.label_token_ids(["正面", "正面评价"])
 
 
 def test_dtype_choice():
@@ -198,18 +196,18 @@ def test_candidate_sampler_draws_from_the_stock_warpers_distribution():
         assert (want.gather(-1, picked.argmax(-1, keepdim=True)) > 0).all()
 
 
-def test_sampling_with_a_seed_repeats_and_differs_across_seeds(tiny_engine):
+def test_sampling_with_a_seed_repeats_and_differs_across_seeds(any_engine):
     params = GenerationParams(max_new_tokens=24, do_sample=True, temperature=1.0, top_k=50, top_p=0.95,
                               no_repeat_ngram_size=0, repetition_penalty=1.0)
     prompt = [conv("写一句文案")]
-    first = tiny_engine.generate(prompt, GenerationParams(**{**params.as_dict(), "seed": 1}))[0].text
-    again = tiny_engine.generate(prompt, GenerationParams(**{**params.as_dict(), "seed": 1}))[0].text
-    others = {tiny_engine.generate(prompt, GenerationParams(**{**params.as_dict(), "seed": s}))[0].text for s in (2, 3, 4)}
+    first = any_engine.generate(prompt, GenerationParams(**{**params.as_dict(), "seed": 1}))[0].text
+    again = any_engine.generate(prompt, GenerationParams(**{**params.as_dict(), "seed": 1}))[0].text
+    others = {any_engine.generate(prompt, GenerationParams(**{**params.as_dict(), "seed": s}))[0].text for s in (2, 3, 4)}
     assert first == again
     assert others - {first}
 
 
-def test_phrase_limit_stops_the_loops_greedy_decoding_falls_into(tiny_engine):
+def test_phrase_limit_stops_the_loops_greedy_decoding_falls_into(any_engine):
     from collections import Counter
 
     from contentgen.engine.decoding import countable
@@ -220,8 +218,8 @@ def test_phrase_limit_stops_the_loops_greedy_decoding_falls_into(tiny_engine):
 
     prompts = [conv(t) for t in ("写一段连衣裙文案", "保温杯，316不锈钢", "物流太慢了", "这款耳机音质很好")]
     loose = GenerationParams(max_new_tokens=120, do_sample=False, no_repeat_ngram_size=0, repetition_penalty=1.0)
-    free = tiny_engine.generate(prompts, loose)
-    limited = tiny_engine.generate(prompts, GenerationParams(**{**loose.as_dict(), "max_phrase_repeats": 2}))
+    free = any_engine.generate(prompts, loose)
+    limited = any_engine.generate(prompts, GenerationParams(**{**loose.as_dict(), "max_phrase_repeats": 2}))
     assert max(most_repeated(g.text) for g in free) >= 3  # the random model does loop without the rule
     assert all(most_repeated(g.text) <= 2 for g in limited)
 

@@ -61,3 +61,55 @@ def build_tiny_model(directory: Path, seed: int = 0) -> Path:
             model.lm_head.weight[tokenizer.convert_tokens_to_ids(token)] = 0
     model.save_pretrained(directory)
     return directory
+
+
+def write_tiny_gguf(directory: Path, out_dir: Path) -> Path:
+    """The tiny model as an f32 GGUF for llama.cpp (Qwen2 layout, as convert_hf_to_gguf.py writes it).
+
+    llama.cpp needs a vocabulary to load a model, so the byte-level BPE goes in too; the engine
+    itself tokenizes with the Hugging Face tokenizer, so both engines see the same token ids.
+    """
+    import json
+
+    import gguf
+    from safetensors.torch import load_file
+
+    config = json.loads((directory / "config.json").read_text())
+    tokenizer = json.loads((directory / "tokenizer.json").read_text())
+    target = out_dir / "tiny.gguf"
+    writer = gguf.GGUFWriter(str(target), "qwen2")
+    writer.add_name("tiny-qwen2")
+    writer.add_context_length(config["max_position_embeddings"])
+    writer.add_embedding_length(config["hidden_size"])
+    writer.add_block_count(config["num_hidden_layers"])
+    writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_head_count(config["num_attention_heads"])
+    writer.add_head_count_kv(config["num_key_value_heads"])
+    writer.add_rope_freq_base(float(config.get("rope_theta") or config.get("rope_parameters", {}).get("rope_theta", 10000.0)))
+    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+
+    vocab = {**tokenizer["model"]["vocab"], **{t["content"]: t["id"] for t in tokenizer["added_tokens"]}}
+    special = {t["id"] for t in tokenizer["added_tokens"] if t["special"]}
+    tokens = [None] * config["vocab_size"]
+    for text, index in vocab.items():
+        tokens[index] = text
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("qwen2")
+    writer.add_token_list(tokens)
+    writer.add_token_types([gguf.TokenType.CONTROL if i in special else gguf.TokenType.NORMAL
+                            for i in range(len(tokens))])
+    writer.add_token_merges([m if isinstance(m, str) else " ".join(m) for m in tokenizer["model"]["merges"]])
+    writer.add_eos_token_id(config["eos_token_id"])
+    writer.add_pad_token_id(config["pad_token_id"])
+    writer.add_bos_token_id(config["bos_token_id"])
+    writer.add_add_bos_token(False)
+
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.QWEN2, config["num_hidden_layers"])
+    for name, tensor in load_file(str(directory / "model.safetensors")).items():
+        writer.add_tensor(names.get_name(name, try_suffixes=(".weight", ".bias")), tensor.float().numpy())
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return target

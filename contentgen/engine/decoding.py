@@ -97,3 +97,15 @@ class CandidateSampler(LogitsProcessor):
         tokens, probs = self.candidates(scores)
         chosen = tokens.gather(-1, torch.multinomial(probs, 1))
         return torch.full_like(scores, float("-inf")).scatter_(-1, chosen, 0.0)
+
+
+def guard_processors(params, tokenizer) -> list[LogitsProcessor]:  # noqa: ANN001
+    """The processors our decoding adds to the stock ones, in order (the sampler last): every
+    in-process engine takes them from here, so a guard added once applies to all of them."""
+    processors: list[LogitsProcessor] = []
+    if params.max_phrase_repeats:
+        processors.append(RepeatedSpanBlocker(tokenizer, max_repeats=params.max_phrase_repeats))
+    if params.do_sample and params.temperature > 0:
+        # Sampling happens in the last processor (see CandidateSampler); greedy search takes its pick.
+        processors.append(CandidateSampler(temperature=params.temperature, top_k=params.top_k, top_p=params.top_p))
+    return processors

@@ -21,7 +21,8 @@ from transformers.generation.streamers import BaseStreamer
 
 from contentgen.config import GenerationParams, ModelConfig
 from contentgen.engine.base import Conversation, Engine, Generation
-from contentgen.engine.decoding import REPLACEMENT_CHAR, CandidateSampler, RepeatedSpanBlocker
+from contentgen.engine.chat_prompts import MIN_SHARED_PREFIX, ChatPrompts, IncrementalDecoder, finish_text  # noqa: F401
+from contentgen.engine.decoding import guard_processors
 from contentgen.engine.fair import FairLock, current_requester
 from contentgen.engine.hf_loading import contiguous_lm_head, load_causal_lm, pick_device, pick_dtype  # noqa: F401
 from contentgen.errors import UserFacingError
@@ -37,8 +38,6 @@ GPU_MAX_BATCH = 64
 # Share of free memory the KV cache and activations of one batch may take.
 MEMORY_SHARE = 0.5
 CPU_MEMORY_BUDGET = 3 * 1024**3  # keeps the 1.5B batch worker under 8 GiB
-# Shared prompt starts shorter than this are not worth a forward pass of their own.
-MIN_SHARED_PREFIX = 4
 PREFIX_CACHE_ENTRIES = 16
 # Label scoring is one forward pass per batch, so a batch is sized by the tokens it computes
 # (rows x longest row): on 100 test reviews, 2-core AMX Xeon, 1.5B + adapter, 512-768 tokens
@@ -84,43 +83,6 @@ class _TokenQueueStreamer(BaseStreamer):
         self.tokens.put(None)
 
 
-def finish_text(text: str) -> str:
-    """Final answer text: trimmed, without a character cut off by max_new_tokens."""
-    return text.strip().rstrip(REPLACEMENT_CHAR).rstrip()
-
-
-class _IncrementalDecoder:
-    """Turns one sequence's token ids into text pieces without broken characters."""
-
-    def __init__(self, tokenizer, stop_token_ids: list[int]) -> None:  # noqa: ANN001
-        self.tokenizer = tokenizer
-        self.stop_token_ids = set(stop_token_ids)
-        self.ids: list[int] = []
-        self.emitted = ""
-        self.finished = False
-
-    def push(self, token: int) -> str:
-        if self.finished:
-            return ""  # padding after the end of this answer
-        if token in self.stop_token_ids:
-            self.finished = True
-            return ""
-        self.ids.append(token)
-        text = self.tokenizer.decode(self.ids, skip_special_tokens=True).lstrip()
-        # A multi-byte character split over tokens decodes as U+FFFD until it is complete.
-        if text.endswith(REPLACEMENT_CHAR) or not text.startswith(self.emitted):
-            return ""
-        piece, self.emitted = text[len(self.emitted) :], text
-        return piece
-
-    def flush(self) -> str:
-        text = finish_text(self.tokenizer.decode(self.ids, skip_special_tokens=True))
-        if text.startswith(self.emitted) and len(text) > len(self.emitted):
-            piece, self.emitted = text[len(self.emitted) :], text
-            return piece
-        return ""
-
-
 class _StopWhenSet(StoppingCriteria):
     def __init__(self, event: threading.Event) -> None:
         self.event = event
@@ -140,9 +102,8 @@ class TransformersEngine(Engine):
         self._lock = FairLock()
         contiguous_lm_head(self._net)
         self.tokenizer.padding_side = "left"
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.stop_token_ids = self._stop_token_ids()
+        self.prompts = ChatPrompts(tokenizer)
+        self.stop_token_ids = self.prompts.stop_token_ids
         self.adapters: dict[str, str] = {}
         # (adapter, shared prompt-start token ids) -> KV cache: the system prompt (about half of
         # a copy prompt) and a batch's common instruction are prefilled once, not per request.
@@ -214,67 +175,22 @@ class TransformersEngine(Engine):
 
         return self.model.get_base_model() if isinstance(self.model, PeftModel) else self.model
 
-    def _stop_token_ids(self) -> list[int]:
-        ids = {self.tokenizer.eos_token_id}
-        for special in ("<|im_end|>", "<|endoftext|>"):
-            token_id = self.tokenizer.convert_tokens_to_ids(special)
-            if isinstance(token_id, int) and token_id != self.tokenizer.unk_token_id:
-                ids.add(token_id)
-        return sorted(i for i in ids if i is not None)
-
     def render(self, conversation: Conversation) -> str:
-        if not self.tokenizer.chat_template:
-            raise UserFacingError("该模型没有对话模板（chat_template），请换用 Instruct/Chat 版本的模型目录。")
-        if conversation and conversation[-1]["role"] == "assistant":
-            # The answer's opening is given (e.g. an apology): the model continues it.
-            return self.tokenizer.apply_chat_template(
-                conversation, tokenize=False, continue_final_message=True
-            )
-        return self.tokenizer.apply_chat_template(
-            conversation, tokenize=False, add_generation_prompt=True
-        )
+        return self.prompts.render(conversation)
 
     def encode(self, conversation: Conversation) -> list[int]:
-        """Token ids of the prompt. Control tokens (<|im_start|>, <|im_end|>…) come only from the
-        chat template: inside a message they are plain text, so a customer cannot open a system turn."""
-        sentinels = [f"\x00CONTENTGEN{index}\x00" for index in range(len(conversation))]
-        rendered = self.render([{**turn, "content": mark} for turn, mark in zip(conversation, sentinels)])
-        if not all(rendered.count(mark) == 1 for mark in sentinels):  # a template that rewrites content
-            return self.tokenizer(self.render(conversation), add_special_tokens=False, split_special_tokens=True)["input_ids"]
-        ids: list[int] = []
-        for turn, mark in zip(conversation, sentinels):
-            template_part, _, rendered = rendered.partition(mark)
-            ids += self.tokenizer(template_part, add_special_tokens=False)["input_ids"]
-            ids += self.tokenizer(turn["content"], add_special_tokens=False, split_special_tokens=True)["input_ids"]
-        return ids + self.tokenizer(rendered, add_special_tokens=False)["input_ids"]
+        return self.prompts.encode(conversation)
 
     def _encode_all(self, conversations: Sequence[Conversation]) -> list[list[int]]:
         return [self.encode(c) for c in conversations]
 
     def _shared_prefix_size(self, encoded: list[list[int]], conversations: Sequence[Conversation]) -> int:
-        """How many leading tokens every prompt of one call shares, worth prefilling once.
+        return self.prompts.shared_prefix_size(encoded, conversations) if self.reuse_prefix else 0
 
-        Several prompts: their longest common token prefix (a batch job's system prompt and the
-        task's instruction, which is most of a sentiment prompt). One prompt: its system turn,
-        so consecutive requests reuse it. Every row keeps at least one token of its own.
-        """
-        if not encoded or not self.reuse_prefix:
-            return 0
-        if len(encoded) > 1:
-            size = 0
-            for column in zip(*encoded):
-                if any(token != column[0] for token in column):
-                    break
-                size += 1
-        else:
-            first = conversations[0][:1]
-            if not first or first[0]["role"] != "system":
-                return 0
-            system = self.tokenizer(self.tokenizer.apply_chat_template(first, tokenize=False),
-                                    add_special_tokens=False)["input_ids"]
-            size = len(system) if encoded[0][: len(system)] == system else 0
-        size = min(size, min(map(len, encoded)) - 1)
-        return size if size >= MIN_SHARED_PREFIX else 0
+    def clear_prompt_cache(self) -> None:
+        """Drop every cached prompt start (benchmarks measure the cold case with it)."""
+        with self._lock.hold():
+            self._prefix_caches.clear()
 
     def _prefix_cache(self, prefix_ids: list[int], adapter: str | None) -> DynamicCache:
         """KV cache of a shared prompt start, computed once per adapter. Call with the model held."""
@@ -309,12 +225,7 @@ class TransformersEngine(Engine):
         return batch, {"past_key_values": cache}
 
     def _generate_kwargs(self, params: GenerationParams) -> dict:
-        processors: list = []
-        if params.max_phrase_repeats:
-            processors.append(RepeatedSpanBlocker(self.tokenizer, max_repeats=params.max_phrase_repeats))
-        if params.do_sample and params.temperature > 0:
-            # Sampling happens in the last processor (see CandidateSampler); greedy search takes its pick.
-            processors.append(CandidateSampler(temperature=params.temperature, top_k=params.top_k, top_p=params.top_p))
+        processors = guard_processors(params, self.tokenizer)
         kwargs = dict(
             max_new_tokens=params.max_new_tokens,
             repetition_penalty=params.repetition_penalty,
@@ -363,14 +274,7 @@ class TransformersEngine(Engine):
                 output = self._net.generate(**batch, **kwargs, **cached)
             new_tokens = output[:, batch["input_ids"].shape[1] :]
             for row, index in enumerate(indices):
-                ids = new_tokens[row].tolist()
-                finish = "length"
-                for position, token in enumerate(ids):
-                    if token in self.stop_token_ids:
-                        ids = ids[:position]
-                        finish = "stop"
-                        break
-                text = finish_text(self.tokenizer.decode(ids, skip_special_tokens=True))
+                ids, text, finish = self.prompts.answer_text(new_tokens[row].tolist())
                 results[index] = Generation(text, lengths[index], len(ids), finish)
         return [r for r in results if r is not None]
 
@@ -402,7 +306,7 @@ class TransformersEngine(Engine):
                 failure.append(exc)
                 streamer.end()
 
-        decoders = [_IncrementalDecoder(self.tokenizer, self.stop_token_ids) for _ in conversations]
+        decoders = [IncrementalDecoder(self.tokenizer, self.stop_token_ids) for _ in conversations]
         worker = threading.Thread(target=run, daemon=True)
         worker.start()
         try:
@@ -420,10 +324,7 @@ class TransformersEngine(Engine):
             worker.join()
 
     def label_token_ids(self, labels: Sequence[str]) -> list[int]:
-        first = [self.tokenizer(label, add_special_tokens=False)["input_ids"][0] for label in labels]
-        if len(set(first)) != len(first):
-            raise ValueError(f"labels {list(labels)} share their first token; choose distinct label words")
-        return first
+        return self.prompts.label_token_ids(labels)
 
     def score_labels(
         self, conversations: Sequence[Conversation], labels: Sequence[str],

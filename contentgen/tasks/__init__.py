@@ -8,10 +8,10 @@ export all read this registry.
 from __future__ import annotations
 
 from contentgen.errors import UserFacingError
-from contentgen.tasks import copy, reply, rewrite, sentiment, title
+from contentgen.tasks import chat, copy, reply, rewrite, sentiment, title
 from contentgen.tasks.base import InputField, Prepared, Task
 
-TASKS: dict[str, Task] = {module.TASK.name: module.TASK for module in (copy, reply, sentiment, title, rewrite)}
+TASKS: dict[str, Task] = {module.TASK.name: module.TASK for module in (copy, reply, sentiment, title, rewrite, chat)}
 
 
 def get_task(name: str) -> Task:
@@ -47,10 +47,11 @@ __all__ = ["TASKS", "InputField", "Prepared", "Task", "batch_tasks", "get_task",
            "trainable", "with_command"]
 
 # The request types, for callers that build requests directly (tests, scripts, bench).
+from contentgen.tasks.chat import ChatRequest  # noqa: E402
 from contentgen.tasks.copy import CopyRequest  # noqa: E402
 from contentgen.tasks.reply import ReplyRequest  # noqa: E402
 from contentgen.tasks.rewrite import RewriteRequest  # noqa: E402
 from contentgen.tasks.sentiment import TagRequest  # noqa: E402
 from contentgen.tasks.title import TitleRequest  # noqa: E402
 
-__all__ += ["CopyRequest", "ReplyRequest", "RewriteRequest", "TagRequest", "TitleRequest"]
+__all__ += ["ChatRequest", "CopyRequest", "ReplyRequest", "RewriteRequest", "TagRequest", "TitleRequest"]

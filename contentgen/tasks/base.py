@@ -102,6 +102,9 @@ class Task:
     summary: str = ""            # one line for --help and /docs
     default_params: GenerationParams = field(default_factory=GenerationParams)
     params_for: Callable[[Any], GenerationParams] | None = None
+    # The whole conversation, for a task whose caller writes it (the OpenAI-compatible chat);
+    # None: system_prompt + build_user_prompt.
+    build_conversation: Callable[[Any], Conversation] | None = None
     # Text the answer starts with (the model continues from it), e.g. an apology.
     build_answer_prefix: Callable[[Any], str] = _no_prefix
     label_words: dict[str, str] = field(default_factory=dict)
@@ -156,6 +159,8 @@ class Task:
 
     # -------------------------------------------------------------- prompts
     def conversation(self, request: Any) -> Conversation:
+        if self.build_conversation:
+            return self.build_conversation(request)
         turns = [
             {"role": "system", "content": self.system_prompt},
             {"role": "user", "content": self.build_user_prompt(request)},
