@@ -25,6 +25,8 @@ SAMPLES: dict[str, dict[str, str]] = {
     "sentiment": {"text": "物流很快，包装完好"},
     "title": {"brand": "膳魔师", "product": "保温杯", "points": "316不锈钢,12小时保温,500ml", "n": "3"},
     "rewrite": {"text": "全网最好的保温杯"},
+    # The OpenAI-compatible face (tests/test_openai_api.py): the client writes the conversation.
+    "chat": {"message": "写一句保温杯的文案"},
 }
 COMMANDS = [t.name for t in with_command()]
 
@@ -69,11 +71,14 @@ def outputs_of(task_name: str, payload) -> list[str]:  # noqa: ANN001
 @pytest.mark.parametrize("task_name", list(TASKS))
 def test_service_runs_and_records(service, store, task_name):
     task = get_task(task_name)
-    request = task.request_from_text(SAMPLES[task_name])
+    if task.build_conversation:
+        request = task.build_request({"messages": (("user", SAMPLES[task_name]["message"]),)})
+    else:
+        request = task.request_from_text(SAMPLES[task_name])
     if task.kind == "classify":
         [result] = service.run_many(task_name, [request])
         assert result.label in task.label_words
-    elif task.command is None:  # rewrite: the copy pages' button
+    elif task.command is None and not task.build_conversation:  # rewrite: the copy pages' button
         result = service.compliant_rewrite(SAMPLES[task_name]["text"])
     else:
         result = service.generate(task_name, request)

@@ -29,13 +29,6 @@ def adapter_digest(adapter_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def base_architecture(gguf_path: Path) -> str:
-    from gguf import GGUFReader
-
-    field = GGUFReader(str(gguf_path)).fields["general.architecture"]
-    return bytes(field.parts[field.data[0]]).decode()
-
-
 def _check_supported(config: dict, adapter_dir: Path) -> None:
     problems = []
     if config.get("peft_type", "LORA") != "LORA":

@@ -98,6 +98,9 @@ class LlamaCppEngine(Engine):
         if not self._model:
             raise UserFacingError(f"llama.cpp 无法加载模型文件“{self.gguf_path.name}”，请确认它是完整的 GGUF 文件。")
         self.n_vocab = lib.llama_vocab_n_tokens(lib.llama_model_get_vocab(self._model))
+        name = ctypes.create_string_buffer(64)
+        lib.llama_model_meta_val_str(self._model, b"general.architecture", name, len(name))
+        self.architecture = name.value.decode()
         if self.n_vocab < len(tokenizer):
             raise UserFacingError("GGUF 模型的词表与分词器不一致，请确认两者来自同一个模型。")
         threads = threads or os.cpu_count() or 2
@@ -148,12 +151,12 @@ class LlamaCppEngine(Engine):
     # ---------------------------------------------------------------- adapters
     def load_adapter(self, name: str, path: str | Path) -> None:
         """Convert a PEFT adapter to GGUF LoRA once (cached by content) and make it selectable."""
-        from contentgen.engine.gguf_lora import base_architecture, cached_gguf_lora
+        from contentgen.engine.gguf_lora import cached_gguf_lora
 
         path = Path(path)
         if not (path / "adapter_config.json").exists():
             raise UserFacingError(f"“{path}”不是 LoRA 适配器目录（缺少 adapter_config.json）。")
-        converted = cached_gguf_lora(path, self.cache_dir, base_architecture(self.gguf_path))
+        converted = cached_gguf_lora(path, self.cache_dir, self.architecture)
         with self._lock.hold():
             handle = self._lib.llama_adapter_lora_init(self._model, str(converted).encode())
             if not handle:
