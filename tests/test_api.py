@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 
 import httpx
 import pandas as pd
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 
 from contentgen.accounts import AccountStore, ApiKeyStore
 from contentgen.api import create_app
 from contentgen.config import Settings, load_settings
-from tests.servers import free_port
+from tests.servers import serve_in_thread
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +37,9 @@ def api(tiny_engine, tiny_model_dir, tmp_path_factory):
     settings = dataclasses.replace(
         load_settings(), database=DatabaseConfig(url=db_url),
         model=ModelConfig(name_or_path=str(tiny_model_dir), dtype="fp32", cache_dir=folder / "cache"))
-    app = create_app(settings, engine=tiny_engine, rate_limit=10_000)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "API server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", issued, settings
-    server.should_exit = True
-    thread.join(10)
+    url, stop = serve_in_thread(create_app(settings, engine=tiny_engine, rate_limit=10_000))
+    yield url, issued, settings
+    stop()
 
 
 def client(api, user: str) -> httpx.Client:

@@ -6,17 +6,14 @@ the base model and the adapter as two models."""
 from __future__ import annotations
 
 import dataclasses
-import threading
-import time
 
 import openai
 import pytest
-import uvicorn
 
 from contentgen.accounts import AccountStore, ApiKeyStore
 from contentgen.api import create_app
 from contentgen.config import DatabaseConfig, GenerationParams, ModelConfig, load_settings
-from tests.servers import free_port
+from tests.servers import serve_in_thread
 
 MESSAGES = [{"role": "system", "content": "你是助手。"}, {"role": "user", "content": "写一句保温杯的文案"}]
 
@@ -41,18 +38,9 @@ def served(tiny_model_dir, tmp_path_factory):
     key = ApiKeyStore(store).create("小王")
     settings = dataclasses.replace(load_settings(), database=DatabaseConfig(url=db_url),
                                    model=ModelConfig(name_or_path=str(tiny_model_dir), cache_dir=folder))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine=engine, rate_limit=10_000),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "API server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1", key, engine, store
-    server.should_exit = True
-    thread.join(10)
+    url, stop = serve_in_thread(create_app(settings, engine=engine, rate_limit=10_000))
+    yield f"{url}/v1", key, engine, store
+    stop()
 
 
 def greedy(engine, adapter=None, max_tokens=24) -> str:  # noqa: ANN001

@@ -7,7 +7,7 @@ __all__ = ["Conversation", "Engine", "Generation", "choose_backend", "load_engin
 BACKENDS = ("auto", "transformers", "llamacpp", "openai")
 # Which in-process engine "auto" picks for batch jobs on a CPU, as bench/bench_engines.py
 # measured it (docs/BENCHMARKS.md, "Engines"); interactive requests always take llama.cpp there.
-BATCH_BACKEND_ON_CPU = "llamacpp"
+BATCH_BACKEND_ON_CPU = "transformers"
 
 
 def choose_backend(config, purpose: str = "interactive") -> str:

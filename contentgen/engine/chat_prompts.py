@@ -6,7 +6,9 @@ model the same ids and decode its answer the same way; only the arithmetic diffe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
 
 from contentgen.engine.base import Conversation
 from contentgen.engine.decoding import REPLACEMENT_CHAR
@@ -132,3 +134,41 @@ class IncrementalDecoder:
             piece, self.emitted = text[len(self.emitted) :], text
             return piece
         return ""
+
+
+# produce(emit, stop): decodes, calling emit(row index, token id) for each token, until done or stop is set.
+Producer = Callable[[Callable[[int, int], None], threading.Event], None]
+
+
+def decoded_pieces(produce: Producer, decoders: list[IncrementalDecoder]) -> Iterator[tuple[int, str]]:
+    """Run `produce` in a worker thread and yield (row index, text piece) as its tokens arrive.
+
+    Its exception reaches the consumer; closing the iterator early sets `stop` and waits for the
+    worker, so the model is free again when this returns."""
+    events: queue.Queue[tuple[int, int] | None] = queue.Queue()
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            produce(lambda index, token: events.put((index, token)), stop)
+        except BaseException as exc:  # handed to the consumer below
+            failure.append(exc)
+        finally:
+            events.put(None)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    try:
+        while (event := events.get()) is not None:
+            index, token = event
+            if piece := decoders[index].push(token):
+                yield index, piece
+        if failure:
+            raise failure[0]
+        for index, decoder in enumerate(decoders):
+            if piece := decoder.flush():
+                yield index, piece
+    finally:
+        stop.set()
+        worker.join()

@@ -23,7 +23,6 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
-import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -36,7 +35,7 @@ from transformers import LogitsProcessorList, NoRepeatNGramLogitsProcessor, Repe
 
 from contentgen.config import GenerationParams, ModelConfig
 from contentgen.engine.base import Conversation, Engine, Generation
-from contentgen.engine.chat_prompts import MIN_SHARED_PREFIX, ChatPrompts, IncrementalDecoder
+from contentgen.engine.chat_prompts import MIN_SHARED_PREFIX, ChatPrompts, IncrementalDecoder, decoded_pieces
 from contentgen.engine.decoding import guard_processors
 from contentgen.engine.fair import FairLock, current_requester
 from contentgen.errors import UserFacingError
@@ -408,35 +407,12 @@ class LlamaCppEngine(Engine):
         if len(encoded) > self._row_capacity:  # the contract: stream is one batch
             raise UserFacingError(f"一次最多流式生成 {self.batch_size} 条，请减少条数。")
         requester = current_requester.get()  # the worker thread below does not inherit context
-        tokens: queue.Queue[tuple[int, int] | None] = queue.Queue()
-        stop = threading.Event()
-        failure: list[BaseException] = []
 
-        def run() -> None:
-            try:
-                with self._lock.hold(requester):
-                    self._run(encoded, prefix_size, params, adapter, lambda i, t: tokens.put((i, t)), stop)
-            except BaseException as exc:  # handed to the consumer below
-                failure.append(exc)
-            finally:
-                tokens.put(None)
+        def produce(emit, stop: threading.Event) -> None:  # noqa: ANN001
+            with self._lock.hold(requester):
+                self._run(encoded, prefix_size, params, adapter, emit, stop)
 
-        decoders = [IncrementalDecoder(self.tokenizer, self.stop_token_ids) for _ in encoded]
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
-        try:
-            while (item := tokens.get()) is not None:
-                index, token = item
-                if piece := decoders[index].push(token):
-                    yield index, piece
-            if failure:
-                raise failure[0]
-            for index, decoder in enumerate(decoders):
-                if piece := decoder.flush():
-                    yield index, piece
-        finally:
-            stop.set()  # the consumer stopped early (generator closed): end generation too
-            worker.join()
+        yield from decoded_pieces(produce, [IncrementalDecoder(self.tokenizer, self.stop_token_ids) for _ in encoded])
 
     def score_labels(
         self, conversations: Sequence[Conversation], labels: Sequence[str],

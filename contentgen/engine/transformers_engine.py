@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import queue
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from transformers.generation.streamers import BaseStreamer
 
 from contentgen.config import GenerationParams, ModelConfig
 from contentgen.engine.base import Conversation, Engine, Generation
-from contentgen.engine.chat_prompts import MIN_SHARED_PREFIX, ChatPrompts, IncrementalDecoder, finish_text  # noqa: F401
+from contentgen.engine.chat_prompts import MIN_SHARED_PREFIX, ChatPrompts, IncrementalDecoder, decoded_pieces, finish_text  # noqa: F401
 from contentgen.engine.decoding import guard_processors
 from contentgen.engine.fair import FairLock, current_requester
 from contentgen.engine.hf_loading import contiguous_lm_head, load_causal_lm, pick_device, pick_dtype  # noqa: F401
@@ -66,21 +65,22 @@ def auto_batch_size(model, device: str, tokens_per_sequence: int = 640) -> int: 
     return max(1, min(cap, int(free // (kv_cache + activations))))
 
 
-class _TokenQueueStreamer(BaseStreamer):
-    """Receives generated token ids from generate() in a worker thread."""
+class _EmittingStreamer(BaseStreamer):
+    """Hands each row's generated token to emit(row, token) as generate() produces it."""
 
-    def __init__(self) -> None:
-        self.tokens: queue.Queue[list[int] | None] = queue.Queue()
+    def __init__(self, emit) -> None:  # noqa: ANN001
+        self.emit = emit
         self._prompt_seen = False
 
     def put(self, value: torch.Tensor) -> None:
         if not self._prompt_seen:  # generate() first hands over the prompt
             self._prompt_seen = True
             return
-        self.tokens.put(value.reshape(-1).tolist())
+        for index, token in enumerate(value.reshape(-1).tolist()):
+            self.emit(index, token)
 
     def end(self) -> None:
-        self.tokens.put(None)
+        pass
 
 
 class _StopWhenSet(StoppingCriteria):
@@ -285,43 +285,19 @@ class TransformersEngine(Engine):
         encoded = self._encode_all(conversations)
         prefix_size = self._shared_prefix_size(encoded, conversations)
         requester = current_requester.get()  # the worker thread below does not inherit context
-        streamer = _TokenQueueStreamer()
-        stop = threading.Event()
-        failure: list[BaseException] = []
 
-        def run() -> None:
-            try:
-                with self._using(adapter, requester):
-                    if params.seed is not None:
-                        torch.manual_seed(params.seed)
-                    batch, cached = self._inputs(encoded, prefix_size, adapter)
-                    self._net.generate(
-                        **batch,
-                        **self._generate_kwargs(params),
-                        **cached,
-                        streamer=streamer,
-                        stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)]),
-                    )
-            except BaseException as exc:  # handed to the consumer below
-                failure.append(exc)
-                streamer.end()
+        def produce(emit, stop: threading.Event) -> None:  # noqa: ANN001
+            with self._using(adapter, requester):
+                if params.seed is not None:
+                    torch.manual_seed(params.seed)
+                batch, cached = self._inputs(encoded, prefix_size, adapter)
+                self._net.generate(**batch, **self._generate_kwargs(params), **cached,
+                                   streamer=_EmittingStreamer(emit),
+                                   stopping_criteria=StoppingCriteriaList([_StopWhenSet(stop)]))
 
-        decoders = [IncrementalDecoder(self.tokenizer, self.stop_token_ids) for _ in conversations]
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
-        try:
-            while (step := streamer.tokens.get()) is not None:
-                for index, token in enumerate(step):
-                    if piece := decoders[index].push(token):
-                        yield index, piece
-            if failure:
-                raise failure[0]
-            for index, decoder in enumerate(decoders):
-                if piece := decoder.flush():
-                    yield index, piece
-        finally:
-            stop.set()  # the consumer stopped early (generator closed): end generation too
-            worker.join()
+        # After a row's stop token generate() pads it; the decoder ignores what follows the stop.
+        yield from decoded_pieces(produce, [IncrementalDecoder(self.tokenizer, self.stop_token_ids)
+                                            for _ in conversations])
 
     def label_token_ids(self, labels: Sequence[str]) -> list[int]:
         return self.prompts.label_token_ids(labels)
