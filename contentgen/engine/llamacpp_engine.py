@@ -126,7 +126,14 @@ class LlamaCppEngine(Engine):
         engine = cls(gguf_path, tokenizer, model_id, batch_size=config.batch_size or DEFAULT_BATCH,
                      threads=config.threads, cache_dir=Path(config.cache_dir))
         log.info("llama.cpp engine on %s, %d rows per decode", gguf_path.name, engine.batch_size)
+        engine.warm_up()
         return engine
+
+    def warm_up(self) -> None:
+        """The first decode allocates llama.cpp's compute graph (~0.45 s here); pay it at load,
+        not on a user's first request."""
+        if self.tokenizer.chat_template:
+            self.generate([[{"role": "user", "content": "你好"}]], GenerationParams(max_new_tokens=1, do_sample=False))
 
     def close(self) -> None:
         lib = self._lib
