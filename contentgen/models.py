@@ -166,6 +166,11 @@ def resolve_model_dir(config: ModelConfig) -> Path:
     return path
 
 
+def model_id_of(config: ModelConfig) -> str:
+    """A registry name as is; a directory by its name (histories do not record local paths)."""
+    return config.name_or_path if not Path(config.name_or_path).exists() else Path(config.name_or_path).name
+
+
 def find_gguf(config: ModelConfig) -> Path | None:
     """The GGUF file behind a model setting, if it has one: the embedded models (assembled on
     first use), a .gguf path, or a model directory holding exactly one .gguf file."""
@@ -184,8 +189,6 @@ def gguf_and_tokenizer(config: ModelConfig):  # noqa: ANN201
     The tokenizer comes from the bf16 cache or the model directory when there is one (seconds
     faster), else from the GGUF's own vocabulary."""
     from transformers import AutoTokenizer
-
-    from contentgen.engine.hf_loading import model_id_of
 
     stay_offline()
     gguf = find_gguf(config)

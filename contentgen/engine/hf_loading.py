@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -65,16 +64,11 @@ class LoadedModel:
     model_id: str
 
 
-def model_id_of(config: ModelConfig) -> str:
-    """A registry name as is; a directory by its name (histories do not record local paths)."""
-    return config.name_or_path if not Path(config.name_or_path).exists() else Path(config.name_or_path).name
-
-
 def load_causal_lm(config: ModelConfig) -> LoadedModel:
     """Tokenizer and model for `config` on its device and dtype (the embedded GGUF via its bf16 cache)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from contentgen.models import resolve_model_dir, stay_offline
+    from contentgen.models import model_id_of, resolve_model_dir, stay_offline
 
     stay_offline()
     model_dir = resolve_model_dir(config)
