@@ -171,16 +171,26 @@ def model_id_of(config: ModelConfig) -> str:
     return config.name_or_path if not Path(config.name_or_path).exists() else Path(config.name_or_path).name
 
 
+def _gguf_at(name_or_path: str) -> Path | None:
+    """A .gguf path, or the one .gguf file in a model directory."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return path
+    files = sorted(path.glob("*.gguf")) if path.is_dir() else []
+    return files[0] if len(files) == 1 else None
+
+
+def has_gguf(config: ModelConfig) -> bool:
+    """Whether the model setting names a GGUF (without assembling an embedded one)."""
+    return config.name_or_path in REGISTRY or _gguf_at(config.name_or_path) is not None
+
+
 def find_gguf(config: ModelConfig) -> Path | None:
     """The GGUF file behind a model setting, if it has one: the embedded models (assembled on
     first use), a .gguf path, or a model directory holding exactly one .gguf file."""
     if config.name_or_path in REGISTRY:
         return assemble_gguf(REGISTRY[config.name_or_path], Path(config.cache_dir))
-    path = Path(config.name_or_path).expanduser()
-    if path.is_file() and path.suffix == ".gguf":
-        return path
-    files = sorted(path.glob("*.gguf")) if path.is_dir() else []
-    return files[0] if len(files) == 1 else None
+    return _gguf_at(config.name_or_path)
 
 
 def gguf_and_tokenizer(config: ModelConfig):  # noqa: ANN201

@@ -118,11 +118,13 @@ ENGINE_SETTINGS = ("batch_size", "reuse_prefix", "score_token_budget", "adapters
 def engine_left_as_found(request):
     """The tiny engine is shared by the whole session: a test that changes a setting must undo it
     (monkeypatch.setattr), or later tests would run on another configuration."""
+    def settings(engine) -> dict:  # noqa: ANN001
+        values = {name: getattr(engine, name, None) for name in ENGINE_SETTINGS}
+        return {name: dict(v) if isinstance(v, dict) else v for name, v in values.items()}
+
     names = [n for n in ("tiny_engine", "tiny_llama_engine") if n in request.fixturenames]
     engines = [request.getfixturevalue(n) for n in names]
-    before = [{name: dict(v) if isinstance(v := getattr(e, name, None), dict) else v for name in ENGINE_SETTINGS}
-              for e in engines]
+    before = [settings(e) for e in engines]
     yield
-    after = [{name: dict(v) if isinstance(v := getattr(e, name, None), dict) else v for name in ENGINE_SETTINGS}
-             for e in engines]
+    after = [settings(e) for e in engines]
     assert after == before, f"test left a shared engine changed: {before} -> {after}"

@@ -82,10 +82,9 @@ def test_a_prompt_start_is_prefilled_once_and_reused_across_calls(tiny_llama_eng
     assert decoded[0] == 1
 
 
-def test_too_long_an_input_is_a_chinese_error_and_the_engine_still_works(tiny_llama_engine, monkeypatch):
+def test_too_long_an_input_is_a_chinese_error_and_the_engine_still_works(tiny_llama_engine):
     from contentgen.engine import llamacpp_engine
 
-    monkeypatch.setattr(llamacpp_engine, "TOKENS_PER_DECODE", llamacpp_engine.TOKENS_PER_DECODE)
     huge = conv("好" * (tiny_llama_engine.batch_size * llamacpp_engine.CONTEXT_PER_ROW + 5000))
     with pytest.raises(UserFacingError, match="输入太长"):
         tiny_llama_engine.generate([huge], GREEDY)
@@ -134,10 +133,11 @@ def test_a_peft_adapter_converts_and_answers_as_on_the_transformers_engine(
     assert [g.text for g in tiny_llama_engine.generate(prompts, GREEDY)] == base
     streamed = "".join(p for _, p in tiny_llama_engine.stream(prompts[:1], GREEDY, adapter="house-style"))
     assert streamed.strip() == got[0]
-    converted = list((tmp_path.parent).glob("**/converted/lora/house-style-*.gguf"))
+    lora_cache = tiny_llama_engine.cache_dir / "converted" / "lora"
+    converted = list(lora_cache.glob("house-style-*.gguf"))
     assert len(converted) == 1  # cached by content: loading again converts nothing
     tiny_llama_engine.load_adapter("house-style", str(adapter))
-    assert list((tmp_path.parent).glob("**/converted/lora/house-style-*.gguf")) == converted
+    assert list(lora_cache.glob("house-style-*.gguf")) == converted
     with pytest.raises(UserFacingError, match="未加载"):
         tiny_llama_engine.generate(prompts[:1], GREEDY, adapter="nonexistent")
     tiny_llama_engine._select(None)  # leave the shared engine as found

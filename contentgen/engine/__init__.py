@@ -26,16 +26,10 @@ def choose_backend(config, purpose: str = "interactive") -> str:
     if config.backend != "auto":
         return config.backend
     from contentgen.engine.hf_loading import pick_device
-    from contentgen.models import REGISTRY
+    from contentgen.models import has_gguf
 
-    if pick_device(config.device) != "cpu" or importlib.util.find_spec("llama_cpp") is None:
-        return "transformers"
-    from pathlib import Path
-
-    path = Path(config.name_or_path).expanduser()
-    has_gguf = (config.name_or_path in REGISTRY or path.suffix == ".gguf"
-                or (path.is_dir() and len(list(path.glob("*.gguf"))) == 1))
-    if not has_gguf:
+    if (pick_device(config.device) != "cpu" or importlib.util.find_spec("llama_cpp") is None
+            or not has_gguf(config)):
         return "transformers"
     return "llamacpp" if purpose == "interactive" else BATCH_BACKEND_ON_CPU
 

@@ -288,8 +288,6 @@ class LlamaCppEngine(Engine):
         if key in self._prefix_slots:
             self._prefix_slots.move_to_end(key)
             return self._prefix_slots[key]
-        if len(prefix) >= CONTEXT_PER_ROW:
-            return -1
         source, reused = self._best_cached(prefix, adapter)
         slot = self._free_slot(keep=source)
         if slot is None:
@@ -313,8 +311,7 @@ class LlamaCppEngine(Engine):
                                   "超出了模型一次能处理的长度。请缩短内容或对话历史。")
         self._select(adapter)
         rows = [_Row(seq=i, prompt=ids) for i, ids in enumerate(prompts)]
-        for row in rows:
-            self._lib.llama_memory_seq_rm(self._memory, row.seq, -1, -1)
+        self._release(rows)  # whatever an interrupted call left there
         start, source = 0, -1
         if len(rows) > 1 and prefix_size:
             source = self._prefix_sequence(prompts[0][:prefix_size], adapter)
@@ -329,9 +326,20 @@ class LlamaCppEngine(Engine):
         logits = [values for values in self._decode(entries) if values is not None]
         for row, values in zip(rows, logits):
             row.logits = values
-        if len(rows) == 1 and self.reuse_prefix and MIN_SHARED_PREFIX < len(prompts[0]) <= CONTEXT_PER_ROW:
+        if len(rows) == 1 and self.reuse_prefix and len(prompts[0]) > MIN_SHARED_PREFIX:
             self._remember(rows[0].seq, prompts[0][:-1], adapter)
         return rows
+
+    def _encoded(self, conversations: Sequence[Conversation]) -> tuple[list[list[int]], int]:
+        """Prompt ids and the start they all share. One prompt: 0, since `_start_rows` finds its
+        cached start itself."""
+        encoded = [self.prompts.encode(c) for c in conversations]
+        shared = len(encoded) > 1 and self.reuse_prefix
+        return encoded, self.prompts.shared_prefix_size(encoded, conversations) if shared else 0
+
+    def _release(self, rows: list[_Row]) -> None:
+        for row in rows:
+            self._lib.llama_memory_seq_rm(self._memory, row.seq, -1, -1)
 
     def _groups(self, encoded: list[list[int]]) -> list[list[int]]:
         """Indices grouped by similar length, batch_size at a time."""
@@ -385,8 +393,7 @@ class LlamaCppEngine(Engine):
                 break
             for row, values in zip(stepped, self._decode(entries)):
                 row.logits = values
-        for row in rows:
-            self._lib.llama_memory_seq_rm(self._memory, row.seq, -1, -1)
+        self._release(rows)
         return rows
 
     # ---------------------------------------------------------------- interface
@@ -394,8 +401,7 @@ class LlamaCppEngine(Engine):
         self, conversations: Sequence[Conversation], params: GenerationParams,
         adapter: str | None = None,
     ) -> list[Generation]:
-        encoded = [self.prompts.encode(c) for c in conversations]
-        prefix_size = self.prompts.shared_prefix_size(encoded, conversations) if self.reuse_prefix else 0
+        encoded, prefix_size = self._encoded(conversations)
         results: list[Generation | None] = [None] * len(encoded)
         for indices in self._groups(encoded):
             with self._lock.hold():
@@ -409,10 +415,9 @@ class LlamaCppEngine(Engine):
         self, conversations: Sequence[Conversation], params: GenerationParams,
         adapter: str | None = None,
     ) -> Iterator[tuple[int, str]]:
-        encoded = [self.prompts.encode(c) for c in conversations]
-        prefix_size = self.prompts.shared_prefix_size(encoded, conversations) if self.reuse_prefix else 0
+        encoded, prefix_size = self._encoded(conversations)
         if len(encoded) > self._row_capacity:  # the contract: stream is one batch
-            raise UserFacingError(f"一次最多流式生成 {self.batch_size} 条，请减少条数。")
+            raise UserFacingError(f"一次最多流式生成 {self._row_capacity} 条，请减少条数。")
         requester = current_requester.get()  # the worker thread below does not inherit context
 
         def produce(emit, stop: threading.Event) -> None:  # noqa: ANN001
@@ -426,14 +431,12 @@ class LlamaCppEngine(Engine):
         adapter: str | None = None,
     ) -> list[dict[str, float]]:
         label_ids = self.prompts.label_token_ids(labels)
-        encoded = [self.prompts.encode(c) for c in conversations]
-        prefix_size = self.prompts.shared_prefix_size(encoded, conversations) if self.reuse_prefix else 0
+        encoded, prefix_size = self._encoded(conversations)
         results: list[dict[str, float] | None] = [None] * len(encoded)
         for indices in self._groups(encoded):
             with self._lock.hold():
                 rows = self._start_rows([encoded[i] for i in indices], prefix_size, adapter)
-                for row in rows:
-                    self._lib.llama_memory_seq_rm(self._memory, row.seq, -1, -1)
+                self._release(rows)
             for index, row in zip(indices, rows):
                 chosen = torch.from_numpy(row.logits[label_ids]).float()
                 results[index] = dict(zip(labels, torch.softmax(chosen, dim=-1).tolist()))
