@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Both install llama-cpp-python, compiled once (~11-20 minutes on 2 cores; pip keeps the wheel);
+# Both install llama-cpp-python, compiled once (11-25 minutes measured on 2 cores; pip keeps the wheel);
 # the test extra adds its server and the openai client.
 TEST_STAMP := $(VENV)/.installed-test
 # llama.cpp built for an AMX CPU (Sapphire Rapids and later) crashed with a general protection
