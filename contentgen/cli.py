@@ -75,6 +75,8 @@ def print_findings(task: Task, outputs: list[str], findings: list[list[dict[str,
         where = f"（版本 {index + 1}）" if many else ""
         for f in found:
             print(f"检查提示{where}：“{f['text']}” {f['category']}，建议：{f['suggestion']}", file=sys.stderr)
+        if not found and task.check is not None:
+            print(f"核对通过{where}：未发现问题。", file=sys.stderr)
 
 
 def cmd_generate(args: argparse.Namespace, task: Task) -> int:
@@ -92,6 +94,8 @@ def cmd_generate(args: argparse.Namespace, task: Task) -> int:
         return 0
     stream = service.stream(task.name, request, adapter=args.adapter)
     versions = task.versions(request)
+    if task.candidate_count(request) > versions:
+        print(f"正在生成 {task.candidate_count(request)} 个候选并逐一核对，选出最好的 {versions} 个…", file=sys.stderr)
     current = -1
     for index, piece in _ordered(stream, versions):
         if index != current:
@@ -275,6 +279,30 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+BRIEF_TASK = "copy-briefs"
+
+
+def _eval_briefs(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
+    """Copy briefs through the whole service (best of several, revision, verifier), history in a scratch file."""
+    import tempfile
+
+    from contentgen.inputs import write_jsonl
+    from contentgen.runtime import build_service
+    from db.database import Database
+    from finetune.evaluate import evaluate_briefs, sample_rows
+
+    rows = sample_rows(Path(args.data), args.limit, args.seed)
+    with tempfile.TemporaryDirectory() as scratch:
+        service = build_service(settings, source="cli", store=Database(f"sqlite:///{scratch}/eval.db"))
+        predictions: list[dict] = []
+        result = {"task": BRIEF_TASK, "data": args.data, "model": service.engine.model_id,
+                  **evaluate_briefs(service, rows, versions=args.versions, predictions=predictions)}
+    if args.predictions:
+        write_jsonl(Path(args.predictions), predictions)
+    print(json.dumps(result, ensure_ascii=False, indent=None if args.json else 1))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from contentgen.inputs import write_jsonl
     from contentgen.runtime import build_engine
@@ -284,6 +312,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not Path(args.data).is_file():
         raise UserFacingError(f"找不到评估数据“{args.data}”，请检查路径。")
+    if args.task == BRIEF_TASK:
+        return _eval_briefs(args, settings)
     engine = build_engine(settings.model)
     if args.adapter_path:
         name = args.adapter if args.adapter not in ("auto", "none") else Path(args.adapter_path).name
@@ -540,8 +570,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("eval", parents=[common], help="在测试集上评估（可选适配器）")
-    p.add_argument("--task", required=True, choices=[t.name for t in trainable()])
+    p.add_argument("--task", required=True, choices=[t.name for t in trainable()] + [BRIEF_TASK],
+                   help=f"{BRIEF_TASK}：文案简报的可直接发布率（finetune/briefs/dev.jsonl）")
     p.add_argument("--data", required=True)
+    p.add_argument("--versions", type=int, default=1, help=f"{BRIEF_TASK}：每条简报的版本数")
     p.add_argument("--limit", type=int, help="随机抽取的条数（固定种子，可复现）")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--adapter-path", help="适配器目录（默认与 --adapter 相同）")

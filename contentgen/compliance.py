@@ -171,7 +171,7 @@ class ComplianceChecker:
         for finding in findings:
             plain = not any(m in finding.suggestion for m in ("删除", "改为", "须", "（"))
             if finding.category in CLAIM_CATEGORIES:
-                drop.append(_clause_around(text, finding.start, finding.end))
+                drop.append(clause_around(text, finding.start, finding.end))
             else:
                 replace.append((finding.start, finding.end, finding.suggestion if plain else ""))
         out, cursor = [], 0
@@ -191,7 +191,7 @@ CLAIM_CATEGORIES = {"医疗用语", "功效宣称"}
 CLAUSE_MARKS = "，。！？；,.!?;\n"
 
 
-def _clause_around(text: str, start: int, end: int) -> tuple[int, int]:
+def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
     """From after the previous clause mark through the next one."""
     left = max((text.rfind(m, 0, start) for m in CLAUSE_MARKS), default=-1) + 1
     rights = [i for i in (text.find(m, end) for m in CLAUSE_MARKS) if i != -1]

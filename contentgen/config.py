@@ -55,6 +55,10 @@ class GenerationParams:
     no_repeat_ngram_size: int = 6
     # A 4-character phrase may occur at most this often in one text (0: no limit); see engine/decoding.py.
     max_phrase_repeats: int = 0
+    # Ban English the prompt does not contain (copy); see engine/decoding.py.
+    block_new_latin: bool = False
+    # End of text is refused until the answer has this many visible characters (0: no minimum).
+    min_chars: int = 0
     do_sample: bool = True
     seed: int | None = None
 

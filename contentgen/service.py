@@ -67,6 +67,8 @@ class TaskResult:
     completion_tokens: list[int] = field(default_factory=list)
     finish_reasons: list[str] = field(default_factory=list)
     prompt_tokens: int = 0
+    # Per output: the parts a user pastes separately (小红书 title, body, tags…); empty if the task has none.
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -100,22 +102,26 @@ class TaskStream:
     latency_ms: float = 0.0
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
+        """With more candidates than versions (best of several), the chosen versions come whole
+        once all are checked; otherwise pieces come as they are decoded."""
         request = self.prepared.request
-        n = self.task.versions(request)
-        conversations = [self.task.conversation(request)] * n
+        n, count = self.task.versions(request), self.task.candidate_count(request)
+        picking = count > n
+        conversations = [self.task.conversation(request)] * count
         prefix = self.task.answer_prefix(request)
-        self.texts = [prefix] * n
+        drafts = [prefix] * count
+        self.texts = drafts[:n]
         started = time.perf_counter()
         self.status = "cancelled"
         current_requester.set(self.service.requester)  # this generator runs in the caller's thread
         try:
-            if prefix:
+            if prefix and not picking:
                 for index in range(n):
                     yield index, prefix
             for index, piece in self.service.engine.stream(conversations, self.params, adapter=self.adapter):
                 piece = without_control_chars(piece)
-                self.texts[index] += piece
-                if piece:
+                drafts[index] += piece
+                if piece and not picking:
                     yield index, piece
             self.status = "ok"
         except Exception as exc:
@@ -123,18 +129,24 @@ class TaskStream:
             raise
         finally:
             self.latency_ms = (time.perf_counter() - started) * 1000
-            self.texts = [self.task.tidy(request, t.strip()) for t in self.texts]
-            self.findings = self.service.findings(self.task, self.prepared, self.texts)
+            texts = [self.task.finished(self.prepared, t.strip()) for t in drafts]
+            findings = self.service.findings(self.task, self.prepared, texts)
+            chosen = self.task.pick(request, texts, findings) if picking else list(range(n))
+            self.texts, self.findings = [texts[i] for i in chosen], [findings[i] for i in chosen]
             self.request_id = self.service._record(
                 self.task, request, self.params, [ResultRecord(text=t, finish_reason=None) for t in self.texts],
                 self.latency_ms, status=self.status, error=self.error, adapter=self.adapter,
                 brand_id=self.prepared.brand_id,
             )
+        if picking:
+            for index, text in enumerate(self.texts):
+                yield index, text
 
     def result(self) -> TaskResult:
         return TaskResult(self.request_id, self.task.name, list(self.texts), self.service.engine.model_id,
                           self.adapter, self.latency_ms, self.status,
-                          list(getattr(self.prepared.request, "faq", ())), self.findings, self.prepared.brand_id)
+                          list(getattr(self.prepared.request, "faq", ())), self.findings, self.prepared.brand_id,
+                          parts=self.task.parts_of(self.prepared.request, self.texts))
 
 
 class ContentService:
@@ -257,7 +269,7 @@ class ContentService:
         prefix = spec.answer_prefix(request)
         generations = self.engine.generate([spec.conversation(request)] * spec.candidate_count(request), params,
                                            adapter=adapter)
-        texts = [spec.tidy(request, prefix + g.text) for g in generations]
+        texts = [spec.finished(prepared, prefix + g.text) for g in generations]
         findings = self.findings(spec, prepared, texts)
         chosen = spec.pick(request, texts, findings)
         latency_ms = (time.perf_counter() - started) * 1000
@@ -273,7 +285,8 @@ class ContentService:
                           brand_id=prepared.brand_id,
                           completion_tokens=[generations[i].completion_tokens for i in chosen],
                           finish_reasons=[generations[i].finish_reason for i in chosen],
-                          prompt_tokens=generations[0].prompt_tokens if generations else 0)
+                          prompt_tokens=generations[0].prompt_tokens if generations else 0,
+                          parts=spec.parts_of(request, [texts[i] for i in chosen]))
 
     @as_requester
     def generate_many(self, task: str, requests: Sequence[Any], params: GenerationParams | None = None,
@@ -305,12 +318,13 @@ class ContentService:
             for index in indices:
                 ready, own = prepared[index], by_request[index]
                 prefix = spec.answer_prefix(ready.request)
-                texts = [spec.tidy(ready.request, prefix + g.text) for g in own]
+                texts = [spec.finished(ready, prefix + g.text) for g in own]
                 findings = self.findings(spec, ready, texts)
                 chosen = spec.pick(ready.request, texts, findings)
                 result = TaskResult(None, task, [texts[i] for i in chosen], self.engine.model_id, group_adapter,
                                     per_item_ms, sources=list(getattr(ready.request, "faq", ())),
-                                    compliance=[findings[i] for i in chosen], brand_id=ready.brand_id)
+                                    compliance=[findings[i] for i in chosen], brand_id=ready.brand_id,
+                                    parts=spec.parts_of(ready.request, [texts[i] for i in chosen]))
                 try:
                     result.request_id = self._record(
                         spec, ready.request, group_params,

@@ -124,3 +124,49 @@ def evaluate(engine: Engine, task: str, data: Path, *, limit: int | None = None,
 
 def dumps(result: dict[str, Any]) -> str:
     return json.dumps(result, ensure_ascii=False)
+
+
+
+def evaluate_briefs(service, rows: list[dict[str, Any]], *, versions: int = 1,  # noqa: ANN001
+                    predictions: list[dict[str, Any]] | None = None, progress: bool = True) -> dict[str, Any]:
+    """Publishable rate of copy briefs (every check passes, first version), per platform and per check.
+
+    The service runs as a user would: brand profiles for the briefs' brands, best of several
+    candidates, revision and the verifier; its history store should be a scratch one."""
+    from tqdm import tqdm
+
+    from contentgen.tasks.copy import CopyRequest
+
+    for brand in sorted({r["brand"] for r in rows if r.get("brand")}):
+        if service.store.brands.get(brand) is None:
+            service.store.brands.save(brand)
+    by_platform: dict[str, list[bool]] = {}
+    failing: dict[str, int] = {}
+    seconds, tokens = 0.0, 0
+    for row in tqdm(rows, desc="文案简报", unit="条", disable=not progress):
+        request = CopyRequest(product=row.get("product", ""), points=tuple(row.get("points", ())),
+                              brand=row.get("brand", ""), platform=row["platform"], tone=row.get("tone", "亲切温暖"),
+                              length=row.get("length", "中"), n=versions)
+        started = time.perf_counter()
+        result = service.generate("copy", request)
+        seconds += time.perf_counter() - started
+        tokens += sum(result.completion_tokens)
+        found = result.compliance[0]
+        by_platform.setdefault(row["platform"], []).append(not found)
+        for category in {f["category"] for f in found}:
+            failing[category] = failing.get(category, 0) + 1
+        if predictions is not None:
+            predictions.append({**row, "output": result.outputs[0], "parts": result.parts[0] if result.parts else {},
+                                "findings": found, "seconds": round(time.perf_counter() - started, 2)})
+    passed = [ok for oks in by_platform.values() for ok in oks]
+    return {
+        "publishable_rate": round(sum(passed) / max(len(passed), 1), 4),
+        "by_platform": {p: {"publishable_rate": round(sum(v) / len(v), 4), "items": len(v)}
+                        for p, v in sorted(by_platform.items())},
+        "failing_check_share": {c: round(n / max(len(passed), 1), 4) for c, n in sorted(failing.items(), key=lambda kv: -kv[1])},
+        "items": len(passed),
+        "versions": versions,
+        "seconds_per_brief": round(seconds / max(len(passed), 1), 2),
+        # Tokens of the versions returned per second of the whole call (the discarded candidates cost time too).
+        "returned_tokens_per_s": round(tokens / seconds, 1) if seconds else 0.0,
+    }

@@ -60,7 +60,7 @@ def test_gbk_csv_of_products_end_to_end(app_env, capsys, tmp_path, store):
 
     result = pd.read_csv(out, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert list(result.columns[:4]) == ["编号", "商品名", "卖点", "属性"]
-    assert {"文案", "广告法提示", "处理状态", "历史记录编号"} <= set(result.columns)
+    assert {"文案", "可直接发布", "检查提示", "标题", "正文", "处理状态", "历史记录编号"} <= set(result.columns)
     assert result["编号"].tolist() == ["A001", "A002", "A003", "A004", "A005"]  # input order
     assert result["商品名"].tolist()[0] == "便携榨汁杯"
     done = result[result["处理状态"] == "完成"]

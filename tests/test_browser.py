@@ -68,7 +68,7 @@ def test_log_in_and_generate_copy_in_chromium(app_url):
             page.screenshot(path=str(ARTIFACTS / "browser-copy.png"), full_page=True)
         finally:
             browser.close()
-    assert "合规检查" in body
+    assert "核对" in body
     # What the browser showed is what the history holds, under the logged-in user.
     [record] = Database(db_url).history.search("", task="copy")
     assert record.user_name == "小王" and record.inputs["product"] == "便携榨汁杯"

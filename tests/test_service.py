@@ -36,7 +36,7 @@ def test_stream_records_when_finished(service, store):
 
 
 def test_stream_closed_early_keeps_partial_output_as_cancelled(service, store):
-    stream = service.stream("copy", CopyRequest(product="羽绒服"),
+    stream = service.stream("reply", ReplyRequest(message="羽绒服什么时候发货"),
                             GenerationParams(max_new_tokens=200, do_sample=False))
     iterator = iter(stream)
     _, first = next(iterator)
@@ -44,6 +44,20 @@ def test_stream_closed_early_keeps_partial_output_as_cancelled(service, store):
     row = store.history.get(stream.request_id)
     assert row.status == "cancelled"
     assert row.results[0].text.startswith(first.strip())
+
+
+def test_copy_stream_returns_the_best_checked_versions_whole(service, store):
+    """Copy samples more candidates than versions; the stream gives the chosen ones, as stored."""
+    request = CopyRequest(product="羽绒服", points=("90%白鸭绒",), platform="小红书", n=2)
+    assert get_task("copy").candidate_count(request) > 2
+    stream = service.stream("copy", request, GenerationParams(max_new_tokens=40))
+    pieces = list(stream)
+    assert [index for index, _ in pieces] == [0, 1]
+    result = stream.result()
+    assert [text for _, text in pieces] == result.outputs
+    assert [r.text for r in store.history.get(result.request_id).results] == result.outputs
+    assert len(result.compliance) == 2 and len(result.parts) == 2
+    assert all(p["title"] and 2 <= len(p["tags"]) <= 4 for p in result.parts)  # the 小红书 frame, completed
 
 
 def test_tag_scores_labels_and_records_each_text(service, store):
@@ -120,7 +134,8 @@ def test_a_copy_adapter_answers_only_the_platforms_it_learned(service, monkeypat
     monkeypatch.setattr(service.engine, "generate", fake_generate)
     results = service.generate_many("copy", [page, social, page])
     assert [r.adapter_id for r in results] == ["copy", None, "copy"]
-    assert sorted(seen, key=str) == sorted([(2, "copy"), (1, None)], key=str)
+    per_request = get_task("copy").candidate_count(page)  # best of several candidates each
+    assert sorted(seen, key=str) == sorted([(2 * per_request, "copy"), (per_request, None)], key=str)
     write_scope(tmp_path, None)  # unknown scope (e.g. alpaca rows): every platform
     assert service.resolve_adapter("copy", request=social) == "copy"
 

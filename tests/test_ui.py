@@ -41,10 +41,12 @@ def test_copy_page_generates_and_records(app_env):
     at.number_input(key="copy_n").set_value(2)
     at.button[0].click()
     run_until(at, saved)
-    assert len(at.code) == 2 and all(c.value for c in at.code)
     rows = Database(app_env).history.search("保温杯")
     assert len(rows) == 1 and rows[0].source == "ui" and rows[0].inputs["platform"] == "小红书"
-    assert [r.text for r in rows[0].results] == [c.value for c in at.code]
+    shown = [c.value for c in at.code]
+    # Each version, then its parts to paste one by one (小红书: title, body, tags).
+    assert [r.text for r in rows[0].results] == [shown[0], shown[4]]
+    assert shown[1] == shown[0].split("\n")[0] and shown[3].startswith("#")
     # Rate and edit: stored beside the original.
     first_result = rows[0].results[0]
     at.button(key=f"fb_{first_result.id}_up").click().run()
@@ -52,8 +54,8 @@ def test_copy_page_generates_and_records(app_env):
     at.button(key=f"fb_{first_result.id}_save").click().run()
     stored = Database(app_env).history.get(rows[0].id).results[0]
     assert stored.rating == 1 and stored.edited_text == "改好的文案" and stored.text == first_result.text
-    # Each variant was checked against 广告法 before being shown.
-    checks = [m.value for m in (*at.success, *at.warning) if "合规检查" in m.value]
+    # Each version was verified (facts, length, format, 广告法) before being shown.
+    checks = [m.value for m in (*at.success, *at.warning) if "核对" in m.value]
     assert len(checks) == 2
     # What the user typed is still there after the run.
     assert at.text_input(key="copy_product").value == "保温杯"

@@ -10,6 +10,7 @@ and cutting one off mid-word would mangle it.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import torch
@@ -99,12 +100,88 @@ class CandidateSampler(LogitsProcessor):
         return torch.full_like(scores, float("-inf")).scatter_(-1, chosen, 0.0)
 
 
+_LATIN = re.compile(r"[A-Za-z]+")
+# Role names the chat template writes as text around the turns.
+_TEMPLATE_WORDS = {"system", "user", "assistant"}
+
+
+class NewLatinBlocker(LogitsProcessor):
+    """Ban tokens spelling English the prompt does not contain: a Chinese copy with “organic大米”
+    or “yoga垫” cannot be published, while the user's own ISOFIX, USB-C or 40dB stay writable.
+
+    A token is allowed when its letters, lower-cased, are part of a Latin word of its row's prompt."""
+
+    _vocabularies: dict[int, tuple[torch.Tensor, list[str]]] = {}
+
+    def __init__(self, tokenizer) -> None:  # noqa: ANN001
+        self.tokenizer = tokenizer
+        self.banned: list[torch.Tensor] | None = None
+
+    def _latin_tokens(self) -> tuple[torch.Tensor, list[str]]:
+        """Ids and letters of every ordinary token containing a Latin letter (once per tokenizer)."""
+        key = id(self.tokenizer)
+        if key not in self._vocabularies:
+            special = set(self.tokenizer.all_special_ids)
+            ids, letters = [], []
+            for index, token in enumerate(self.tokenizer.convert_ids_to_tokens(range(self.tokenizer.vocab_size))):
+                found = _LATIN.findall(token or "")
+                if found and index not in special:
+                    ids.append(index)
+                    letters.append("".join(found).lower())
+            self._vocabularies[key] = (torch.tensor(ids, dtype=torch.long), letters)
+        return self._vocabularies[key]
+
+    def _banned_for(self, prompt: str) -> torch.Tensor:
+        words = {w.lower() for w in _LATIN.findall(prompt)} - _TEMPLATE_WORDS
+        ids, letters = self._latin_tokens()
+        allowed = " ".join(sorted(words))
+        keep = torch.tensor([not (allowed and text in allowed) for text in letters], dtype=torch.bool)
+        return ids[keep] if len(ids) else ids
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if self.banned is None:  # the first call sees each row's prompt
+            self.banned = [self._banned_for(self.tokenizer.decode(row, skip_special_tokens=True)) for row in input_ids]
+        for row, banned in enumerate(self.banned):
+            if len(banned):
+                scores[row, banned[banned < scores.shape[1]]] = float("-inf")
+        return scores
+
+
+class MinCharsGuard(LogitsProcessor):
+    """No end of text before the answer has `min_chars` visible characters: a product page asked
+    for 200 characters otherwise often stops at 100. Counted in characters, not tokens, as the
+    platforms count."""
+
+    def __init__(self, tokenizer, min_chars: int) -> None:  # noqa: ANN001
+        from contentgen.engine.chat_prompts import ChatPrompts
+
+        self.tokenizer = tokenizer
+        self.min_chars = min_chars
+        self.stop_ids = ChatPrompts(tokenizer).stop_token_ids
+        self.prompt_length: int | None = None
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if self.prompt_length is None:
+            self.prompt_length = input_ids.shape[1]
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
+        short = [row for row, text in enumerate(texts) if sum(not c.isspace() for c in text) < self.min_chars]
+        if short:
+            for stop in self.stop_ids:
+                if stop < scores.shape[1]:
+                    scores[short, stop] = float("-inf")
+        return scores
+
+
 def guard_processors(params, tokenizer) -> list[LogitsProcessor]:  # noqa: ANN001
     """The processors our decoding adds to the stock ones, in order (the sampler last): every
     in-process engine takes them from here, so a guard added once applies to all of them."""
     processors: list[LogitsProcessor] = []
     if params.max_phrase_repeats:
         processors.append(RepeatedSpanBlocker(tokenizer, max_repeats=params.max_phrase_repeats))
+    if params.block_new_latin:
+        processors.append(NewLatinBlocker(tokenizer))
+    if params.min_chars:
+        processors.append(MinCharsGuard(tokenizer, params.min_chars))
     if params.do_sample and params.temperature > 0:
         # Sampling happens in the last processor (see CandidateSampler); greedy search takes its pick.
         processors.append(CandidateSampler(temperature=params.temperature, top_k=params.top_k, top_p=params.top_p))

@@ -126,6 +126,10 @@ class Task:
     check: Callable[[Prepared, str], list[dict[str, Any]]] | None = None
     # Tidying of one raw model output before it is checked and stored.
     finish: Callable[[Any, str], str] | None = None
+    # Fixes by rule after tidying, with what `prepare` learned (the brand's 广告法 checker).
+    revise: Callable[[Prepared, str], str] | None = None
+    # The parts of one output a user pastes separately (title, body, tags…), or None.
+    structure: Callable[[Any, str], dict[str, Any]] | None = None
     # Result columns of one batch row, from the row's outputs and findings.
     batch_output: Callable[[Any], dict[str, Any]] | None = None
     # A training row (a company's file or the shared data) -> (request, answer), or None to skip it.
@@ -193,6 +197,14 @@ class Task:
     def tidy(self, request: Any, text: str) -> str:
         text = without_control_chars(text)
         return self.finish(request, text) if self.finish else text
+
+    def finished(self, prepared: Prepared, raw: str) -> str:
+        """A raw output as it is checked, shown and stored."""
+        text = self.tidy(prepared.request, raw)
+        return self.revise(prepared, text) if self.revise else text
+
+    def parts_of(self, request: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
+        return [self.structure(request, t) for t in texts] if self.structure else []
 
     def text_of(self, request: Any) -> str:
         if self.input_text:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from contentgen import copy_checks, copy_repair
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
 from contentgen.tasks.base import CHOICE, INTEGER, LINES, MAX_FIELD_CHARS, InputField, Prepared, Task
@@ -13,23 +14,36 @@ from contentgen.tasks.base import CHOICE, INTEGER, LINES, MAX_FIELD_CHARS, Input
 DEFAULT_PLATFORM = "电商详情"
 
 PLATFORMS: dict[str, str] = {
-    "电商详情": "电商商品详情页文案：开头一句点明核心卖点，再分点介绍材质、设计、功能和适用场景，语言具体可信。",
-    "小红书": "小红书种草笔记：第一人称分享真实体验，口语化、分段短句，可适量使用表情符号，结尾附 2-4 个话题标签（#话题）。",
-    "抖音": "抖音短视频口播脚本：开头三秒一句话抓住注意力，节奏快、句子短，结尾引导点击购物车。",
+    "电商详情": "电商商品详情页文案：开头一句点明核心卖点，再分几小段逐个介绍卖点和适用场景，语言具体可信。",
+    "小红书": "小红书种草笔记：第一人称分享真实体验，口语化、分段短句，可适量使用表情符号。",
+    "抖音": "抖音短视频口播稿：开头一句话抓住注意力，节奏快、句子短，结尾引导点击购物车。",
     "朋友圈": "微信朋友圈文案：简短亲切，像朋友推荐，两三句话，可带一个表情符号。",
-    "微博": "微博文案：140 字以内，有话题标签（#话题#），语气轻松有互动感。",
-    "新闻稿": "企业新闻稿：客观正式，先给标题，再写导语和正文，不使用夸张语气和表情符号。",
+    "微博": "微博文案：一段话，语气轻松有互动感，带话题（#话题#）。",
+    "新闻稿": "企业新闻稿：客观正式，有标题、导语和正文，不使用夸张语气和表情符号。",
+}
+
+# How the answer is laid out, so each part can be found and checked (copy_checks, copy_repair).
+FORMATS: dict[str, str] = {
+    "电商详情": "格式：不写标题，不写话题标签，不分点编号。",
+    "小红书": "格式：第一行是 20 字以内的标题；空一行写正文；最后一行写 2-4 个话题标签，如 #好物分享。"
+             "不要写“标题：”“正文：”这类字样。",
+    "抖音": "格式：只写要念出来的话，不写镜头、画面和“开头：”之类的标签；第一句不超过 20 字；最后一句引导点击购物车下单。",
+    "朋友圈": "格式：两三句话，不写标题，不用话题标签。",
+    "微博": "格式：一段话，结尾带 1-2 个话题，写成 #话题# 的样子。",
+    "新闻稿": "格式：第一行是 30 字以内的新闻标题（不加句号）；空一行写导语，写明时间、地点、发布方和发布内容；"
+             "再写两段正文。不写署名、联系方式和落款，不用表情符号和话题标签。",
 }
 
 TONES: tuple[str, ...] = ("专业可信", "亲切温暖", "活泼俏皮", "高端精致", "简洁直接")
 
-# Target length in Chinese characters.
-LENGTHS: dict[str, int] = {"短": 80, "中": 200, "长": 400}
+# Target length in Chinese characters, and the bounds each platform allows: copy_checks.
+LENGTHS = copy_checks.LENGTHS
 
 SYSTEM_PROMPT = (
     "你是一名资深的中文电商营销文案策划。你根据商品信息写出流畅、具体、有感染力的中文营销文案，"
     "贴合指定平台的风格和语气。只使用给出的商品信息，不编造参数、价格、销量或功效；"
     "遵守《广告法》，不使用“最”“第一”“国家级”“顶级”等绝对化用语；每句话都有新信息，不重复。"
+    "只输出文案本身，不和用户说话，不留待填写的空位。"
 )
 
 
@@ -48,6 +62,8 @@ class CopyRequest:
     audience: str = ""
     required_keywords: tuple[str, ...] = ()
     brand_examples: tuple[str, ...] = ()
+    # 更多类似: a version to write new ones like (its shape and tone, not its sentences).
+    like: str = ""
 
     def validate(self) -> None:
         if not (self.product.strip() or self.points or self.attributes.strip()):
@@ -58,7 +74,7 @@ class CopyRequest:
             raise UserFacingError(f"篇幅只能是：{'、'.join(LENGTHS)}。")
         if not 1 <= self.n <= 8:
             raise UserFacingError("一次可生成 1 到 8 个版本，请调整数量。")
-        total = len(self.product) + sum(map(len, self.points)) + len(self.attributes) + len(self.tone)
+        total = len(self.product) + sum(map(len, self.points)) + len(self.attributes) + len(self.tone) + len(self.like)
         if total > MAX_FIELD_CHARS:
             raise UserFacingError(
                 f"输入共 {total} 字，超过上限 {MAX_FIELD_CHARS} 字。请精简卖点后重试（已填写的内容不会丢失）。"
@@ -80,34 +96,54 @@ def format_attributes(attributes: str) -> str:
 
 
 def copy_user_prompt(request: CopyRequest) -> str:
-    lines = [f"平台：{request.platform}。{PLATFORMS[request.platform]}"]
+    # Platform, format and length first: requests for one platform share this prompt start,
+    # which the engine keeps cached.
+    low, high = copy_checks.length_bounds(request.platform, request.length)
+    lines = [f"平台：{request.platform}。{PLATFORMS[request.platform]}", FORMATS[request.platform],
+             f"字数：全文 {low}-{high} 字，写完最后一句就结束。"]
+    lines.append("要求：商品名原样写出；每条卖点都写进文案，数字和单位原样保留；不添加没有给出的参数、数字、认证、"
+                 "产地、价格、优惠、销量和售后承诺；不夹杂英文单词。")
     if request.product.strip():
-        lines.append(f"商品：{request.product.strip()}")
+        lines.append(f"商品：{request.product.strip()}（商品名“{request.product.strip()}”原样写出，不换别的叫法）")
     if request.attributes.strip():
         lines.append(f"商品属性：{format_attributes(request.attributes) or request.attributes.strip()}")
     if request.points:
         lines.append("卖点：" + "；".join(p.strip() for p in request.points if p.strip()))
     if request.brand.strip():
-        lines.append(f"品牌：{request.brand.strip()}")
+        lines.append(f"品牌：{request.brand.strip()}（品牌名原样写出）")
     if request.audience.strip():
         lines.append(f"目标人群：{request.audience.strip()}")
     if request.required_keywords:
         lines.append("必须自然地用到这些词：" + "、".join(request.required_keywords))
     lines.append(f"语气：{request.tone}")
-    lines.append(f"篇幅：约 {LENGTHS[request.length]} 字")
     for example in request.brand_examples[:2]:
         lines.append(f"品牌过往文案（学习其风格，不要照抄）：{example.strip()[:200]}")
-    lines.append("请直接写出文案正文，不要复述要求，不要重复同一句话。")
+    if request.like.strip():
+        lines.append(f"参考这一版的结构和语气，写一个不同的新版本，不要照抄句子：{request.like.strip()[:400]}")
+    lines.append("请直接写出文案。")
     return "\n".join(lines)
 
 
 DEFAULT_PARAMS = GenerationParams(max_new_tokens=300, temperature=0.7, top_p=0.9, repetition_penalty=1.1,
-                                  no_repeat_ngram_size=6, max_phrase_repeats=2)
+                                  no_repeat_ngram_size=6, max_phrase_repeats=2, block_new_latin=True)
+# Qwen2.5 writes about 0.75 tokens per Chinese character: room for the longest allowed text, no more.
+TOKENS_PER_CHAR = 0.8
 
 
 def copy_params(request: CopyRequest) -> GenerationParams:
-    # ~1.3 tokens per Chinese character, plus room for a title or hashtags.
-    return replace(DEFAULT_PARAMS, max_new_tokens=int(LENGTHS[request.length] * 1.3) + 48)
+    low, high = copy_checks.length_bounds(request.platform, request.length)
+    return replace(DEFAULT_PARAMS, max_new_tokens=int(high * TOKENS_PER_CHAR) + 24, min_chars=low)
+
+
+def brief_of(request: CopyRequest) -> copy_checks.Brief:
+    attributes = tuple(v for pair in format_attributes(request.attributes).split("；") if pair
+                       for v in [pair.partition("：")[2]] if v)
+    return copy_checks.Brief(
+        product=request.product, brand=request.brand,
+        facts=tuple(p.strip() for p in request.points if p.strip()) + attributes,
+        platform=request.platform, length=request.length,
+        context=" ".join([request.audience, *request.required_keywords, *request.brand_examples, request.attributes]),
+    )
 
 
 def with_brand(request: CopyRequest, brand) -> CopyRequest:  # noqa: ANN001
@@ -130,8 +166,33 @@ def prepare(service, request: CopyRequest) -> Prepared:  # noqa: ANN001
                     service.compliance_checker(profile, (request.product,)))
 
 
-def compliance_findings(prepared: Prepared, text: str) -> list[dict[str, Any]]:
-    return [f.as_dict() for f in prepared.checker.check(text)]
+# Findings the rule-based or model rewrite can fix (the verifier's others need a new version).
+AD_LAW_CATEGORIES = frozenset({"绝对化用语", "功效宣称", "医疗用语", "品牌禁用词"})
+
+
+def copy_findings(prepared: Prepared, text: str) -> list[dict[str, Any]]:
+    """The verifier's findings and the 广告法 ones, in text order: none means publishable."""
+    found = copy_checks.verify(brief_of(prepared.request), text) + [f.as_dict() for f in prepared.checker.check(text)]
+    return sorted(found, key=lambda f: (f["start"], f["end"]))
+
+
+def revise(prepared: Prepared, text: str) -> str:
+    """The draft in the platform's frame, unsupported claims dropped, 广告法 terms rewritten by rule."""
+    text = copy_repair.repair(brief_of(prepared.request), text)
+    if prepared.checker.check(text):
+        text = prepared.checker.rewrite(text)
+    return text
+
+
+def best_versions(request: CopyRequest, texts: list[str], findings: list[list[dict[str, Any]]]) -> list[int]:
+    """The versions with the fewest findings; among equals the one nearest the target length."""
+    low, high = copy_checks.length_bounds(request.platform, request.length)
+    middle = (low + high) / 2
+
+    def rank(index: int) -> tuple[int, float]:
+        return len(findings[index]), abs(copy_checks.visible_length(texts[index]) - middle)
+
+    return sorted(range(len(texts)), key=rank)[:request.n]
 
 
 def describe_findings(findings: list[dict[str, Any]]) -> str:
@@ -139,7 +200,11 @@ def describe_findings(findings: list[dict[str, Any]]) -> str:
 
 
 def batch_output(result) -> dict[str, Any]:  # noqa: ANN001
-    return {"文案": result.outputs[0], "广告法提示": describe_findings(result.compliance[0])}
+    parts = result.parts[0] if result.parts else {}
+    return {"文案": result.outputs[0], "可直接发布": "否" if result.compliance[0] else "是",
+            "检查提示": describe_findings(result.compliance[0]), "标题": parts.get("title", ""),
+            "正文": parts.get("body", ""), "话题": " ".join(f"#{t}" for t in parts.get("tags", ())),
+            "开头": parts.get("hook", ""), "结尾引导": parts.get("call_to_action", "")}
 
 
 def training_pair(row: dict[str, Any]) -> tuple[CopyRequest, str] | None:
@@ -190,14 +255,19 @@ TASK = Task(
         InputField("n", "版本数", INTEGER, default=1, minimum=1, maximum=8, help="生成几个版本（1-8）"),
         InputField("brand", "品牌档案", help="品牌档案名称（语气、人群、关键词、禁用词）", max_chars=100,
                    job_option=True, choices_from="brands"),
+        InputField("like", "参考版本", help="更多类似：以这一版文案为样子再写新版本", max_chars=1000),
     ),
     required_any=("product", "points", "attributes"),
-    result_columns=("文案", "广告法提示"),
+    result_columns=("文案", "可直接发布", "检查提示", "标题", "正文", "话题", "开头", "结尾引导"),
     roles=("marketing",),
     page="copy",
     icon="✍️",
     prepare=prepare,
-    check=compliance_findings,
+    check=copy_findings,
+    revise=revise,
+    structure=lambda request, text: copy_repair.parts(request.platform, text).as_dict(),
+    candidates=lambda request: min(request.n * 2 + 1, 8),
+    select=best_versions,
     batch_output=batch_output,
     training_pair=training_pair,
     feedback_row=feedback_row,

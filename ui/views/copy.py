@@ -5,7 +5,8 @@ import streamlit as st
 from contentgen.inputs import split_points
 from contentgen.service import check_text
 from contentgen.tasks import get_task
-from contentgen.tasks.copy import LENGTHS, PLATFORMS, TONES, CopyRequest
+from contentgen.copy_checks import UNCHECKED
+from contentgen.tasks.copy import AD_LAW_CATEGORIES, LENGTHS, PLATFORMS, TONES, CopyRequest
 from ui.state import (
     settings,
     adapter_picker,
@@ -48,7 +49,8 @@ with st.form("copy_form"):
     adapter_picker("copy", "copy_adapter")
     submitted = st.form_submit_button("生成文案", type="primary")
 
-if submitted:
+def submit_copy(like: str = "") -> None:
+    """The form's request; with `like`, more versions shaped like that one (更多类似)."""
     request = CopyRequest(
         product=st.session_state.copy_product or "",
         points=split_points(st.session_state.copy_points or ""),
@@ -58,21 +60,36 @@ if submitted:
         length=st.session_state.copy_length,
         n=int(st.session_state.copy_n),
         brand=st.session_state.get("copy_brand") or "",
+        like=like,
     )
     submit_stream("copy_job", "copy", request, adapter=st.session_state.get("copy_adapter", "auto"))
 
 
+if submitted:
+    submit_copy()
+
+
 def show_compliance(index: int, text: str) -> None:
-    """Every generated copy is checked against 广告法 before the marketer uses it."""
+    """Every version is verified (facts, names, length, format, 广告法) before the marketer uses it."""
     job = shared_jobs().get(st.session_state.get("copy_job"))
     feedback_controls(job.request_id if job else None, index, text)
-    findings = job.result.compliance[index] if job is not None and job.result is not None else []
+    result = job.result if job is not None else None
+    findings = result.compliance[index] if result is not None else []
+    parts = result.parts[index] if result is not None and len(result.parts) > index else {}
+    show_parts(parts)
+    if st.button("更多类似", key=f"more_like_{index}", help="以这一版为样子，再写几个不同的版本"):
+        submit_copy(like=text)
+        st.rerun()
     if not findings:
-        st.success("合规检查：未发现绝对化用语或功效宣称。")
+        st.success("核对通过：商品名、卖点、数字、篇幅、格式和广告法均未发现问题。")
+        st.caption(UNCHECKED)
         return
-    st.warning("合规检查发现 {} 处问题：\n\n".format(len(findings)) + "\n".join(
-        f"- “{plain(f['text'])}”（第 {f['start'] + 1} 字起）{plain(f['category'])}：{plain(f['rule'])}。"
-        f"建议：{plain(f['suggestion'])}" for f in findings))
+    st.warning("核对发现 {} 处问题，发布前请修改：\n\n".format(len(findings)) + "\n".join(
+        f"- {plain(describe(f))}{plain(f['category'])}：{plain(f['rule'])}。建议：{plain(f['suggestion'])}"
+        for f in findings))
+    st.caption(UNCHECKED)
+    if not any(f["category"] in AD_LAW_CATEGORIES for f in findings):
+        return
     brand = st.session_state.get("copy_brand") or None
     protected = (st.session_state.get("copy_product") or "",)
     with st.expander("按规则修改后的文案"):
@@ -88,6 +105,27 @@ def show_compliance(index: int, text: str) -> None:
 
             st.session_state.rewrite_job = shared_jobs().submit("rewrite", current_user(), work).id
             st.rerun()  # leave the fragment: the rewrite shows below the copy
+
+
+def describe(finding: dict) -> str:
+    if finding["end"] > finding["start"]:
+        return f"“{finding['text']}”（第 {finding['start'] + 1} 字起）"
+    return f"“{finding['text']}”"
+
+
+PART_LABELS = {"title": "标题", "hook": "开头", "body": "正文", "call_to_action": "结尾引导", "tags": "话题"}
+
+
+def show_parts(parts: dict) -> None:
+    """Each part in its own box, for pasting where it goes (小红书 title and tags, 抖音 hook…)."""
+    filled = {k: (" ".join(f"#{t}" for t in v) if k == "tags" else v) for k, v in parts.items() if v}
+    if len(filled) < 2:
+        return
+    with st.expander("分栏复制"):
+        for key, label in PART_LABELS.items():
+            if filled.get(key):
+                st.caption(label)
+                st.code(filled[key], language=None, wrap_lines=True)
 
 
 render_generation("copy_job", "文案", after_each=show_compliance)

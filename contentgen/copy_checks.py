@@ -1,0 +1,407 @@
+"""The copy verifier: what makes a version unpublishable, besides 广告法 terms.
+
+Each check compares the output with what the user gave (product, brand, selling points,
+attributes) and returns findings shaped like the compliance ones (start, end, text, category,
+rule, suggestion); a fact that is missing has an empty span (start == end == 0).
+
+What it checks: the product and brand names kept verbatim; each given fact kept (all of them
+on 电商详情 and 新闻稿) and not weakened; no number, unit, certification, award, origin,
+promise or sales claim the input does not give; no placeholder, assistant talk, field label
+or English word the input lacks; the platform's length and format; repeated phrases.
+What it cannot check is in `UNCHECKED`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import jieba
+
+UNCHECKED = ("无法自动核实：形容词和主观描述（如“口感软糯”“音质出色”）是否属实、没有数字的功效说法是否成立、"
+             "文案与图片是否一致，请发布前人工确认。")
+
+# Target length in Chinese characters (篇幅) and the share it may miss by.
+LENGTHS: dict[str, int] = {"短": 80, "中": 200, "长": 400}
+# Shorter is tolerated more than longer: a platform cuts what is too long, a reader skims.
+LENGTH_TOLERANCE = (0.4, 0.3)
+# Platforms whose own limit wins over 篇幅: (fewest, most) characters.
+PLATFORM_LIMITS: dict[str, tuple[int, int]] = {"微博": (40, 140), "朋友圈": (20, 100)}
+# Platforms that must keep every given fact; the others keep those with a number or unit.
+ALL_FACTS_PLATFORMS = ("电商详情", "新闻稿")
+TITLE_MAX_CHARS = {"小红书": 20, "新闻稿": 40}
+
+SENTENCE_END = "。！？!?…\n"
+EMOJI = re.compile("[\U0001F300-\U0001FAFF\U00002600-\U000027BF\U0001F000-\U0001F2FF\u2B50\u2B55\u203C\u2049]")
+_XHS_TAG = re.compile(r"#([^\s#，。！？,.!?]{1,20})")
+_WEIBO_TOPIC = re.compile(r"#[^#\n]{1,30}#")
+
+# ---------------------------------------------------------------- numbers and units
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "双": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+              "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+UNIT_ALIASES: dict[str, str] = {
+    "公斤": "kg", "千克": "kg", "kg": "kg", "克": "g", "g": "g", "斤": "斤", "毫升": "ml", "ml": "ml",
+    "升": "l", "l": "l", "厘米": "cm", "cm": "cm", "毫米": "mm", "mm": "mm", "米": "m", "m": "m",
+    "小时": "h", "h": "h", "分钟": "min", "min": "min", "秒": "s", "天": "天", "日": "天", "周": "周",
+    "个月": "月", "月": "月", "年": "年", "岁": "岁", "元": "元", "块": "元", "瓦": "w", "w": "w",
+    "伏": "v", "v": "v", "%": "%", "倍": "倍", "db": "db", "分贝": "db", "pa": "pa", "mah": "mah",
+    "英寸": "英寸", "寸": "英寸", "bar": "bar", "档": "档", "层": "层", "种": "种", "款": "款", "人": "人",
+    "只": "只", "枚": "枚", "支": "支", "瓶": "瓶", "袋": "袋", "盒": "盒", "片": "片", "颗": "颗", "粒": "粒",
+    "册": "册", "节": "节", "家": "家", "台": "台", "个": "个", "件": "件", "次": "次", "公里": "km",
+    "km": "km", "平方米": "㎡", "平米": "㎡", "㎡": "㎡", "吨": "吨", "万": "万", "亿": "亿", "姆米": "姆米",
+    "mm水柱": "mm", "键": "键", "寸屏": "英寸", "p": "p", "k": "k", "gb": "gb", "tb": "tb", "hz": "hz",
+}
+_UNIT_PATTERN = "|".join(sorted(map(re.escape, UNIT_ALIASES), key=len, reverse=True))
+_ARABIC = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNIT_PATTERN})?", re.IGNORECASE)
+# Chinese numerals count only with a unit after them: 十分 (very), 一起, 万一 are words.
+_CHINESE = re.compile(rf"([零〇一二两双三四五六七八九十百千万]+)({_UNIT_PATTERN})")
+# A value of 1 or 2 in words is usually prose (一款, 两种心情); with these units it is a claim.
+_STRICT_SMALL_UNITS = {"倍", "元", "层", "%", "kg", "g", "ml", "l"}
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    unit: str      # normalised, "" when none follows
+    start: int
+    end: int
+    text: str
+
+
+def chinese_number(text: str) -> float | None:
+    """三十 -> 30, 一百五十 -> 150, 两 -> 2; None for what is not a plain numeral."""
+    total, current = 0, 0
+    for char in text:
+        if char in _CN_DIGITS:
+            current = _CN_DIGITS[char]
+        elif char in _CN_UNITS:
+            total += (current or 1) * _CN_UNITS[char]
+            current = 0
+        else:
+            return None
+    return float(total + current)
+
+
+def quantities(text: str) -> list[Quantity]:
+    found = []
+    for match in _ARABIC.finditer(text):
+        unit = UNIT_ALIASES.get((match.group(2) or "").lower(), "")
+        found.append(Quantity(float(match.group(1)), unit, match.start(), match.end(), match.group(0)))
+    for match in _CHINESE.finditer(text):
+        value = chinese_number(match.group(1))
+        unit = UNIT_ALIASES.get(match.group(2).lower(), "")
+        if value is None or (value <= 2 and unit not in _STRICT_SMALL_UNITS):
+            continue
+        found.append(Quantity(value, unit, match.start(), match.end(), match.group(0)))
+    return sorted(found, key=lambda q: q.start)
+
+
+def normalize(text: str) -> str:
+    """Full-width to half-width, lower case: “５ＫＧ” is “5kg”."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+# ---------------------------------------------------------------- claims the input must give
+# (category, rule, terms): a term in the output that the input does not contain is a finding.
+CLAIMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("编造认证或奖项", "输入未提供该认证、标准或奖项，《广告法》第二十八条：虚构的认证属虚假广告",
+     ("3c", "ccc", "cqc", "iso", "fda", "ce认证", "gmp", "sgs", "有机认证", "绿色食品", "无公害", "地理标志",
+      "专利", "质检", "检测报告", "认证", "获奖", "金奖", "大奖", "红点", "设计奖", "荣获", "驰名商标", "老字号",
+      "非遗", "新国标", "国标", "欧盟标准", "母婴级", "食品级", "医用级", "军工级", "航空级", "权威", "推荐品牌")),
+    ("编造产地或来源", "输入未提供该产地或来源",
+     ("进口", "原装", "国外", "海外", "外国", "德国", "日本", "美国", "法国", "意大利", "瑞士", "英国", "韩国",
+      "澳洲", "澳大利亚", "新西兰", "丹麦", "瑞典", "荷兰", "比利时", "西班牙", "泰国", "欧洲", "北欧", "欧美",
+      "日韩", "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽",
+      "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃",
+      "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门", "东北", "五常", "杭州", "深圳",
+      "广州", "成都", "武汉", "南京", "苏州", "宁波", "厦门", "丹东", "和田", "景德镇", "义乌")),
+    ("编造承诺或优惠", "输入未提供该售后承诺、价格或优惠，不能替商家许诺",
+     ("承诺", "包退", "包换", "包邮", "无理由", "退换", "退货", "退款", "质保", "保修", "终身", "售后",
+      "技术支持", "赔付", "假一赔", "正品保障", "运费险", "顺丰", "次日达", "送货上门", "免费安装", "赠品",
+      "赠送", "限时", "优惠", "折扣", "打折", "秒杀", "优惠券", "满减", "原价", "特价", "低至", "免费试用",
+      "买一送一", "到手价", "直降")),
+    ("编造销量或口碑", "输入未提供销量、排名或口碑数据，不能虚构",
+     ("销量", "热销", "爆款", "好评率", "回购", "万人", "网红同款", "明星同款", "断货", "售罄", "抢购一空",
+      "口碑爆棚", "好评如潮", "排行榜", "榜单")),
+)
+
+PLACEHOLDERS = re.compile(
+    r"\[[^\]\n]{1,20}\]|【[^】\n]{0,12}(?:名字|姓名|日期|时间|职位|电话|地址|链接|公司|品牌名|产品名|价格|联系方式|此处|xx)[^】\n]{0,12}】"
+    r"|[xX×]{2,}|某某|（此处[^）\n]*）|\(此处[^)\n]*\)|<[^>\n]{1,20}>|\{[^}\n]{1,20}\}|_{3,}",
+)
+ASSISTANT_TALK = re.compile(
+    r"以上(?:内容|文案)|仅为示例|仅供参考|希望(?:对你|对您|能)[^。！\n]{0,6}帮助|以下是|下面是|这篇文案|这段文案|"
+    r"文案如下|根据(?:您|你)(?:提供|给出)|如有需要|如需(?:调整|修改)|可以根据(?:具体|实际)|请注意[,，:：]|"
+    r"作为(?:一个|一名)?(?:AI|人工智能|语言模型|文案|助手)|当然可以|好的[，,！!]|为(?:您|你)(?:撰写|写了|创作)|"
+    r"字数[:：约]|(?:共|约)\d+字",
+    re.IGNORECASE,
+)
+FIELD_LABELS = re.compile(
+    r"(?m)^\s*[*#【\[]*\s*(标题|正文|文案|平台|语气|篇幅|卖点|商品|商品名称|品牌|话题|标签|导语|开头|结尾|口播|"
+    r"脚本|镜头\d*|画面|字数|注意事项|商品属性|目标人群|结语|引导|钩子|行动号召|CTA|新闻标题|副标题)\s*[\]】*]*\s*[:：]",
+    re.IGNORECASE,
+)
+MARKDOWN = re.compile(r"\*\*|__|^\s*#{1,6}\s+|^\s*[-*]{3,}\s*$", re.MULTILINE)
+# A line that is only a short bracketed heading (【开场白】【推荐理由】) is an outline, not copy.
+BRACKET_LABEL = re.compile(r"(?m)^\s*(?:[【\[][^】\]\n]{1,6}[】\]]|标题|正文|导语|开头|结尾|话题|标签|新闻标题)\s*$")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+CALL_TO_ACTION = ("购物车", "小黄车", "下单", "点击", "链接", "抢", "入手", "拍下", "冲", "买", "囤", "戳", "关注",
+                  "评论区", "直播间")
+# A span this long seen twice (punctuation aside) is a repeated phrase, unless the input has it.
+REPEAT_SPAN = 10
+
+
+@dataclass(frozen=True)
+class Brief:
+    """What the user gave, as the verifier reads it."""
+
+    product: str = ""
+    brand: str = ""
+    facts: tuple[str, ...] = ()
+    platform: str = "电商详情"
+    length: str = "中"
+    # Text the output may draw on besides the facts (audience, keywords, brand examples).
+    context: str = ""
+
+    @property
+    def source(self) -> str:
+        return normalize(" ".join([self.product, self.brand, *self.facts, self.context]))
+
+
+def finding(start: int, end: int, text: str, category: str, rule: str, suggestion: str) -> dict:
+    return {"start": start, "end": end, "text": text, "category": category, "rule": rule, "suggestion": suggestion}
+
+
+def missing(text: str, category: str, rule: str, suggestion: str) -> dict:
+    return finding(0, 0, text, category, rule, suggestion)
+
+
+def visible_length(text: str) -> int:
+    """Characters a reader counts: everything but whitespace."""
+    return sum(1 for c in text if not c.isspace())
+
+
+def length_bounds(platform: str, length: str) -> tuple[int, int]:
+    if platform in PLATFORM_LIMITS:
+        return PLATFORM_LIMITS[platform]
+    target = LENGTHS.get(length, 200)
+    return round(target * (1 - LENGTH_TOLERANCE[0])), round(target * (1 + LENGTH_TOLERANCE[1]))
+
+
+# ---------------------------------------------------------------- checks
+def check_names(brief: Brief, text: str) -> list[dict]:
+    found = []
+    folded = normalize(text)
+    product = brief.product.strip()
+    if product:
+        # A long listing title is not repeated whole; its last word (the product itself) must be.
+        required = product if len(product) <= 16 else _last_word(product)
+        if normalize(required) not in folded:
+            found.append(missing(required, "商品名缺失或被改写", f"文案中没有原样出现商品名“{required}”",
+                                 f"在开头写出“{required}”，不要改写成近义词"))
+    brand = brief.brand.strip()
+    if brand and normalize(brand) not in folded:
+        found.append(missing(brand, "品牌名缺失", f"文案中没有出现品牌名“{brand}”", f"写出品牌名“{brand}”"))
+    return found
+
+
+def _last_word(title: str) -> str:
+    words = [w for w in jieba.lcut(title) if len(w) > 1]
+    return words[-1] if words else title[-4:]
+
+
+def _content_words(fact: str) -> list[str]:
+    return [w for w in jieba.lcut(normalize(fact)) if len(w) > 1 and not _ARABIC.fullmatch(w)
+            and w not in _FUNCTION_WORDS and w not in UNIT_ALIASES]
+
+
+_FUNCTION_WORDS = {"通过", "适合", "适用", "含有", "支持", "可以", "采用", "每个", "每袋", "每瓶", "每盒", "每支",
+                   "以内", "以上", "左右", "约为", "仅有", "首批", "面向", "获得", "同步", "开放"}
+
+
+def fact_kept(fact: str, text: str) -> bool:
+    """A fact is kept when its numbers keep their units and most of its words are there."""
+    folded_fact, folded = normalize(fact).replace(" ", ""), normalize(text).replace(" ", "")
+    if folded_fact in folded:
+        return True
+    given = quantities(folded_fact)
+    said = {(q.value, q.unit) for q in quantities(folded)}
+    if any((q.value, q.unit) not in said for q in given):
+        return False
+    words = _content_words(fact)
+    if not words:
+        return bool(given)
+    return sum(w in folded for w in words) >= math.ceil(len(words) * 2 / 3)
+
+
+def check_facts(brief: Brief, text: str) -> list[dict]:
+    found = []
+    for fact in brief.facts:
+        fact = fact.strip()
+        if not fact:
+            continue
+        needed = brief.platform in ALL_FACTS_PLATFORMS or bool(quantities(normalize(fact)))
+        if needed and not fact_kept(fact, text):
+            found.append(missing(fact, "遗漏或改写了给定卖点", f"给定的“{fact}”没有原样写进文案（数字和单位须一致）",
+                                 f"写出“{fact}”"))
+        for q in quantities(normalize(fact)):
+            if re.search("只|仅|才", fact):
+                continue  # the user's own wording
+            for weak in re.finditer(rf"(?<!不)(?:只|仅|才)(?:含有?|有|含)?\s*{re.escape(q.text)}", normalize(text)):
+                found.append(finding(weak.start(), weak.end(), text[weak.start():weak.end()], "削弱了卖点",
+                                     f"“{weak.group(0)}”把卖点“{fact}”写成了不足",
+                                     f"写成“{fact}”，不加“只”“仅”"))
+    return found
+
+
+def check_invented(brief: Brief, text: str) -> list[dict]:
+    source = brief.source
+    given = quantities(source)
+    given_values = {q.value for q in given}
+    given_pairs = {(q.value, q.unit) for q in given}
+    found = []
+    folded = normalize(text)
+    for q in quantities(folded):
+        if _is_list_marker(folded, q):
+            continue
+        if q.value in given_values and (not q.unit or (q.value, q.unit) in given_pairs
+                                        or all(g.unit == "" for g in given if g.value == q.value)):
+            continue
+        found.append(finding(q.start, q.end, text[q.start:q.end], "编造数字或参数",
+                             f"输入中没有“{q.text}”，《广告法》第二十八条：虚构参数属虚假广告",
+                             "删除，或在卖点里补充真实参数后重新生成"))
+    claims = []
+    for category, rule, terms in CLAIMS:
+        for term in terms:
+            if term in source:
+                continue
+            for match in re.finditer(re.escape(term), folded):
+                claims.append(finding(match.start(), match.end(), text[match.start():match.end()], category, rule,
+                                      "删除，或在卖点里补充后重新生成"))
+    # 优惠券 over 优惠, 有机认证 over 认证: one finding per span.
+    return found + [c for c in claims if not any(o is not c and o["start"] <= c["start"] and c["end"] <= o["end"]
+                                                 and o["end"] - o["start"] > c["end"] - c["start"] for o in claims)]
+
+
+def _is_list_marker(text: str, q: Quantity) -> bool:
+    """“1.” “2、” at a line start number a list; they are not claims."""
+    line_start = text.rfind("\n", 0, q.start) + 1
+    return not q.unit and text[line_start:q.start].strip(" *-") == "" and text[q.end:q.end + 1] in (".", "、", ")", "）")
+
+
+def check_wording(brief: Brief, text: str) -> list[dict]:
+    found = []
+    for match in PLACEHOLDERS.finditer(text):
+        found.append(finding(match.start(), match.end(), match.group(0), "占位符",
+                             "文案里留有待填写的占位符，不能直接发布", "删除或填入真实内容"))
+    for match in ASSISTANT_TALK.finditer(text):
+        found.append(finding(match.start(), match.end(), match.group(0), "助手口吻",
+                             "这是写给使用者的话，不是文案", "删除这句"))
+    for match in FIELD_LABELS.finditer(text):
+        found.append(finding(match.start(1), match.end(1), match.group(1), "多余的字段标签",
+                             f"“{match.group(1)}：”是提示里的字段名，不应出现在文案里", "删除标签，只留内容"))
+    for match in MARKDOWN.finditer(text):
+        found.append(finding(match.start(), match.end(), match.group(0), "排版符号",
+                             "Markdown 符号在这些平台上会原样显示", "删除这些符号"))
+    for match in BRACKET_LABEL.finditer(text):
+        found.append(finding(match.start(), match.end(), match.group(0).strip(), "多余的字段标签",
+                             "这是写作提纲的小标题，不是文案", "删除这一行"))
+    source = brief.source
+    for match in _LATIN_WORD.finditer(text):
+        if match.group(0).lower() not in source:
+            found.append(finding(match.start(), match.end(), match.group(0), "夹杂英文",
+                                 "输入中没有这个英文词，中文文案里夹杂英文不利于发布", "换成中文"))
+    return found
+
+
+def check_length(brief: Brief, text: str) -> list[dict]:
+    low, high = length_bounds(brief.platform, brief.length)
+    size = visible_length(text)
+    if low <= size <= high:
+        return []
+    where = f"{brief.platform}要求 {low}-{high} 字" if brief.platform in PLATFORM_LIMITS else \
+        f"篇幅“{brief.length}”要求 {low}-{high} 字"
+    return [missing(f"{size} 字", "篇幅不符", f"全文 {size} 字，{where}", "重新生成，或删减/补充后发布")]
+
+
+def check_format(brief: Brief, text: str) -> list[dict]:
+    found = []
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    platform = brief.platform
+    if platform == "小红书":
+        tags = set(_XHS_TAG.findall(text))
+        if not 2 <= len(tags) <= 4:
+            found.append(missing(f"{len(tags)} 个话题", "格式不符", "小红书笔记结尾需要 2-4 个 #话题 标签",
+                                 "在结尾补充 2-4 个 #话题"))
+        if not lines or len(lines) < 3 or len(lines[0]) > TITLE_MAX_CHARS["小红书"] or lines[0].startswith("#"):
+            found.append(missing("标题", "格式不符", "小红书笔记需要首行标题（20 字以内）、正文和话题",
+                                 "首行写一句 20 字以内的标题"))
+    elif platform == "抖音":
+        sentences = split_sentences(text)
+        if not sentences or visible_length(sentences[0]) > 30:
+            found.append(missing("开头", "格式不符", "抖音口播的第一句要在 30 字以内抓住注意力", "用一句短句开头"))
+        if not any(word in "".join(sentences[-2:]) for word in CALL_TO_ACTION):
+            found.append(missing("结尾引导", "格式不符", "抖音口播结尾需要引导行动（如点击购物车下单）",
+                                 "结尾加一句引导下单"))
+    elif platform == "微博":
+        if not _WEIBO_TOPIC.search(text):
+            found.append(missing("话题", "格式不符", "微博需要至少一个 #话题#", "加一个 #话题#"))
+    elif platform == "新闻稿":
+        if len(lines) < 3 or len(lines[0]) > TITLE_MAX_CHARS["新闻稿"] or lines[0][-1:] in "。！？":
+            found.append(missing("标题", "格式不符", "新闻稿需要首行标题（40 字以内），再写导语和正文",
+                                 "首行写标题，下面分段写导语和正文"))
+        for match in EMOJI.finditer(text):
+            found.append(finding(match.start(), match.end(), match.group(0), "格式不符", "新闻稿不使用表情符号",
+                                 "删除表情符号"))
+        for match in re.finditer(r"#[^#\s]+", text):
+            found.append(finding(match.start(), match.end(), match.group(0), "格式不符", "新闻稿不使用话题标签",
+                                 "删除话题标签"))
+    return found
+
+
+def check_repeats(brief: Brief, text: str) -> list[dict]:
+    skipped = {i for m in re.finditer(r"#[^#\s]{1,30}#?", text) for i in range(m.start(), m.end())}
+    if brief.platform in TITLE_MAX_CHARS:  # a lead may restate its headline
+        skipped |= set(range(len(text.strip().split("\n")[0]) + len(text) - len(text.lstrip())))
+    plain = [(i, c) for i, c in enumerate(text)
+             if not (c.isspace() or unicodedata.category(c).startswith("P") or i in skipped)]
+    chars = "".join(c for _, c in plain)
+    source = brief.source.replace(" ", "")
+    seen: dict[str, int] = {}
+    found, covered_until = [], -1
+    for index in range(len(chars) - REPEAT_SPAN + 1):
+        span = chars[index:index + REPEAT_SPAN]
+        if span in seen and index >= seen[span] + REPEAT_SPAN and index > covered_until and span not in source:
+            start, end = plain[index][0], plain[index + REPEAT_SPAN - 1][0] + 1
+            found.append(finding(start, end, text[start:end], "重复", "同一句话重复出现", "删除重复的句子"))
+            covered_until = index + REPEAT_SPAN
+        seen.setdefault(span, index)
+    return found
+
+
+CHECKS = (check_names, check_facts, check_invented, check_wording, check_length, check_format, check_repeats)
+
+
+def verify(brief: Brief, text: str) -> list[dict]:
+    """Every finding for one version, spans sorted; an empty list means publishable (with 广告法)."""
+    found = [f for check in CHECKS for f in check(brief, text)]
+    return sorted(_dedupe(found), key=lambda f: (f["start"], f["end"], f["category"]))
+
+
+def _dedupe(found: Iterable[dict]) -> list[dict]:
+    unique: dict[tuple, dict] = {}
+    for f in found:
+        unique.setdefault((f["start"], f["end"], f["category"], f["text"]), f)
+    return list(unique.values())
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[。！？!?…\n])", text) if s.strip()]
+
+
+def categories(findings: Sequence[dict]) -> list[str]:
+    return sorted({f["category"] for f in findings})

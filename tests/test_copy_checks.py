@@ -1,0 +1,128 @@
+"""The copy verifier and the repair of drafts, on the failures users reported (issue 17)."""
+
+import pytest
+
+from contentgen.copy_checks import Brief, categories, length_bounds, quantities, verify, visible_length
+from contentgen.copy_repair import parts, repair
+
+EARPHONES = Brief(product="无线降噪耳机", brand="声悦", facts=("40dB主动降噪", "30小时续航", "蓝牙5.3"), platform="电商详情",
+                  length="短")
+GOOD_EARPHONES = ("声悦无线降噪耳机，40dB主动降噪，地铁里也能安静听歌。30小时续航，一周通勤只充一次电。"
+                  "蓝牙5.3连接稳定，打开盒盖就能连上手机，上班路上轻松自在。")
+
+
+def found(brief: Brief, text: str) -> list[str]:
+    return categories(verify(brief, text))
+
+
+def test_a_faithful_version_passes():
+    assert verify(EARPHONES, GOOD_EARPHONES) == []
+
+
+@pytest.mark.parametrize(("addition", "category"), [
+    ("最大支持128位加密传输。", "编造数字或参数"),
+    ("续航3小时，快充更方便。", "编造数字或参数"),
+    ("来自国外品牌，品质有保障。", "编造产地或来源"),
+    ("通过CE认证，用得放心。", "编造认证或奖项"),
+    ("我们承诺专业的技术支持。", "编造承诺或优惠"),
+    ("限时优惠，先到先得。", "编造承诺或优惠"),
+    ("销量突破十万台。", "编造销量或口碑"),
+])
+def test_claims_the_input_does_not_give_are_found_with_their_span(addition, category):
+    text = GOOD_EARPHONES + addition
+    findings = [f for f in verify(EARPHONES, text) if f["category"] == category]
+    assert findings, f"{addition} not flagged"
+    assert all(text[f["start"]:f["end"]] == f["text"] for f in findings)
+    assert all(f["start"] >= len(GOOD_EARPHONES) for f in findings)
+
+
+def test_a_distorted_fact_is_missing_and_a_distorted_name_too():
+    text = GOOD_EARPHONES.replace("40dB主动降噪", "40dB主动降音").replace("无线降噪耳机", "无线耳机")
+    findings = verify(EARPHONES, text)
+    assert {"text": "40dB主动降噪", "category": "遗漏或改写了给定卖点"}.items() <= \
+        next(f for f in findings if f["category"] == "遗漏或改写了给定卖点").items()
+    assert "商品名缺失或被改写" in categories(findings)
+
+
+def test_a_selling_point_turned_into_a_weakness_is_found():
+    brief = Brief(product="燕麦牛奶", facts=("每瓶8g植物蛋白",), platform="朋友圈")
+    assert "削弱了卖点" in found(brief, "燕麦牛奶每瓶只含有8g植物蛋白，早餐来一瓶。")
+    assert found(brief, "燕麦牛奶每瓶8g植物蛋白，不仅好喝，早餐来一瓶刚刚好，出门带上也方便。") == []
+
+
+def test_the_same_quantity_in_other_words_counts_as_kept():
+    brief = Brief(product="有机大米", facts=("5kg装",), platform="朋友圈")
+    assert found(brief, "新上的有机大米，五公斤一袋，煮饭香软，家里老人孩子都爱吃。") == []
+    assert quantities("五公斤")[0].value == 5.0
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    (GOOD_EARPHONES + "\n[你的名字] [你的职位] [发布日期]", "占位符"),
+    (GOOD_EARPHONES + "请注意，以上内容仅为示例，实际文案可能需要根据具体情况调整。", "助手口吻"),
+    ("标题：" + GOOD_EARPHONES, "多余的字段标签"),
+    (GOOD_EARPHONES.replace("上班路上", "staple 上班路上"), "夹杂英文"),
+    (GOOD_EARPHONES + GOOD_EARPHONES[:30], "重复"),
+])
+def test_what_cannot_be_published_as_written(text, category):
+    assert category in found(EARPHONES, text)
+
+
+def test_english_the_user_gave_is_allowed():
+    brief = Brief(product="儿童安全座椅", facts=("ISOFIX接口",), platform="朋友圈")
+    assert found(brief, "安途儿童安全座椅，ISOFIX接口装车稳，出门带娃更安心。") == []
+
+
+def test_length_limits_of_each_platform():
+    assert length_bounds("微博", "长") == (40, 140)
+    weibo = Brief(product="儿童安全座椅", facts=("ISOFIX接口",), platform="微博")
+    long_post = "儿童安全座椅ISOFIX接口，" + "出门带娃更安心，" * 30 + "#安全出行#"
+    assert "篇幅不符" in found(weibo, long_post)
+    low, high = length_bounds("电商详情", "中")
+    assert low < 200 < high
+
+
+def test_platform_formats():
+    xhs = Brief(product="有机大米", facts=("东北五常",), platform="小红书", length="短")
+    body = "今天煮了一锅东北五常的有机大米，米香一出来全家都围过来了，软糯又有嚼劲，配什么菜都好吃。"
+    assert "格式不符" in found(xhs, body)
+    assert found(xhs, f"这袋米让我多吃了一碗\n\n{body}\n\n#有机大米 #东北五常") == []
+    press = Brief(product="智能扫地机器人X1", brand="净途科技", facts=("12月1日", "上海"), platform="新闻稿", length="短")
+    release = ("净途科技在上海发布智能扫地机器人X1\n\n12月1日，净途科技在上海发布智能扫地机器人X1。\n"
+               "新品面向家庭用户，主打省心清洁，即日起在各大电商平台上架。")
+    assert found(press, release) == []
+    assert "遗漏或改写了给定卖点" in found(press, release.replace("12月1日，", ""))
+    assert "格式不符" in found(press, release + "😀")
+
+
+def test_repair_removes_what_the_model_adds_and_completes_the_frame():
+    raw = ("以下是为您撰写的小红书文案：\n标题：东北五常新米到啦\n正文：\n**今天**分享这袋有机大米，东北五常当季新米，"
+           "5kg一袋，煮出来香喷喷。\n[你的名字]\n")
+    brief = Brief(product="有机大米", facts=("东北五常", "当季新米", "5kg"), platform="小红书", length="短")
+    text = repair(brief, raw)
+    assert "标题" not in text and "以下是" not in text and "**" not in text and "[" not in text
+    fields = parts("小红书", text)
+    assert fields.title == "东北五常新米到啦"
+    assert 2 <= len(fields.tags) <= 4
+    assert "格式不符" not in found(brief, text)
+
+
+def test_repair_drops_a_clause_with_an_invented_number_and_keeps_the_rest():
+    raw = GOOD_EARPHONES + "最大支持128位加密传输，安全放心。"
+    text = repair(EARPHONES, raw)
+    assert "128" not in text and "30小时续航" in text
+
+
+def test_repair_cuts_at_a_sentence_end_within_the_platform_limit():
+    weibo = Brief(product="降噪耳机", facts=("40dB主动降噪",), platform="微博")
+    raw = "降噪耳机40dB主动降噪。" + "地铁里也安静，通勤路上听歌更舒服。" * 12 + "#降噪耳机"
+    text = repair(weibo, raw)
+    assert visible_length(text) <= 140
+    assert text.endswith("#降噪耳机#")
+    assert "。#" in text  # the body ends at a full stop
+
+
+def test_douyin_gets_a_call_to_action_when_the_draft_has_none():
+    brief = Brief(product="空气炸锅", facts=("5L大容量",), platform="抖音", length="短")
+    text = repair(brief, "还在为油烟发愁？这款空气炸锅5L大容量，一家人的鸡翅一次就能做好，不用油也香脆。")
+    fields = parts("抖音", text)
+    assert "购物车" in fields.call_to_action and fields.hook.startswith("还在为油烟发愁")
