@@ -52,9 +52,12 @@ def clean_lines(text: str) -> list[str]:
             continue  # a signature line such as “[你的名字] [你的职位]”
         line = PLACEHOLDERS.sub("", line)
         line = FIELD_LABELS.sub("", line).strip()
-        line = _without_assistant_talk(line)
+        line = _without_assistant_talk(line).lstrip("，,。；;、：:）)」』 ")
         if line:
             lines.append(line)
+    # A last line pointing at something that is not there (点击下方链接查看详情：) goes.
+    while lines and lines[-1][-1:] in "：:":
+        lines.pop()
     return lines
 
 

@@ -27,6 +27,7 @@ def test_a_faithful_version_passes():
     ("我们承诺专业的技术支持。", "编造承诺或优惠"),
     ("限时优惠，先到先得。", "编造承诺或优惠"),
     ("销量突破十万台。", "编造销量或口碑"),
+    ("作为国内领先的品牌，深受消费者喜爱。", "编造销量或口碑"),
 ])
 def test_claims_the_input_does_not_give_are_found_with_their_span(addition, category):
     text = GOOD_EARPHONES + addition
@@ -126,3 +127,9 @@ def test_douyin_gets_a_call_to_action_when_the_draft_has_none():
     text = repair(brief, "还在为油烟发愁？这款空气炸锅5L大容量，一家人的鸡翅一次就能做好，不用油也香脆。")
     fields = parts("抖音", text)
     assert "购物车" in fields.call_to_action and fields.hook.startswith("还在为油烟发愁")
+
+
+def test_repair_drops_dangling_pointers_and_leading_punctuation():
+    brief = Brief(product="羊毛围巾", facts=("长180cm",), platform="朋友圈")
+    text = repair(brief, "，羊毛围巾长180cm，冬天围上很暖和。\n点击下方链接查看详情：")
+    assert text == "羊毛围巾长180cm，冬天围上很暖和。"
