@@ -148,6 +148,8 @@ FIELD_LABELS = re.compile(
 MARKDOWN = re.compile(r"\*\*|__|^\s*#{1,6}\s+|^\s*[-*]{3,}\s*$", re.MULTILINE)
 # A line that is only a short bracketed heading (【开场白】【推荐理由】) is an outline, not copy.
 BRACKET_LABEL = re.compile(r"(?m)^\s*(?:[【\[][^】\]\n]{1,6}[】\]]|标题|正文|导语|开头|结尾|话题|标签|新闻标题)\s*$")
+# 【亮点】：… inside a line: an outline's heading.
+INLINE_LABEL = re.compile(r"【[^】\n]{1,6}】\s*[:：]")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 CALL_TO_ACTION = ("购物车", "小黄车", "下单", "点击", "链接", "抢", "入手", "拍下", "冲", "买", "囤", "戳", "关注",
                   "评论区", "直播间")
@@ -223,11 +225,13 @@ _FUNCTION_WORDS = {"通过", "适合", "适用", "含有", "支持", "可以", "
                    "以内", "以上", "左右", "约为", "仅有", "首批", "面向", "获得", "同步", "开放"}
 
 
-def fact_kept(fact: str, text: str) -> bool:
+def fact_kept(fact: str, text: str, product: str = "") -> bool:
     """A fact is kept when its numbers keep their units and most of its words are there."""
     folded_fact, folded = normalize(fact).replace(" ", ""), normalize(text).replace(" ", "")
     if folded_fact in folded:
         return True
+    if product:  # 降噪 in “无线降噪耳机” does not keep “40dB主动降噪”
+        folded = folded.replace(normalize(product).replace(" ", ""), "|")
     given = quantities(folded_fact)
     said = {(q.value, q.unit) for q in quantities(folded)}
     if any((q.value, q.unit) not in said for q in given):
@@ -245,7 +249,7 @@ def check_facts(brief: Brief, text: str) -> list[dict]:
         if not fact:
             continue
         needed = brief.platform in ALL_FACTS_PLATFORMS or bool(quantities(normalize(fact)))
-        if needed and not fact_kept(fact, text):
+        if needed and not fact_kept(fact, text, brief.product.strip()):
             found.append(missing(fact, "遗漏或改写了给定卖点", f"给定的“{fact}”没有原样写进文案（数字和单位须一致）",
                                  f"写出“{fact}”"))
         for q in quantities(normalize(fact)):
@@ -307,6 +311,9 @@ def check_wording(brief: Brief, text: str) -> list[dict]:
     for match in MARKDOWN.finditer(text):
         found.append(finding(match.start(), match.end(), match.group(0), "排版符号",
                              "Markdown 符号在这些平台上会原样显示", "删除这些符号"))
+    for match in INLINE_LABEL.finditer(text):
+        found.append(finding(match.start(), match.end(), match.group(0), "多余的字段标签",
+                             "这是提纲式的小标题，不是文案", "删除小标题，写成连贯的句子"))
     for match in BRACKET_LABEL.finditer(text):
         found.append(finding(match.start(), match.end(), match.group(0).strip(), "多余的字段标签",
                              "这是写作提纲的小标题，不是文案", "删除这一行"))
@@ -357,6 +364,9 @@ def check_format(brief: Brief, text: str) -> list[dict]:
         for match in EMOJI.finditer(text):
             found.append(finding(match.start(), match.end(), match.group(0), "格式不符", "新闻稿不使用表情符号",
                                  "删除表情符号"))
+        if len(re.findall(r"(?m)^\s*【", text)) >= 2:
+            found.append(missing("【】小标题", "格式不符", "新闻稿是连贯的导语和正文，不是【】小标题加口号的列表",
+                                 "改写成导语和正文段落"))
         for match in re.finditer(r"#[^#\s]+", text):
             found.append(finding(match.start(), match.end(), match.group(0), "格式不符", "新闻稿不使用话题标签",
                                  "删除话题标签"))

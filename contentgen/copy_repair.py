@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from contentgen.compliance import clause_around
 from contentgen.copy_checks import (
-    ASSISTANT_TALK, BRACKET_LABEL, EMOJI, FIELD_LABELS, MARKDOWN, PLACEHOLDERS, TITLE_MAX_CHARS, Brief, check_invented, fact_kept, length_bounds,
+    ASSISTANT_TALK, BRACKET_LABEL, EMOJI, FIELD_LABELS, INLINE_LABEL, MARKDOWN, PLACEHOLDERS, TITLE_MAX_CHARS, Brief, check_invented, fact_kept, length_bounds,
     visible_length,
 )
 
@@ -51,7 +51,7 @@ def clean_lines(text: str) -> list[str]:
         if PLACEHOLDERS.search(line) and visible_length(PLACEHOLDERS.sub("", line)) < 12:
             continue  # a signature line such as “[你的名字] [你的职位]”
         line = PLACEHOLDERS.sub("", line)
-        line = FIELD_LABELS.sub("", line).strip()
+        line = INLINE_LABEL.sub("", FIELD_LABELS.sub("", line)).strip()
         line = _without_assistant_talk(line).lstrip("，,。；;、：:）)」』 ")
         if line:
             lines.append(line)
@@ -154,7 +154,7 @@ def repair(brief: Brief, raw: str) -> str:
 
 def with_spec_line(brief: Brief, body: str, high: int) -> str:
     """A product page lists the specifications its prose left out on a line of their own."""
-    left_out = [fact for fact in brief.facts if not fact_kept(fact, body)]
+    left_out = [fact for fact in brief.facts if not fact_kept(fact, body, brief.product.strip())]
     if not left_out:
         return body
     line = "规格：" + "｜".join(left_out)

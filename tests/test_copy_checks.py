@@ -133,3 +133,16 @@ def test_repair_drops_dangling_pointers_and_leading_punctuation():
     brief = Brief(product="羊毛围巾", facts=("长180cm",), platform="朋友圈")
     text = repair(brief, "，羊毛围巾长180cm，冬天围上很暖和。\n点击下方链接查看详情：")
     assert text == "羊毛围巾长180cm，冬天围上很暖和。"
+
+
+def test_a_word_of_the_product_name_does_not_keep_a_distorted_fact():
+    text = GOOD_EARPHONES.replace("40dB主动降噪", "40dB主动降音")
+    assert "遗漏或改写了给定卖点" in found(EARPHONES, text)
+
+
+def test_outline_headings_are_not_copy():
+    weibo = Brief(product="降噪耳机", facts=("40dB主动降噪",), platform="微博")
+    assert "多余的字段标签" in found(weibo, "降噪耳机【亮点】：40dB主动降噪，通勤路上安安静静。#降噪耳机#")
+    press = Brief(product="降噪耳机", brand="声悦", facts=("40dB主动降噪",), platform="新闻稿", length="短")
+    outline = "声悦发布降噪耳机\n\n【新品上市】降噪耳机，让生活更轻松！\n【40dB主动降噪】静谧您的世界！\n【专业设计】卓越体验！"
+    assert "格式不符" in found(press, outline)
