@@ -101,6 +101,8 @@ class CheckBody(BaseModel):
     text: str = Field(max_length=20000)
     brand: str | None = Field(None, max_length=100)
     protect: list[str] = Field(default_factory=list, max_length=50)
+    industry: str = Field("", max_length=20)
+    platform: str = Field("", max_length=20)
 
 
 class FeedbackBody(BaseModel):
@@ -305,7 +307,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @app.post("/v1/check", summary="广告法合规检查")
     def check(body: CheckBody, account: Account = Depends(caller)) -> dict[str, Any]:
-        checked = check_text(store, body.text, brand=body.brand, protected=body.protect, rules=settings.rules)
+        checked = check_text(store, body.text, brand=body.brand, protected=body.protect, rules=settings.rules,
+                             industry=body.industry, platform=body.platform)
         return {**checked, "rewritten": checked["suggested_text"]}
 
     # -------------------------------------------------------------- batch jobs

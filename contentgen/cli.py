@@ -12,6 +12,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from contentgen.compliance import GENERAL, INDUSTRIES
 from contentgen.config import Settings, load_settings
 from contentgen.errors import UserFacingError
 from contentgen.inputs import read_context_file, read_texts, split_points
@@ -160,16 +161,18 @@ def cmd_brand(args: argparse.Namespace) -> int:
     if args.action == "add":
         if not args.name:
             raise UserFacingError("请用 --name 指定品牌名称。")
+        if args.industry and args.industry not in INDUSTRIES:
+            raise UserFacingError(f"不支持的行业“{args.industry}”，可选：{'、'.join(INDUSTRIES)}（不填为{GENERAL}）。")
         brand_id = store.brands.save(
             args.name, tone=args.tone or "", audience=args.audience or "",
             required_keywords=split_points(args.keywords or ""), banned_words=split_points(args.banned or ""),
-            example_copy=[e for e in (args.example or []) if e.strip()],
+            example_copy=[e for e in (args.example or []) if e.strip()], industry=args.industry or "",
         )
         _emit(args, {"id": brand_id, "name": args.name}, f"已保存品牌档案：{args.name}（#{brand_id}）")
         return 0
     payload = [{"id": b.id, "name": b.name, "tone": b.tone, "audience": b.audience,
                 "required_keywords": b.required_keywords, "banned_words": b.banned_words,
-                "example_copy": b.example_copy} for b in store.brands.list()]
+                "example_copy": b.example_copy, "industry": b.industry} for b in store.brands.list()]
     _emit(args, payload, "\n".join(f"{b['name']}\t{b['tone']}\t{b['audience']}" for b in payload) or "还没有品牌档案。")
     return 0
 
@@ -233,7 +236,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     text = args.text if args.text is not None else Path(args.file).read_text(encoding="utf-8-sig")
     settings = _settings(args)
     payload = check_text(build_store(settings), text, brand=args.brand, protected=split_points(args.protect or ""),
-                         banned=split_points(args.banned or ""), rules=settings.rules)
+                         banned=split_points(args.banned or ""), rules=settings.rules,
+                         industry=args.industry or "", platform=args.platform or "")
     lines = [f"[{f['start']}-{f['end']}] “{f['text']}” {f['category']}：{f['rule']}；建议：{f['suggestion']}"
              for f in payload["findings"]]
     _emit(args, payload, "\n".join(lines + ["", "建议文案：" + payload["suggested_text"]]) if lines
@@ -517,6 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keywords", help="必须出现的关键词，逗号分隔")
     p.add_argument("--banned", help="品牌禁用词，逗号分隔")
     p.add_argument("--example", action="append", help="品牌过往文案，可重复")
+    p.add_argument("--industry", help="行业（其广告法规则包用于该品牌的文案）：" + "、".join(INDUSTRIES))
     p.set_defaults(func=cmd_brand)
 
     p = sub.add_parser("faq", parents=[common], help="客服知识库：import 导入、list 列出、search 检索")
@@ -541,7 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
     text_source.add_argument("--file")
     p.add_argument("--protect", help="不可拆分的品牌/商品名，逗号分隔")
     p.add_argument("--banned", help="品牌自己的禁用词，逗号分隔")
-    p.add_argument("--brand", help="按品牌档案检查（品牌名不拆分，加上其禁用词）")
+    p.add_argument("--brand", help="按品牌档案检查（品牌名不拆分，加上其禁用词和行业）")
+    p.add_argument("--industry", help="加查行业规则包：" + "、".join(INDUSTRIES))
+    p.add_argument("--platform", help="发布平台（站外引流规则只查小红书、抖音、微博、电商详情）")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("history", parents=[common], help="查看或搜索历史记录")

@@ -1,9 +1,15 @@
 """广告法 compliance check for marketing copy.
 
 Rules are data (contentgen/rules/ad_law.csv, or a company's own file via
-Settings.rules.compliance_rules: CONTENTGEN_COMPLIANCE_RULES or [rules] in the settings file): each has a term, how it matches, the rule it breaks and
-a suggested replacement. jieba with a user dictionary keeps brand and product names
-whole, so a brand such as “第一坊” is not flagged for 第一, and “最近” is not 最.
+Settings.rules.compliance_rules: CONTENTGEN_COMPLIANCE_RULES or [rules] in the settings file),
+overlaid by the rules an admin edits in the UI (db compliance_rules). Each has a term, how it
+matches (exact, prefix, regex, or required: a statement that must appear), the statute, a
+suggestion, the industries and platforms it applies to, and an example it must find.
+
+Text is matched in a normalised view, so evasions are caught: full-width letters and digits,
+traditional characters, characters split by spaces or symbols (“最 好”, “微-信”), and listed
+谐音 variants (rules/variants.csv: 薇信, vx, 蕞佳…). Brand and product names are kept whole,
+so a brand such as “第一坊” is not flagged for 第一, and “最近” is not 最.
 """
 
 from __future__ import annotations
@@ -11,14 +17,23 @@ from __future__ import annotations
 import csv
 import functools
 import logging
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import jieba
 
 RULES_DIR = Path(__file__).with_name("rules")
 jieba.setLogLevel(logging.WARNING)
+
+
+MATCHES = {"exact": "词语", "prefix": "以此开头的词", "regex": "正则表达式", "required": "必须出现的声明"}
+# The industries packs are written for; a rule's `industries` is empty (all), "A|B" (only those)
+# or "!A|B" (all but those: a 医疗器械 ad may speak of 治疗).
+INDUSTRIES = ("化妆品", "普通食品", "保健食品", "医疗器械", "教育培训", "金融")
+GENERAL = "通用"  # what screens offer for "no industry pack"
 
 
 @dataclass(frozen=True)
@@ -28,6 +43,21 @@ class Rule:
     category: str
     rule: str
     suggestion: str
+    industries: str = ""
+    platforms: str = ""  # "" all, "小红书|抖音": only copy for those platforms
+    example: str = ""  # a sentence the rule must find (tests check every one)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What an admin's edit overrides: the same term for the same industries."""
+        return self.term, self.industries
+
+    def applies(self, industry: str = "", platform: str = "") -> bool:
+        if self.industries:
+            listed = set(self.industries.lstrip("!").split("|"))
+            if (industry in listed) == self.industries.startswith("!"):
+                return False
+        return not (self.platforms and platform and platform not in self.platforms.split("|"))
 
 
 @dataclass(frozen=True)
@@ -44,12 +74,108 @@ class Finding:
 
 
 def load_rules(path: Path | str | None = None) -> list[Rule]:
-    """The rules in a CSV file (Settings.rules.compliance_rules); the shipped ones by default."""
+    """The rules in a CSV file (Settings.rules.compliance_rules); the shipped ones by default.
+    A company's older file with only term, match, category, rule, suggestion still loads."""
     path = Path(path or RULES_DIR / "ad_law.csv")
     with open(path, encoding="utf-8-sig", newline="") as fh:
         return [Rule(r["term"].strip(), r["match"].strip() or "exact", r["category"].strip(),
-                     r["rule"].strip(), r["suggestion"].strip())
+                     r["rule"].strip(), r["suggestion"].strip(), (r.get("industries") or "").strip(),
+                     (r.get("platforms") or "").strip(), (r.get("example") or "").strip())
                 for r in csv.DictReader(fh) if r.get("term", "").strip()]
+
+
+def effective_rules(shipped: Sequence[Rule], edited: Iterable[tuple[Rule, bool]]) -> list[Rule]:
+    """The shipped rules overlaid by an admin's: an edited rule replaces the shipped one with the
+    same key, a disabled one removes it, a new one is added."""
+    overrides = {rule.key: (rule, enabled) for rule, enabled in edited}
+    rules = [overrides.get(r.key, (r, True)) for r in shipped]
+    shipped_keys = {r.key for r in shipped}
+    rules += [pair for key, pair in overrides.items() if key not in shipped_keys]
+    return [rule for rule, enabled in rules if enabled]
+
+
+def validate_rule(rule: Rule) -> None:
+    """A Chinese error for a rule that cannot work; a rule must find its own example."""
+    from contentgen.errors import UserFacingError
+
+    if not rule.term.strip() or not rule.category.strip() or not rule.rule.strip():
+        raise UserFacingError("规则的词语、类别和依据都必须填写。")
+    if rule.match not in MATCHES:
+        raise UserFacingError(f"匹配方式只能是：{'、'.join(MATCHES)}。")
+    if rule.match == "regex":
+        try:
+            re.compile(rule.term)
+        except re.error as error:
+            raise UserFacingError(f"正则表达式写法有误（{error}），请修改后再保存。") from None
+    unknown = [i for i in rule.industries.lstrip("!").split("|") if i and i not in INDUSTRIES]
+    if unknown:
+        raise UserFacingError(f"未知行业“{'、'.join(unknown)}”，可选：{'、'.join(INDUSTRIES)}。")
+    if not rule.example.strip():
+        raise UserFacingError("请填写一句示例：这条规则应当查出的文案，保存时会用它检验规则。")
+    industry = "" if rule.industries.startswith("!") else rule.industries.split("|")[0]
+    platform = rule.platforms.split("|")[0]
+    checker = ComplianceChecker([rule], allowed_words=set(), variants={}, industry=industry, platform=platform)
+    if not checker.check(rule.example):
+        raise UserFacingError("示例句没有被这条规则查出来，请检查词语、匹配方式或示例后再保存。")
+
+
+def load_variants(path: Path | None = None) -> dict[str, str]:
+    """谐音 and look-alike spellings of rule terms (variant -> term), matched like the term."""
+    path = Path(path or RULES_DIR / "variants.csv")
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return {r["variant"].strip(): r["term"].strip() for r in csv.DictReader(fh) if r.get("variant", "").strip()}
+
+
+# Characters dropped between two word characters when matching: “最 好”, “微-信”, “最*佳”.
+SEPARATORS = frozenset(" \t\u3000*·•._-|/\\~^'\"`\u200b\u200c\u200d\ufeff")
+
+
+@functools.lru_cache(maxsize=None)
+def _plain(char: str) -> str:
+    """Full-width to half-width, lower case, traditional to simplified (one character at a time,
+    so every normalised character still points at its original)."""
+    folded = unicodedata.normalize("NFKC", char).lower()
+    if len(folded) == 1 and "\u4e00" <= folded <= "\u9fff":
+        simplified = _t2s().convert(folded)
+        return simplified if len(simplified) == 1 else folded
+    return folded
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s():  # noqa: ANN202
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum()
+
+
+def normalized(text: str) -> tuple[str, list[int]]:
+    """The text as rules see it, and for each of its characters the index it came from."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        if char in SEPARATORS and chars and _word_char(chars[-1]):
+            following = next((c for c in text[index + 1:] if c not in SEPARATORS), "")
+            decimal = char == "." and chars[-1].isdigit() and following.isdigit()
+            if following and _word_char(following) and not decimal:
+                continue
+        for plain in _plain(char):
+            chars.append(plain)
+            origin.append(index)
+    return "".join(chars), origin
+
+
+def with_variants(rules: Sequence[Rule], variants: dict[str, str]) -> list[Rule]:
+    """Each rule, plus a copy of it for every listed spelling of its term."""
+    by_term: dict[str, list[Rule]] = {}
+    for rule in rules:
+        by_term.setdefault(rule.term, []).append(rule)
+    extra = [replace(rule, term=variant) for variant, term in variants.items()
+             for rule in by_term.get(term, ()) if rule.match in ("exact", "prefix")]
+    return [*rules, *extra]
 
 
 @functools.lru_cache(maxsize=8)
@@ -79,15 +205,27 @@ def _tokenizer(rule_terms: tuple[str, ...]) -> jieba.Tokenizer:
 
 
 class ComplianceChecker:
+    """The rules that apply to one industry and platform ("" for either: every rule that is not
+    limited to another industry, and the platform-limited ones too)."""
+
     def __init__(self, rules: list[Rule] | None = None, *, protected_words: Iterable[str] = (),
-                 banned_words: Iterable[str] = (), allowed_words: set[str] | None = None) -> None:
-        self.rules = rules if rules is not None else load_rules()
-        self.allowed = allowed_words if allowed_words is not None else load_allowed()
-        self.protected = sorted({w.strip() for w in protected_words if w.strip()}, key=len, reverse=True)
+                 banned_words: Iterable[str] = (), allowed_words: set[str] | None = None,
+                 variants: dict[str, str] | None = None, industry: str = "", platform: str = "") -> None:
+        rules = rules if rules is not None else load_rules()
+        industry = "" if industry == GENERAL else industry
+        applying = [r for r in rules if r.applies(industry, platform)]
+        self.rules = with_variants(applying, load_variants() if variants is None else variants)
+        self.allowed = {normalized(w)[0] for w in (allowed_words if allowed_words is not None else load_allowed())}
+        self.protected = sorted({normalized(w.strip())[0] for w in protected_words if w.strip()}, key=len, reverse=True)
         self.banned = [w.strip() for w in banned_words if w.strip()]
+        # Terms as the normalised text spells them (半角, lower case, simplified).
+        self._terms = [normalized(r.term)[0] if r.match != "regex" else r.term for r in self.rules]
         # One tokenizer per rule set, shared by every checker: brand and product words are kept
         # whole by cutting the text at them (below), not by adding them to a dictionary.
-        self.tokenizer = _tokenizer(tuple(sorted({r.term for r in self.rules if len(r.term) > 1})))
+        # Words are needed only for prefix rules (最… but not 最近): without one, no tokenizer.
+        self.tokenizer = _tokenizer(tuple(sorted({t for r, t in zip(self.rules, self._terms)
+                                                  if r.match in ("exact", "prefix") and len(t) > 1})))\
+            if any(r.match == "prefix" for r in self.rules) else None
 
     def _protected_spans(self, text: str) -> list[tuple[int, int]]:
         spans = []
@@ -108,13 +246,16 @@ class ComplianceChecker:
         return tokens + [(w, position + a, position + b) for w, a, b in self.tokenizer.tokenize(text[position:])]
 
     def check(self, text: str) -> list[Finding]:
-        """Linear in the text: each rule is one scan, and whether a span lies inside a protected
-        word is one array look-up."""
-        protected = self._protected_spans(text)
+        """Findings with spans in the text as given. Linear in the text: each rule is one scan of
+        the normalised text, and whether a span lies inside a protected word is one look-up."""
+        plain, origin = normalized(text)
+        # A required statement that is there is not itself a finding (本品不能代替药物 holds 代替药物).
+        statements = [t for r, t in zip(self.rules, self._terms) if r.match == "required" and t in plain]
+        protected = sorted(self._protected_spans(plain) + [(plain.find(t), plain.find(t) + len(t)) for t in statements])
         # reach[i]: the furthest end of a protected span starting at or before i.
-        reach, best, spans = [0] * (len(text) + 1), 0, iter(protected)
+        reach, best, spans = [0] * (len(plain) + 1), 0, iter(protected)
         current = next(spans, None)
-        for index in range(len(text) + 1):
+        for index in range(len(plain) + 1):
             while current is not None and current[0] <= index:
                 best, current = max(best, current[1]), next(spans, None)
             reach[index] = best
@@ -122,33 +263,44 @@ class ComplianceChecker:
         def shielded(start: int, end: int) -> bool:
             return reach[start] >= end
 
-        findings: dict[tuple[int, int], Finding] = {}
+        found: dict[tuple[int, int], Rule] = {}
+        required: list[Rule] = []
         by_first: dict[str, list[tuple[str, int, int]]] = {}
-        for token in self._tokens(text, protected):
+        for token in self._tokens(plain, protected) if self.tokenizer is not None else ():
             if token[0]:
                 by_first.setdefault(token[0][0], []).append(token)
-        for rule in self.rules:
-            if rule.match == "prefix":
-                for word, start, end in by_first.get(rule.term[:1], ()):
-                    if word.startswith(rule.term) and word not in self.allowed and not shielded(start, end):
-                        findings.setdefault((start, end), Finding(start, end, word, rule.category, rule.rule,
-                                                                  rule.suggestion))
-                continue
-            position = text.find(rule.term)
-            while position != -1:
-                end = position + len(rule.term)
-                if not shielded(position, end):
-                    # A longer finding on the same span wins (最佳 over 最).
-                    findings[(position, end)] = Finding(position, end, rule.term, rule.category, rule.rule,
-                                                        rule.suggestion)
-                position = text.find(rule.term, position + 1)
+        for rule, term in zip(self.rules, self._terms):
+            if rule.match == "required":
+                if term not in plain:
+                    required.append(rule)
+            elif rule.match == "prefix":
+                for word, start, end in by_first.get(term[:1], ()):
+                    if word.startswith(term) and word not in self.allowed and not shielded(start, end):
+                        found.setdefault((start, end), rule)
+            elif rule.match == "regex":
+                for match in _pattern(term).finditer(plain):
+                    if match.end() > match.start() and not shielded(match.start(), match.end()):
+                        found[(match.start(), match.end())] = rule
+            else:
+                position = plain.find(term)
+                while position != -1:
+                    end = position + len(term)
+                    if not shielded(position, end):
+                        found[(position, end)] = rule  # a longer finding on the same span wins (最佳 over 最)
+                    position = plain.find(term, position + 1)
+        findings = []
+        for (start, end), rule in found.items():
+            first, last = origin[start], origin[end - 1] + 1
+            findings.append(Finding(first, last, text[first:last], rule.category, rule.rule, rule.suggestion))
         for word in self.banned:
             position = text.find(word)
             while position != -1:
-                findings[(position, position + len(word))] = Finding(
-                    position, position + len(word), word, "品牌禁用词", "品牌规范：不得使用该词", "删除或换用品牌认可的表述")
+                findings.append(Finding(position, position + len(word), word, "品牌禁用词",
+                                        "品牌规范：不得使用该词", "删除或换用品牌认可的表述"))
                 position = text.find(word, position + 1)
-        return _drop_overlapping(sorted(findings.values(), key=lambda f: (f.start, -f.end)))
+        kept = _drop_overlapping(_join_same_kind(sorted(findings, key=lambda f: (f.start, -f.end)), text))
+        # A statement that must appear has no span: it is reported at the start, like a missing fact.
+        return [Finding(0, 0, rule.term, rule.category, rule.rule, rule.suggestion) for rule in required] + kept
 
     def rewrite(self, text: str, findings: list[Finding] | None = None) -> str:
         """A rule-based compliant version: absolute terms give way to their suggestion;
@@ -167,16 +319,17 @@ class ComplianceChecker:
 
     def _rewrite_once(self, text: str, findings: list[Finding]) -> str:
         drop: list[tuple[int, int]] = []
-        replace: list[tuple[int, int, str]] = []
-        for finding in findings:
+        substitutions: list[tuple[int, int, str]] = []
+        statements = [f.text for f in findings if f.start == f.end]
+        for finding in (f for f in findings if f.start < f.end):
             plain = not any(m in finding.suggestion for m in ("删除", "改为", "须", "（"))
             if finding.category in CLAIM_CATEGORIES:
                 drop.append(clause_around(text, finding.start, finding.end))
             else:
-                replace.append((finding.start, finding.end, finding.suggestion if plain else ""))
+                substitutions.append((finding.start, finding.end, finding.suggestion if plain else ""))
         out, cursor = [], 0
         edits = sorted([(s, e, "") for s, e in _merge(drop)] +
-                       [r for r in replace if not any(s <= r[0] < e for s, e in drop)])
+                       [r for r in substitutions if not any(s <= r[0] < e for s, e in drop)])
         for start, end, replacement in edits:
             if start < cursor:
                 continue
@@ -184,10 +337,21 @@ class ComplianceChecker:
             out.append(replacement)
             cursor = end
         out.append(text[cursor:])
-        return "".join(out)
+        rewritten = "".join(out)
+        if drop and rewritten.rstrip().endswith(("，", ",", "、", "；")):  # a dropped last clause
+            rewritten = rewritten.rstrip()[:-1] + "。"
+        # Required statements go on a line of their own at the end.
+        return "\n".join([rewritten.rstrip(), *(s + "。" for s in statements)]) if statements else rewritten
 
 
-CLAIM_CATEGORIES = {"医疗用语", "功效宣称"}
+@functools.lru_cache(maxsize=256)
+def _pattern(term: str) -> re.Pattern[str]:
+    return re.compile(term, re.IGNORECASE)
+
+
+# Categories whose whole clause goes in a rule-based rewrite (deleting just the word would leave “可失眠”).
+CLAIM_CATEGORIES = {"医疗用语", "功效宣称", "普通食品", "保健食品", "医疗器械", "化妆品", "教育培训", "金融",
+                    "迷信内容", "歧视用语", "贬低同行", "站外引流"}
 CLAUSE_MARKS = "，。！？；,.!?;\n"
 
 
@@ -207,6 +371,18 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def _join_same_kind(findings: list[Finding], text: str) -> list[Finding]:
+    """Overlapping findings of one category become one span (加薇 and 薇信 in 加薇信)."""
+    joined: list[Finding] = []
+    for finding in findings:
+        last = joined[-1] if joined else None
+        if last is not None and finding.start < last.end and finding.category == last.category and finding.end > last.end:
+            joined[-1] = replace(last, end=finding.end, text=text[last.start:finding.end])
+        else:
+            joined.append(finding)
+    return joined
 
 
 def _drop_overlapping(findings: list[Finding]) -> list[Finding]:

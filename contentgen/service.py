@@ -225,19 +225,17 @@ class ContentService:
         """The brand profile of that name (db.models.Brand), or None; `required`: a Chinese error instead."""
         return find_brand(self.store, name, required=required)
 
-    def compliance_checker(self, profile=None, protected: Sequence[str] = ()):  # noqa: ANN001, ANN201
-        """The 广告法 checker with the brand's banned words, and the brand and product names kept whole."""
-        from contentgen.compliance import ComplianceChecker, cached_rules
+    def compliance_checker(self, profile=None, protected: Sequence[str] = (), *,  # noqa: ANN001, ANN201
+                           industry: str = "", platform: str = ""):
+        """The 广告法 checker for an industry (the brand's when none is given) and platform, with the
+        brand's banned words, and the brand and product names kept whole."""
+        return compliance_checker(self.store, self.rules, profile, protected, industry=industry, platform=platform)
 
-        return ComplianceChecker(
-            list(cached_rules(self.rules.compliance_rules)),
-            protected_words=[*(p for p in protected if p), *([profile.name] if profile else [])],
-            banned_words=profile.banned_words if profile else (),
-        )
-
-    def checker_for(self, brand: str | None, protected: Sequence[str] = ()):  # noqa: ANN201
+    def checker_for(self, brand: str | None, protected: Sequence[str] = (), *,  # noqa: ANN201
+                    industry: str = "", platform: str = ""):
         """The checker for a brand named by the user (a Chinese error if there is no such profile)."""
-        return self.compliance_checker(self.brand_profile(brand, required=True) if brand else None, protected)
+        return self.compliance_checker(self.brand_profile(brand, required=True) if brand else None, protected,
+                                       industry=industry, platform=platform)
 
     def findings(self, task: Task, prepared: Prepared, texts: Sequence[str]) -> list[list[dict[str, Any]]]:
         return [task.check(prepared, text) if task.check else [] for text in texts]
@@ -377,10 +375,11 @@ class ContentService:
     # -------------------------------------------------------------- compliance
     @as_requester
     def compliant_rewrite(self, text: str, checker=None, adapter: str | None = AUTO, *,  # noqa: ANN001
-                          brand: str | None = None, protected: Sequence[str] = ()) -> TaskResult:
+                          brand: str | None = None, protected: Sequence[str] = (), industry: str = "",
+                          platform: str = "") -> TaskResult:
         """Ask the model for a compliant version; whatever it still gets wrong is fixed by rule.
         The checker is the brand's (its name and `protected` words kept whole) unless one is given."""
-        checker = checker or self.checker_for(brand, protected)
+        checker = checker or self.checker_for(brand, protected, industry=industry, platform=platform)
         findings = checker.check(text)
         request = RewriteRequest(text=text, flagged=tuple(dict.fromkeys(f.text for f in findings)))
         request.validate()
@@ -516,18 +515,86 @@ def export_history(records: Sequence[Any], kind: str = "csv") -> bytes:
     return xlsx_bytes(frame, "历史记录") if kind == "xlsx" else csv_bytes(frame)
 
 
+def compliance_rules(store: Database, rules: RulesConfig | None = None) -> list:
+    """The rules in force: the shipped (or configured) file overlaid by the admin's edits."""
+    from contentgen.compliance import Rule, cached_rules, effective_rules
+    from db.rules import RULE_FIELDS
+
+    edited = [(Rule(**{name: getattr(row, name) for name in RULE_FIELDS}), row.enabled) for row in store.rules.list()]
+    return effective_rules(cached_rules((rules or RulesConfig()).compliance_rules), edited)
+
+
+def rule_table(store: Database, rules: RulesConfig | None = None) -> list[dict[str, Any]]:
+    """Every rule for the admin's table: the shipped ones and the admin's, each with where it
+    comes from and whether it is in force."""
+    from contentgen.compliance import cached_rules
+    from db.rules import RULE_FIELDS
+
+    edited = {(row.term, row.industries): row for row in store.rules.list()}
+    shipped = cached_rules((rules or RulesConfig()).compliance_rules)
+    table = []
+    for rule in shipped:
+        row = edited.pop(rule.key, None)
+        fields = {name: getattr(row or rule, name) for name in RULE_FIELDS}
+        table.append({**fields, "source": "内置（已修改）" if row else "内置", "enabled": row.enabled if row else True})
+    table += [{**{name: getattr(row, name) for name in RULE_FIELDS}, "source": "管理员新增", "enabled": row.enabled}
+              for row in edited.values()]
+    return table
+
+
+def save_rule(store: Database, fields: dict[str, str], *, enabled: bool = True, updated_by: str = "") -> int:
+    """Add or edit a rule (the same term and industries replaces it); a Chinese error when it
+    cannot work or does not find its own example."""
+    from contentgen.compliance import Rule, validate_rule
+    from db.rules import RULE_FIELDS
+
+    rule = Rule(**{name: str(fields.get(name, "") or "").strip() for name in RULE_FIELDS})
+    validate_rule(rule)
+    return store.rules.save({name: getattr(rule, name) for name in RULE_FIELDS}, enabled=enabled, updated_by=updated_by)
+
+
+def set_rule_enabled(store: Database, term: str, industries: str, enabled: bool, *,
+                     rules: RulesConfig | None = None, updated_by: str = "") -> None:
+    """Switch a rule on or off; a shipped rule switched off is kept as the admin's edit."""
+    row = next((r for r in rule_table(store, rules) if (r["term"], r["industries"]) == (term, industries)), None)
+    if row is None:
+        raise UserFacingError(f"没有这条规则：“{term}”。")
+    save_rule(store, row, enabled=enabled, updated_by=updated_by)
+
+
+def restore_rule(store: Database, term: str, industries: str) -> bool:
+    """Drop the admin's edit of a rule: a shipped rule comes back as shipped, an added one goes."""
+    row = next((r for r in store.rules.list() if (r.term, r.industries) == (term, industries)), None)
+    return row is not None and store.rules.delete(row.id)
+
+
+def compliance_checker(store: Database, rules: RulesConfig | None, profile=None,  # noqa: ANN001, ANN201
+                       protected: Sequence[str] = (), *, banned: Sequence[str] = (), industry: str = "",
+                       platform: str = ""):
+    from contentgen.compliance import GENERAL, ComplianceChecker
+
+    if industry in ("", GENERAL) and profile is not None:
+        industry = profile.industry or ""
+    return ComplianceChecker(
+        compliance_rules(store, rules),
+        protected_words=[*(p for p in protected if p), *([profile.name] if profile else [])],
+        banned_words=[*banned, *(profile.banned_words if profile else [])],
+        industry=industry, platform=platform)
+
+
 def check_text(store: Database, text: str, *, brand: str | None = None, protected: Sequence[str] = (),
-               banned: Sequence[str] = (), rules: RulesConfig | None = None) -> dict[str, Any]:
-    """广告法 check of any text (no model): findings, and the text with each finding replaced by rule."""
-    from contentgen.compliance import ComplianceChecker, cached_rules
+               banned: Sequence[str] = (), rules: RulesConfig | None = None, industry: str = "",
+               platform: str = "") -> dict[str, Any]:
+    """广告法 check of any text (no model): findings, and the text with each finding replaced by rule.
+    An industry adds its rule pack; a platform limits the platform rules (站外引流) to where they apply."""
+    from contentgen.compliance import GENERAL, INDUSTRIES
 
     if not text.strip():
         raise UserFacingError("请提供要检查的文案（--text 或 --file）。")
+    if industry and industry not in (GENERAL, *INDUSTRIES):
+        raise UserFacingError(f"不支持的行业“{industry}”，可选：{GENERAL}、{'、'.join(INDUSTRIES)}。")
     profile = find_brand(store, brand, required=True)
-    checker = ComplianceChecker(
-        list(cached_rules((rules or RulesConfig()).compliance_rules)),
-        protected_words=[*protected, *([profile.name] if profile else [])],
-        banned_words=[*banned, *(profile.banned_words if profile else [])])
+    checker = compliance_checker(store, rules, profile, protected, banned=banned, industry=industry, platform=platform)
     findings = checker.check(text)
     return {"compliant": not findings, "findings": [f.as_dict() for f in findings],
             "suggested_text": checker.rewrite(text, findings) if findings else text}

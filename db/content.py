@@ -15,7 +15,7 @@ class BrandStore:
         self.sessions = sessions
 
     def save(self, name: str, *, tone: str = "", audience: str = "", required_keywords: Sequence[str] = (),
-             banned_words: Sequence[str] = (), example_copy: Sequence[str] = ()) -> int:
+             banned_words: Sequence[str] = (), example_copy: Sequence[str] = (), industry: str = "") -> int:
         """Create or update a brand profile by name."""
         with self.sessions.begin() as session:
             brand = session.scalar(select(Brand).where(Brand.name == name)) or Brand(name=name)
@@ -23,6 +23,7 @@ class BrandStore:
             brand.required_keywords = list(required_keywords)
             brand.banned_words = list(banned_words)
             brand.example_copy = list(example_copy)
+            brand.industry = industry
             session.add(brand)
             session.flush()
             return brand.id

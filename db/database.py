@@ -5,6 +5,7 @@
     db.brands, db.faq, db.feedback                         brand profiles, knowledge base, ratings and edits
     db.batches                                             batch jobs and their rows
     db.users, db.api_keys                                  accounts and API keys (rows; policy in contentgen.accounts)
+    db.rules                                               广告法 rules an admin added or edited
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from db.accounts import ApiKeyRows, UserStore
 from db.batches import BatchStore
 from db.content import BrandStore, FaqStore, FeedbackStore
 from db.history import HistoryStore
+from db.rules import ComplianceRuleStore
 from db.session import create_db_engine, migrate, session_factory
 
 
@@ -30,6 +32,7 @@ class Database:
         self.batches = BatchStore(self)
         self.users = UserStore(self.sessions)
         self.api_keys = ApiKeyRows(self.sessions)
+        self.rules = ComplianceRuleStore(self.sessions)
 
     def dispose(self) -> None:
         self.engine.dispose()

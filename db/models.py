@@ -33,6 +33,8 @@ class Brand(Base):
     required_keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     banned_words: Mapped[list[str]] = mapped_column(JSON, default=list)
     example_copy: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Which 广告法 rule pack applies to its copy ("" general; 化妆品, 保健食品, 金融…).
+    industry: Mapped[str] = mapped_column(String(20), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -185,3 +187,24 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class ComplianceRuleRow(Base):
+    """A 广告法 rule an admin added or edited in the UI; it overrides the shipped rule with the
+    same term and industries (enabled False: the shipped rule is switched off)."""
+
+    __tablename__ = "compliance_rules"
+    __table_args__ = (UniqueConstraint("term", "industries"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(200))
+    match: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(50))
+    rule: Mapped[str] = mapped_column(Text)
+    suggestion: Mapped[str] = mapped_column(String(200), default="")
+    industries: Mapped[str] = mapped_column(String(200), default="")
+    platforms: Mapped[str] = mapped_column(String(200), default="")
+    example: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

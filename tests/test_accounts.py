@@ -230,3 +230,30 @@ def test_one_client_guessing_many_names_is_slowed_down(store):
     with pytest.raises(UserFacingError, match="锁定"):
         accounts.authenticate("小王", "marketing pw", now=now, client="203.0.113.9")
     assert accounts.authenticate("小王", "marketing pw", now=now, client="198.51.100.7").name == "小王"
+
+
+def test_admin_page_adds_a_rule_and_switches_a_shipped_one_off(app_env, store):
+    from contentgen.service import check_text
+
+    AccountStore(store).add("boss", "admin password", "admin")
+    at = page_as("admin", "boss", "admin")
+    assert not at.exception, at.exception
+    assert any("完美" in frame.value["词语"].tolist() for frame in at.dataframe if "词语" in frame.value)
+    at.text_input(key="admin_rule_term").input("秒到账")
+    at.text_input(key="admin_rule_category_name").input("金融")
+    at.text_input(key="admin_rule_statute").input("《广告法》第二十五条：不得对未来效果作保证性承诺")
+    at.multiselect(key="admin_rule_industries").select("金融")
+    at.text_input(key="admin_rule_example").input("今天上新。")  # the rule does not find it: refused
+    [save] = [b for b in at.button if b.label == "保存规则"]
+    save.click().run()
+    assert any("示例句没有被这条规则查出来" in e.value for e in at.error) and store.rules.list() == []
+    at.text_input(key="admin_rule_example").input("借款秒到账。")
+    [save] = [b for b in at.button if b.label == "保存规则"]
+    save.click().run()
+    assert not at.exception and [r.term for r in store.rules.list()] == ["秒到账"]
+    assert not check_text(store, "借款秒到账。投资有风险。", industry="金融")["compliant"]
+    at.selectbox(key="admin_rule_pick").select("完美（全部行业）").run()
+    [off] = [b for b in at.button if b.label == "停用"]
+    off.click().run()
+    assert not at.exception, at.exception
+    assert check_text(store, "完美贴合脚型。")["compliant"]

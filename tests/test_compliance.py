@@ -23,9 +23,10 @@ def test_absolute_terms_flagged_with_spans_and_brand_kept_whole():
 
 
 def test_overlapping_terms_give_one_finding_per_character():
-    # 根治 and 治疗 share 治 (found by the property test in test_properties.py).
+    # 根治 and 治疗 share 治 (found by the property test in test_properties.py): both medical
+    # claims, so one finding spans them.
     checker = ComplianceChecker()
-    assert spans(checker.check("能根治疗程短")) == [(1, 3, "根治")]
+    assert spans(checker.check("能根治疗程短")) == [(1, 4, "根治疗")]
     assert checker.check(checker.rewrite("能根治疗程短")) == []
 
 

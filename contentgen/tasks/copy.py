@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from contentgen import copy_checks, copy_repair
+from contentgen.compliance import GENERAL, INDUSTRIES
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
 from contentgen.tasks.base import CHOICE, INTEGER, LINES, MAX_FIELD_CHARS, InputField, Prepared, Task
@@ -64,12 +65,16 @@ class CopyRequest:
     brand_examples: tuple[str, ...] = ()
     # 更多类似: a version to write new ones like (its shape and tone, not its sentences).
     like: str = ""
+    # The 广告法 rule pack (化妆品, 保健食品…); 通用: the brand profile's, or none.
+    industry: str = GENERAL
 
     def validate(self) -> None:
         if not (self.product.strip() or self.points or self.attributes.strip()):
             raise UserFacingError("请至少填写商品名称、卖点或商品属性中的一项。")
         if self.platform not in PLATFORMS:
             raise UserFacingError(f"不支持的平台“{self.platform}”，可选：{'、'.join(PLATFORMS)}。")
+        if self.industry not in (GENERAL, *INDUSTRIES):
+            raise UserFacingError(f"不支持的行业“{self.industry}”，可选：{GENERAL}、{'、'.join(INDUSTRIES)}。")
         if self.length not in LENGTHS:
             raise UserFacingError(f"篇幅只能是：{'、'.join(LENGTHS)}。")
         if not 1 <= self.n <= 8:
@@ -163,16 +168,19 @@ def prepare(service, request: CopyRequest) -> Prepared:  # noqa: ANN001
     if profile is not None:
         request = with_brand(request, profile)
     return Prepared(request, profile.id if profile else None,
-                    service.compliance_checker(profile, (request.product,)))
+                    service.compliance_checker(profile, (request.product,), industry=request.industry,
+                                               platform=request.platform))
 
 
-# Findings the rule-based or model rewrite can fix (the verifier's others need a new version).
-AD_LAW_CATEGORIES = frozenset({"绝对化用语", "功效宣称", "医疗用语", "品牌禁用词"})
+# Findings of the 广告法 checker carry this kind: the rule-based or model rewrite can fix them
+# (the verifier's others need a new version).
+AD_LAW = "ad_law"
 
 
 def copy_findings(prepared: Prepared, text: str) -> list[dict[str, Any]]:
     """The verifier's findings and the 广告法 ones, in text order: none means publishable."""
-    found = copy_checks.verify(brief_of(prepared.request), text) + [f.as_dict() for f in prepared.checker.check(text)]
+    found = copy_checks.verify(brief_of(prepared.request), text) + [
+        {**f.as_dict(), "kind": AD_LAW} for f in prepared.checker.check(text)]
     return sorted(found, key=lambda f: (f["start"], f["end"]))
 
 
@@ -255,6 +263,9 @@ TASK = Task(
         InputField("n", "版本数", INTEGER, default=1, minimum=1, maximum=8, help="生成几个版本（1-8）"),
         InputField("brand", "品牌档案", help="品牌档案名称（语气、人群、关键词、禁用词）", max_chars=100,
                    job_option=True, choices_from="brands"),
+        InputField("industry", "行业", CHOICE, choices=(GENERAL, *INDUSTRIES), default=GENERAL,
+                   help="按行业加查广告法规则（化妆品、保健食品、金融等）；通用：用品牌档案的行业",
+                   columns=("行业", "industry"), job_option=True),
         InputField("like", "参考版本", help="更多类似：以这一版文案为样子再写新版本", max_chars=1000),
     ),
     required_any=("product", "points", "attributes"),

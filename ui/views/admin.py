@@ -5,7 +5,10 @@ import streamlit as st
 
 from contentgen.accounts import ROLES, ApiKeyStore
 from contentgen.adapters import discover, scope_platforms
+from contentgen.compliance import INDUSTRIES, MATCHES
 from contentgen.errors import UserFacingError
+from contentgen.service import restore_rule, rule_table, save_rule, set_rule_enabled
+from contentgen.tasks.copy import PLATFORMS
 from ui.state import accounts, guard, plain, settings, shared_engine, store
 
 account = guard("admin")
@@ -80,6 +83,60 @@ if brands:
 else:
     st.info("还没有品牌档案。")
 st.caption("在“品牌档案”页面新增或修改品牌。")
+
+st.subheader("广告法规则")
+st.caption("内置规则来自 contentgen/rules/ad_law.csv；在这里新增、修改或停用的规则对所有用户立即生效，"
+           "修改内置规则会覆盖同词语、同行业的那一条。每条规则须附一句它应查出的示例，保存时会检验。")
+rule_rows = rule_table(store(), settings().rules)
+categories = sorted({r["category"] for r in rule_rows})
+shown_category = st.selectbox("按类别查看", ["全部", *categories], key="admin_rule_category")
+st.dataframe(pd.DataFrame([{"词语": r["term"], "匹配": MATCHES.get(r["match"], r["match"]), "类别": r["category"],
+                            "行业": r["industries"] or "全部", "平台": r["platforms"] or "全部", "依据": r["rule"],
+                            "建议": r["suggestion"], "示例": r["example"], "来源": r["source"],
+                            "状态": "启用" if r["enabled"] else "停用"}
+                           for r in rule_rows if shown_category in ("全部", r["category"])]), hide_index=True)
+
+with st.form("rule_form"):
+    st.markdown("**新增或修改规则**（词语和行业与已有规则相同即为修改）")
+    left, middle, right = st.columns(3)
+    term = left.text_input("词语（正则表达式或必备声明也填在这里）", key="admin_rule_term")
+    match = middle.selectbox("匹配方式", list(MATCHES), format_func=MATCHES.get, key="admin_rule_match")
+    category = right.text_input("类别", key="admin_rule_category_name", placeholder="绝对化用语")
+    statute = st.text_input("依据（法条）", key="admin_rule_statute", placeholder="《广告法》第九条第三项：……")
+    suggestion = st.text_input("修改建议", key="admin_rule_suggestion")
+    left, right = st.columns(2)
+    industries = left.multiselect("只用于这些行业（不选：所有行业）", list(INDUSTRIES), key="admin_rule_industries")
+    platforms = right.multiselect("只用于这些平台（不选：所有平台）", list(PLATFORMS), key="admin_rule_platforms")
+    example = st.text_input("示例句（这条规则应当查出的文案）", key="admin_rule_example")
+    if st.form_submit_button("保存规则"):
+        try:
+            save_rule(store(), {"term": term, "match": match, "category": category, "rule": statute,
+                                "suggestion": suggestion, "industries": "|".join(industries),
+                                "platforms": "|".join(platforms), "example": example},
+                      updated_by=account.name if account else "")
+            st.success(f"已保存规则“{plain(term)}”。")
+        except UserFacingError as exc:
+            st.error(str(exc))
+
+labels = {f"{r['term']}（{r['industries'] or '全部行业'}）": (r["term"], r["industries"]) for r in rule_rows}
+chosen = st.selectbox("选择要停用、启用或恢复的规则", ["", *labels], key="admin_rule_pick")
+if chosen:
+    picked_term, picked_industries = labels[chosen]
+    off, on, restore = st.columns(3)
+    try:
+        if off.button("停用"):
+            set_rule_enabled(store(), picked_term, picked_industries, False, rules=settings().rules,
+                             updated_by=account.name if account else "")
+            st.success(f"已停用“{plain(picked_term)}”。")
+        if on.button("启用"):
+            set_rule_enabled(store(), picked_term, picked_industries, True, rules=settings().rules,
+                             updated_by=account.name if account else "")
+            st.success(f"已启用“{plain(picked_term)}”。")
+        if restore.button("恢复内置 / 删除新增"):
+            restore_rule(store(), picked_term, picked_industries)
+            st.success(f"已恢复“{plain(picked_term)}”。")
+    except UserFacingError as exc:
+        st.error(str(exc))
 
 st.subheader("适配器")
 config = settings().model

@@ -6,7 +6,8 @@ from contentgen.inputs import split_points
 from contentgen.service import check_text
 from contentgen.tasks import get_task
 from contentgen.copy_checks import UNCHECKED
-from contentgen.tasks.copy import AD_LAW_CATEGORIES, LENGTHS, PLATFORMS, TONES, CopyRequest
+from contentgen.compliance import GENERAL, INDUSTRIES
+from contentgen.tasks.copy import AD_LAW, LENGTHS, PLATFORMS, TONES, CopyRequest
 from ui.state import (
     settings,
     adapter_picker,
@@ -25,7 +26,7 @@ from ui.state import guard
 guard("copy")
 
 FIELDS = ("copy_product", "copy_points", "copy_attributes", "copy_platform", "copy_tone",
-          "copy_length", "copy_n", "copy_adapter", "copy_brand")
+          "copy_length", "copy_n", "copy_adapter", "copy_brand", "copy_industry")
 keep_inputs(*FIELDS)
 
 st.header("营销文案")
@@ -44,8 +45,11 @@ with st.form("copy_form"):
     versions = get_task("copy").field("n")
     st.number_input("生成几个版本", min_value=versions.minimum, max_value=versions.maximum, value=1, key="copy_n")
     brand_names = [b.name for b in store().brands.list()]
-    st.selectbox("品牌档案", ["", *brand_names], key="copy_brand",
-                 format_func=lambda b: b or "不使用品牌档案")
+    brand_column, industry_column = st.columns(2)
+    brand_column.selectbox("品牌档案", ["", *brand_names], key="copy_brand",
+                           format_func=lambda b: b or "不使用品牌档案")
+    industry_column.selectbox("行业（加查该行业的广告法规则）", [GENERAL, *INDUSTRIES], key="copy_industry",
+                              help="通用：使用品牌档案里的行业；化妆品、保健食品、金融等有各自的禁用说法和必备声明")
     adapter_picker("copy", "copy_adapter")
     submitted = st.form_submit_button("生成文案", type="primary")
 
@@ -60,6 +64,7 @@ def submit_copy(like: str = "") -> None:
         length=st.session_state.copy_length,
         n=int(st.session_state.copy_n),
         brand=st.session_state.get("copy_brand") or "",
+        industry=st.session_state.get("copy_industry") or GENERAL,
         like=like,
     )
     submit_stream("copy_job", "copy", request, adapter=st.session_state.get("copy_adapter", "auto"))
@@ -88,19 +93,20 @@ def show_compliance(index: int, text: str) -> None:
         f"- {plain(describe(f))}{plain(f['category'])}：{plain(f['rule'])}。建议：{plain(f['suggestion'])}"
         for f in findings))
     st.caption(UNCHECKED)
-    if not any(f["category"] in AD_LAW_CATEGORIES for f in findings):
+    if not any(f.get("kind") == AD_LAW for f in findings):
         return
     brand = st.session_state.get("copy_brand") or None
     protected = (st.session_state.get("copy_product") or "",)
+    where = {"industry": st.session_state.get("copy_industry") or GENERAL, "platform": st.session_state.copy_platform}
     with st.expander("按规则修改后的文案"):
-        suggested = check_text(store(), text, brand=brand, protected=protected, rules=settings().rules)
+        suggested = check_text(store(), text, brand=brand, protected=protected, rules=settings().rules, **where)
         st.code(suggested["suggested_text"], language=None, wrap_lines=True)
     if st.button("让模型改写为合规文案", key=f"rewrite_{index}"):
         svc = service()
         if svc is not None:
-            def work(job, svc=svc, text=text, brand=brand, protected=protected):
+            def work(job, svc=svc, text=text, brand=brand, protected=protected, where=where):
                 job.texts = [""]
-                job.result = svc.compliant_rewrite(text, brand=brand, protected=protected)
+                job.result = svc.compliant_rewrite(text, brand=brand, protected=protected, **where)
                 job.request_id, job.texts = job.result.request_id, job.result.outputs
 
             st.session_state.rewrite_job = shared_jobs().submit("rewrite", current_user(), work).id
