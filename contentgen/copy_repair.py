@@ -122,8 +122,16 @@ def _join_body(lines: list[str]) -> str:
     return "\n".join(line for line in lines if line.strip())
 
 
+# Punctuation a line cannot start with (left where a label or a dropped clause was).
+_LEADING_MARKS = re.compile(r"(?m)^[，,。；;、：:）)」』！!？?　 ]+")
+
+
 def repair(brief: Brief, raw: str) -> str:
     """The draft in the platform's frame, invented claims dropped, within the length bounds."""
+    return _LEADING_MARKS.sub("", _framed(brief, raw))
+
+
+def _framed(brief: Brief, raw: str) -> str:
     low, high = length_bounds(brief.platform, brief.length)
     lines = clean_lines(finish_sentence(raw))
     platform = brief.platform

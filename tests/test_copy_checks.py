@@ -1,5 +1,7 @@
 """The copy verifier and the repair of drafts, on the failures users reported (issue 17)."""
 
+import re
+
 import pytest
 
 from contentgen.copy_checks import Brief, categories, length_bounds, quantities, verify, visible_length
@@ -133,6 +135,17 @@ def test_repair_drops_dangling_pointers_and_leading_punctuation():
     brief = Brief(product="羊毛围巾", facts=("长180cm",), platform="朋友圈")
     text = repair(brief, "，羊毛围巾长180cm，冬天围上很暖和。\n点击下方链接查看详情：")
     assert text == "羊毛围巾长180cm，冬天围上很暖和。"
+
+
+@pytest.mark.parametrize("platform, raw", [
+    ("微博", "：专为家用设计的灯泡，220v电压提供充足电力。#灯泡#"),
+    ("小红书", "，你的私人灯泡\n\n专为家用设计的灯泡，220v电压提供充足电力，客厅卧室都合适。\n\n#灯泡 #家居"),
+    ("抖音", "：亮！省！稳！\n专为家用设计的灯泡，220v电压提供充足电力。"),
+])
+def test_no_line_of_repaired_copy_starts_with_punctuation(platform, raw):
+    # Seen in self-training output: a label or dropped clause left "：" or "，" at a line's start.
+    text = repair(Brief(product="灯泡", facts=("220v",), platform=platform, length="短"), raw)
+    assert text and not re.search(r"(?m)^[，,。；;、：:]", text), text
 
 
 def test_a_word_of_the_product_name_does_not_keep_a_distorted_fact():
