@@ -36,6 +36,18 @@ INDUSTRIES = ("化妆品", "普通食品", "保健食品", "医疗器械", "教�
 GENERAL = "通用"  # what screens offer for "no industry pack"
 
 
+def industry_pack(industry: str | None) -> str:
+    """The pack an industry names: "" for none (empty or 通用); a Chinese error for an unknown one."""
+    from contentgen.errors import UserFacingError
+
+    industry = (industry or "").strip()
+    if industry in ("", GENERAL):
+        return ""
+    if industry not in INDUSTRIES:
+        raise UserFacingError(f"不支持的行业“{industry}”，可选：{GENERAL}、{'、'.join(INDUSTRIES)}。")
+    return industry
+
+
 @dataclass(frozen=True)
 class Rule:
     term: str
@@ -119,6 +131,12 @@ def validate_rule(rule: Rule) -> None:
         raise UserFacingError("示例句没有被这条规则查出来，请检查词语、匹配方式或示例后再保存。")
 
 
+@functools.lru_cache(maxsize=1)
+def cached_variants() -> dict[str, str]:
+    """The shipped variants, read once per process (a checker is built for every request)."""
+    return load_variants()
+
+
 def load_variants(path: Path | None = None) -> dict[str, str]:
     """谐音 and look-alike spellings of rule terms (variant -> term), matched like the term."""
     path = Path(path or RULES_DIR / "variants.csv")
@@ -148,19 +166,15 @@ def _t2s():  # noqa: ANN202
     return OpenCC("t2s")
 
 
-def _word_char(char: str) -> bool:
-    return char.isalnum()
-
-
 def normalized(text: str) -> tuple[str, list[int]]:
     """The text as rules see it, and for each of its characters the index it came from."""
     chars: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(text):
-        if char in SEPARATORS and chars and _word_char(chars[-1]):
+        if char in SEPARATORS and chars and chars[-1].isalnum():
             following = next((c for c in text[index + 1:] if c not in SEPARATORS), "")
             decimal = char == "." and chars[-1].isdigit() and following.isdigit()
-            if following and _word_char(following) and not decimal:
+            if following and following.isalnum() and not decimal:
                 continue
         for plain in _plain(char):
             chars.append(plain)
@@ -190,6 +204,12 @@ def load_allowed(path: Path | None = None) -> set[str]:
             if line.strip() and not line.startswith("#")}
 
 
+@functools.lru_cache(maxsize=1)
+def cached_allowed() -> frozenset[str]:
+    """The shipped everyday 最-words, read once per process."""
+    return frozenset(load_allowed())
+
+
 MAX_REWRITE_PASSES = 5
 
 
@@ -212,10 +232,10 @@ class ComplianceChecker:
                  banned_words: Iterable[str] = (), allowed_words: set[str] | None = None,
                  variants: dict[str, str] | None = None, industry: str = "", platform: str = "") -> None:
         rules = rules if rules is not None else load_rules()
-        industry = "" if industry == GENERAL else industry
+        industry = industry_pack(industry)
         applying = [r for r in rules if r.applies(industry, platform)]
-        self.rules = with_variants(applying, load_variants() if variants is None else variants)
-        self.allowed = {normalized(w)[0] for w in (allowed_words if allowed_words is not None else load_allowed())}
+        self.rules = with_variants(applying, cached_variants() if variants is None else variants)
+        self.allowed = {normalized(w)[0] for w in (allowed_words if allowed_words is not None else cached_allowed())}
         self.protected = sorted({normalized(w.strip())[0] for w in protected_words if w.strip()}, key=len, reverse=True)
         self.banned = [w.strip() for w in banned_words if w.strip()]
         # Terms as the normalised text spells them (半角, lower case, simplified).

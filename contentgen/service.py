@@ -515,12 +515,18 @@ def export_history(records: Sequence[Any], kind: str = "csv") -> bytes:
     return xlsx_bytes(frame, "历史记录") if kind == "xlsx" else csv_bytes(frame)
 
 
+def _rule_fields(rule_or_row: Any) -> dict[str, str]:
+    """A rule's fields, from a compliance.Rule or a db row alike."""
+    from db.rules import RULE_FIELDS
+
+    return {name: getattr(rule_or_row, name) for name in RULE_FIELDS}
+
+
 def compliance_rules(store: Database, rules: RulesConfig | None = None) -> list:
     """The rules in force: the shipped (or configured) file overlaid by the admin's edits."""
     from contentgen.compliance import Rule, cached_rules, effective_rules
-    from db.rules import RULE_FIELDS
 
-    edited = [(Rule(**{name: getattr(row, name) for name in RULE_FIELDS}), row.enabled) for row in store.rules.list()]
+    edited = [(Rule(**_rule_fields(row)), row.enabled) for row in store.rules.list()]
     return effective_rules(cached_rules((rules or RulesConfig()).compliance_rules), edited)
 
 
@@ -528,16 +534,14 @@ def rule_table(store: Database, rules: RulesConfig | None = None) -> list[dict[s
     """Every rule for the admin's table: the shipped ones and the admin's, each with where it
     comes from and whether it is in force."""
     from contentgen.compliance import cached_rules
-    from db.rules import RULE_FIELDS
 
     edited = {(row.term, row.industries): row for row in store.rules.list()}
     shipped = cached_rules((rules or RulesConfig()).compliance_rules)
     table = []
     for rule in shipped:
         row = edited.pop(rule.key, None)
-        fields = {name: getattr(row or rule, name) for name in RULE_FIELDS}
-        table.append({**fields, "source": "内置（已修改）" if row else "内置", "enabled": row.enabled if row else True})
-    table += [{**{name: getattr(row, name) for name in RULE_FIELDS}, "source": "管理员新增", "enabled": row.enabled}
+        table.append({**_rule_fields(row or rule), "source": "内置（已修改）" if row else "内置", "enabled": row.enabled if row else True})
+    table += [{**_rule_fields(row), "source": "管理员新增", "enabled": row.enabled}
               for row in edited.values()]
     return table
 
@@ -550,7 +554,7 @@ def save_rule(store: Database, fields: dict[str, str], *, enabled: bool = True, 
 
     rule = Rule(**{name: str(fields.get(name, "") or "").strip() for name in RULE_FIELDS})
     validate_rule(rule)
-    return store.rules.save({name: getattr(rule, name) for name in RULE_FIELDS}, enabled=enabled, updated_by=updated_by)
+    return store.rules.save(_rule_fields(rule), enabled=enabled, updated_by=updated_by)
 
 
 def set_rule_enabled(store: Database, term: str, industries: str, enabled: bool, *,
@@ -564,17 +568,15 @@ def set_rule_enabled(store: Database, term: str, industries: str, enabled: bool,
 
 def restore_rule(store: Database, term: str, industries: str) -> bool:
     """Drop the admin's edit of a rule: a shipped rule comes back as shipped, an added one goes."""
-    row = next((r for r in store.rules.list() if (r.term, r.industries) == (term, industries)), None)
-    return row is not None and store.rules.delete(row.id)
+    return store.rules.delete(term, industries)
 
 
 def compliance_checker(store: Database, rules: RulesConfig | None, profile=None,  # noqa: ANN001, ANN201
                        protected: Sequence[str] = (), *, banned: Sequence[str] = (), industry: str = "",
                        platform: str = ""):
-    from contentgen.compliance import GENERAL, ComplianceChecker
+    from contentgen.compliance import ComplianceChecker, industry_pack
 
-    if industry in ("", GENERAL) and profile is not None:
-        industry = profile.industry or ""
+    industry = industry_pack(industry) or ((profile.industry or "") if profile is not None else "")
     return ComplianceChecker(
         compliance_rules(store, rules),
         protected_words=[*(p for p in protected if p), *([profile.name] if profile else [])],
@@ -587,12 +589,11 @@ def check_text(store: Database, text: str, *, brand: str | None = None, protecte
                platform: str = "") -> dict[str, Any]:
     """广告法 check of any text (no model): findings, and the text with each finding replaced by rule.
     An industry adds its rule pack; a platform limits the platform rules (站外引流) to where they apply."""
-    from contentgen.compliance import GENERAL, INDUSTRIES
+    from contentgen.compliance import industry_pack
 
     if not text.strip():
         raise UserFacingError("请提供要检查的文案（--text 或 --file）。")
-    if industry and industry not in (GENERAL, *INDUSTRIES):
-        raise UserFacingError(f"不支持的行业“{industry}”，可选：{GENERAL}、{'、'.join(INDUSTRIES)}。")
+    industry_pack(industry)
     profile = find_brand(store, brand, required=True)
     checker = compliance_checker(store, rules, profile, protected, banned=banned, industry=industry, platform=platform)
     findings = checker.check(text)

@@ -18,12 +18,15 @@ class ComplianceRuleStore:
         with self.sessions() as session:
             return list(session.scalars(select(ComplianceRuleRow).order_by(ComplianceRuleRow.id)).all())
 
+    @staticmethod
+    def _find(session: Session, term: str, industries: str) -> ComplianceRuleRow | None:
+        return session.scalar(select(ComplianceRuleRow).where(
+            ComplianceRuleRow.term == term, ComplianceRuleRow.industries == industries))
+
     def save(self, fields: dict[str, str], *, enabled: bool = True, updated_by: str = "") -> int:
         """Create or replace the rule with this term and industries."""
         with self.sessions.begin() as session:
-            row = session.scalar(select(ComplianceRuleRow).where(
-                ComplianceRuleRow.term == fields["term"],
-                ComplianceRuleRow.industries == fields.get("industries", ""))) or ComplianceRuleRow()
+            row = self._find(session, fields["term"], fields.get("industries", "")) or ComplianceRuleRow()
             for name in RULE_FIELDS:
                 setattr(row, name, fields.get(name, ""))
             row.enabled, row.updated_by, row.updated_at = enabled, updated_by, utcnow()
@@ -31,9 +34,10 @@ class ComplianceRuleStore:
             session.flush()
             return row.id
 
-    def delete(self, rule_id: int) -> bool:
+    def delete(self, term: str, industries: str) -> bool:
+        """Remove the rule with this term and industries; False when there is none."""
         with self.sessions.begin() as session:
-            row = session.get(ComplianceRuleRow, rule_id)
+            row = self._find(session, term, industries)
             if row is None:
                 return False
             session.delete(row)

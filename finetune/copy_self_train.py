@@ -113,23 +113,19 @@ def main() -> None:
 
     from contentgen.config import load_settings
     from contentgen.runtime import build_service
-    from contentgen.tasks.copy import CopyRequest
     from db.database import Database
+    from finetune.evaluate import add_brief_brands, brief_request
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["id"] for path in (args.out, args.rejected) if path and path.exists()
             for line in path.open(encoding="utf-8") if line.strip()}
     todo = [b for b in briefs(args.briefs, args.seed, args.titles) if b["id"] not in done]
     service = build_service(load_settings(), source="cli", store=Database(args.db))
-    for brand in sorted({b["brand"] for b in todo if b["brand"]}):
-        if service.store.brands.get(brand) is None:
-            service.store.brands.save(brand)
+    add_brief_brands(service, todo)
     kept = 0
     for number, brief in enumerate(todo, 1):
         started = time.perf_counter()
-        result = service.generate("copy", CopyRequest(
-            product=brief["product"], points=tuple(brief["points"]), brand=brief["brand"],
-            platform=brief["platform"], tone=brief["tone"], length=brief["length"]))
+        result = service.generate("copy", brief_request(brief))
         row = {key: brief[key] for key in ("id", "platform", "product", "brand", "tone", "length")}
         row["points"] = ",".join(brief["points"])
         findings = result.compliance[0]

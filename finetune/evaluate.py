@@ -127,6 +127,22 @@ def dumps(result: dict[str, Any]) -> str:
 
 
 
+def add_brief_brands(service, rows: list[dict[str, Any]]) -> None:  # noqa: ANN001
+    """A brand profile for every brand the briefs name, as a user would have made."""
+    for brand in sorted({r["brand"] for r in rows if r.get("brand")}):
+        if service.store.brands.get(brand) is None:
+            service.store.brands.save(brand)
+
+
+def brief_request(row: dict[str, Any], versions: int = 1):  # noqa: ANN201
+    """A copy brief row as the request a user would send."""
+    from contentgen.tasks.copy import CopyRequest
+
+    return CopyRequest(product=row.get("product", ""), points=tuple(row.get("points", ())),
+                       brand=row.get("brand", ""), platform=row["platform"], tone=row.get("tone", "亲切温暖"),
+                       length=row.get("length", "中"), n=versions)
+
+
 def evaluate_briefs(service, rows: list[dict[str, Any]], *, versions: int = 1,  # noqa: ANN001
                     predictions: list[dict[str, Any]] | None = None, progress: bool = True) -> dict[str, Any]:
     """Publishable rate of copy briefs (every check passes, first version), per platform and per check.
@@ -135,18 +151,12 @@ def evaluate_briefs(service, rows: list[dict[str, Any]], *, versions: int = 1,  
     candidates, revision and the verifier; its history store should be a scratch one."""
     from tqdm import tqdm
 
-    from contentgen.tasks.copy import CopyRequest
-
-    for brand in sorted({r["brand"] for r in rows if r.get("brand")}):
-        if service.store.brands.get(brand) is None:
-            service.store.brands.save(brand)
+    add_brief_brands(service, rows)
     by_platform: dict[str, list[bool]] = {}
     failing: dict[str, int] = {}
     seconds, tokens = 0.0, 0
     for row in tqdm(rows, desc="文案简报", unit="条", disable=not progress):
-        request = CopyRequest(product=row.get("product", ""), points=tuple(row.get("points", ())),
-                              brand=row.get("brand", ""), platform=row["platform"], tone=row.get("tone", "亲切温暖"),
-                              length=row.get("length", "中"), n=versions)
+        request = brief_request(row, versions)
         started = time.perf_counter()
         result = service.generate("copy", request)
         seconds += time.perf_counter() - started

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from contentgen import copy_checks, copy_repair
-from contentgen.compliance import GENERAL, INDUSTRIES
+from contentgen.compliance import GENERAL, INDUSTRIES, industry_pack
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
 from contentgen.tasks.base import CHOICE, INTEGER, LINES, MAX_FIELD_CHARS, InputField, Prepared, Task
@@ -73,8 +73,7 @@ class CopyRequest:
             raise UserFacingError("请至少填写商品名称、卖点或商品属性中的一项。")
         if self.platform not in PLATFORMS:
             raise UserFacingError(f"不支持的平台“{self.platform}”，可选：{'、'.join(PLATFORMS)}。")
-        if self.industry not in (GENERAL, *INDUSTRIES):
-            raise UserFacingError(f"不支持的行业“{self.industry}”，可选：{GENERAL}、{'、'.join(INDUSTRIES)}。")
+        industry_pack(self.industry)
         if self.length not in LENGTHS:
             raise UserFacingError(f"篇幅只能是：{'、'.join(LENGTHS)}。")
         if not 1 <= self.n <= 8:

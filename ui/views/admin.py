@@ -88,6 +88,7 @@ st.subheader("广告法规则")
 st.caption("内置规则来自 contentgen/rules/ad_law.csv；在这里新增、修改或停用的规则对所有用户立即生效，"
            "修改内置规则会覆盖同词语、同行业的那一条。每条规则须附一句它应查出的示例，保存时会检验。")
 rule_rows = rule_table(store(), settings().rules)
+editor = account.name if account else ""  # who changed a rule, kept with it
 categories = sorted({r["category"] for r in rule_rows})
 shown_category = st.selectbox("按类别查看", ["全部", *categories], key="admin_rule_category")
 st.dataframe(pd.DataFrame([{"词语": r["term"], "匹配": MATCHES.get(r["match"], r["match"]), "类别": r["category"],
@@ -113,7 +114,7 @@ with st.form("rule_form"):
             save_rule(store(), {"term": term, "match": match, "category": category, "rule": statute,
                                 "suggestion": suggestion, "industries": "|".join(industries),
                                 "platforms": "|".join(platforms), "example": example},
-                      updated_by=account.name if account else "")
+                      updated_by=editor)
             st.success(f"已保存规则“{plain(term)}”。")
         except UserFacingError as exc:
             st.error(str(exc))
@@ -126,11 +127,11 @@ if chosen:
     try:
         if off.button("停用"):
             set_rule_enabled(store(), picked_term, picked_industries, False, rules=settings().rules,
-                             updated_by=account.name if account else "")
+                             updated_by=editor)
             st.success(f"已停用“{plain(picked_term)}”。")
         if on.button("启用"):
             set_rule_enabled(store(), picked_term, picked_industries, True, rules=settings().rules,
-                             updated_by=account.name if account else "")
+                             updated_by=editor)
             st.success(f"已启用“{plain(picked_term)}”。")
         if restore.button("恢复内置 / 删除新增"):
             restore_rule(store(), picked_term, picked_industries)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from contentgen.compliance import GENERAL, INDUSTRIES
+from contentgen.compliance import GENERAL, INDUSTRIES, industry_pack
 from contentgen.inputs import split_points
 from ui.state import keep_inputs, plain, store
 from ui.state import guard
@@ -36,7 +36,7 @@ if saved:
         store().brands.save(name, tone=st.session_state.brand_tone or "", audience=st.session_state.brand_audience or "",
                            required_keywords=split_points(st.session_state.brand_keywords or ""),
                            banned_words=split_points(st.session_state.brand_banned or ""), example_copy=examples,
-                           industry="" if st.session_state.brand_industry in (None, GENERAL) else st.session_state.brand_industry)
+                           industry=industry_pack(st.session_state.brand_industry))
         st.success(f"已保存品牌档案：{plain(name)}")
 
 brands = store().brands.list()
