@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import itertools
 import logging
 import re
 import unicodedata
@@ -153,10 +154,15 @@ def _plain(char: str) -> str:
     """Full-width to half-width, lower case, traditional to simplified (one character at a time,
     so every normalised character still points at its original)."""
     folded = unicodedata.normalize("NFKC", char).lower()
-    if len(folded) == 1 and "\u4e00" <= folded <= "\u9fff":
-        simplified = _t2s().convert(folded)
-        return simplified if len(simplified) == 1 else folded
-    return folded
+    return simplified(folded) if len(folded) == 1 else folded
+
+
+def simplified(char: str) -> str:
+    """One Chinese character in its simplified form (貝 -> 贝); other characters as they are."""
+    if len(char) == 1 and "\u4e00" <= char <= "\u9fff":
+        converted = _t2s().convert(char)
+        return converted if len(converted) == 1 else char
+    return char
 
 
 @functools.lru_cache(maxsize=1)
@@ -214,12 +220,15 @@ MAX_REWRITE_PASSES = 5
 
 
 @functools.lru_cache(maxsize=8)
-def _tokenizer(rule_terms: tuple[str, ...]) -> jieba.Tokenizer:
-    """A private tokenizer (no user's words leak into the global jieba) knowing the rule terms;
-    built and initialised once per rule set (~0.5 s), not per request."""
+def _tokenizer(rule_terms: tuple[str, ...], allowed: tuple[str, ...] = ()) -> jieba.Tokenizer:
+    """A private tokenizer (no user's words leak into the global jieba) knowing the rule terms and
+    the everyday words that start like one (第一次 stays whole, not 第一 + 次); built and
+    initialised once per rule set (~0.5 s), not per request."""
     tokenizer = jieba.Tokenizer()
     for term in rule_terms:
         tokenizer.add_word(term, freq=10**5)
+    for word in allowed:
+        tokenizer.add_word(word, freq=10**6)
     tokenizer.initialize()
     return tokenizer
 
@@ -244,7 +253,8 @@ class ComplianceChecker:
         # whole by cutting the text at them (below), not by adding them to a dictionary.
         # Words are needed only for prefix rules (最… but not 最近): without one, no tokenizer.
         self.tokenizer = _tokenizer(tuple(sorted({t for r, t in zip(self.rules, self._terms)
-                                                  if r.match in ("exact", "prefix") and len(t) > 1})))\
+                                                  if r.match in ("exact", "prefix") and len(t) > 1})),
+                                    tuple(sorted(self.allowed)))\
             if any(r.match == "prefix" for r in self.rules) else None
 
     def _protected_spans(self, text: str) -> list[tuple[int, int]]:
@@ -321,6 +331,17 @@ class ComplianceChecker:
         kept = _drop_overlapping(_join_same_kind(sorted(findings, key=lambda f: (f.start, -f.end)), text))
         # A statement that must appear has no span: it is reported at the start, like a missing fact.
         return [Finding(0, 0, rule.term, rule.category, rule.rule, rule.suggestion) for rule in required] + kept
+
+    def names_hiding_terms(self, phrases: Iterable[str]) -> list[str]:
+        """The phrases whose every finding runs across a word boundary (美白 in 北美|白橡木): a
+        given name that merely contains a term, to be protected like the product name."""
+        hiding = []
+        for phrase in phrases:
+            found = [f for f in self.check(phrase) if f.start < f.end]
+            bounds = set(itertools.accumulate(len(w) for w in jieba.lcut(phrase))) | {0}
+            if found and all(f.start not in bounds or f.end not in bounds for f in found):
+                hiding.append(phrase)
+        return hiding
 
     def rewrite(self, text: str, findings: list[Finding] | None = None) -> str:
         """A rule-based compliant version: absolute terms give way to their suggestion;

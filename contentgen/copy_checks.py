@@ -13,6 +13,7 @@ What it cannot check is in `UNCHECKED`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -20,9 +21,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import jieba
+import jieba.posseg
+
+from contentgen.compliance import simplified
 
 UNCHECKED = ("无法自动核实：形容词和主观描述（如“口感软糯”“音质出色”）是否属实、没有数字的功效说法是否成立、"
-             "文案与图片是否一致，请发布前人工确认。")
+             "不带品牌名的其他商品、文案与图片是否一致，请发布前人工确认。")
 
 # Target length in Chinese characters (篇幅) and the share it may miss by.
 LENGTHS: dict[str, int] = {"短": 80, "中": 200, "长": 400}
@@ -123,38 +127,57 @@ CLAIMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      ("承诺", "包退", "包换", "包邮", "无理由", "退换", "退货", "退款", "质保", "保修", "终身", "售后",
       "技术支持", "赔付", "假一赔", "正品保障", "运费险", "顺丰", "次日达", "送货上门", "免费安装", "赠品",
       "赠送", "限时", "优惠", "折扣", "打折", "秒杀", "优惠券", "满减", "原价", "特价", "低至", "免费试用",
-      "买一送一", "到手价", "直降")),
+      "买一送一", "到手价", "直降", "免费体验", "免费领", "免费配送", "免运费", "免邮", "会员")),
     ("编造销量或口碑", "输入未提供销量、排名或口碑数据，不能虚构",
      ("销量", "热销", "爆款", "好评率", "回购", "万人", "网红同款", "明星同款", "断货", "售罄", "抢购一空",
-      "口碑爆棚", "好评", "深受", "排行榜", "榜单", "国内领先", "行业领先", "领导品牌", "知名品牌")),
+      "口碑", "好评", "深受", "排行榜", "榜单", "国内领先", "行业领先", "领导品牌", "知名品牌", "值得信赖",
+      "信赖的品牌")),
+    ("编造研发或工艺来源", "输入未提供研发、专利或独家工艺的信息，不能虚构",
+     ("自主研发", "独家", "研发团队", "科研团队", "专利技术", "黑科技")),
 )
 
 PLACEHOLDERS = re.compile(
     r"\[[^\]\n]{1,20}\]|【[^】\n]{0,12}(?:名字|姓名|日期|时间|职位|电话|地址|链接|公司|品牌名|产品名|价格|联系方式|此处|xx)[^】\n]{0,12}】"
-    r"|[xX×]{2,}|某某|（此处[^）\n]*）|\(此处[^)\n]*\)|<[^>\n]{1,20}>|\{[^}\n]{1,20}\}|_{3,}",
+    r"|[xX×]{2,}|某某|（此处[^）\n]*）|\(此处[^)\n]*\)|<[^>\n]{1,20}>|\{[^}\n]{1,20}\}|_{3,}"
+    r"|[（(](?:链接|网址|图片|视频|二维码|地址)[)）]",
 )
 ASSISTANT_TALK = re.compile(
     r"以上(?:内容|文案)|仅为示例|仅供参考|希望(?:对你|对您|能)[^。！\n]{0,6}帮助|以下是|下面是|这篇文案|这段文案|"
     r"文案如下|根据(?:您|你)(?:提供|给出)|如有需要|如需(?:调整|修改)|可以根据(?:具体|实际)|请注意[,，:：]|"
     r"作为(?:一个|一名)?(?:AI|人工智能|语言模型|文案|助手)|当然可以|好的[，,！!]|为(?:您|你)(?:撰写|写了|创作)|"
-    r"字数[:：约]|(?:共|约)\d+字",
+    r"字数[:：约]|(?:共|约)\d+字|请随时告诉我|有任何问题|需要(?:任何)?帮助|祝你生活愉快",
     re.IGNORECASE,
 )
 FIELD_LABELS = re.compile(
-    r"(?m)^\s*[*#【\[]*\s*(标题|正文|文案|平台|语气|篇幅|卖点|商品|商品名称|品牌|话题|标签|导语|开头|结尾|口播|"
-    r"脚本|镜头\d*|画面|字数|注意事项|商品属性|目标人群|结语|引导|钩子|行动号召|CTA|新闻标题|副标题)\s*[\]】*]*\s*[:：]",
+    r"(?m)^\s*[*#【\[]*\s*(标题|正文|文案|平台|语气|篇幅|(?:主要|核心|产品)?卖点|话题标签|尾部|(?:发布|活动)?(?:时间|地点)|发布方|发布内容|商品|商品名称|品牌|话题|标签|导语|开头|结尾|口播|"
+    r"脚本|镜头|画面|字数|注意事项|商品属性|目标人群|结语|引导|钩子|行动号召|CTA|新闻标题|副标题)\s*[0-9一二三四五六]*\s*[\]】*]*\s*[:：]",
     re.IGNORECASE,
 )
-MARKDOWN = re.compile(r"\*\*|__|^\s*#{1,6}\s+|^\s*[-*]{3,}\s*$", re.MULTILINE)
+MARKDOWN = re.compile(r"\*\*|__|^\s*#{1,6}\s+|^\s*[-*]{3,}\s*$|^\s*[-•·*]\s*(?=\S)", re.MULTILINE)
+# A label glued to its line (标题醇享…, 【正文一】…), a note line (注意：…), a list marker (1. 2、 ①).
+GLUED_LABEL = re.compile(r"(?m)^\s*(?:标题|正文|导语)(?=[\u4e00-\u9fff，,])|"
+                         r"【(?:正文|标题|导语|结尾|尾部|开头|结语|引言|段落)[^】\n]{0,3}】")
+# “免打孔安装：我们的晾衣架……” lines: a heading and its explanation (an outline when two or more).
+OUTLINE_LINE = re.compile(r"(?m)^\s*([^\n：:，。！？]{2,10})[:：][ \t　]*(?=\S)")
+QUOTED_LINE = re.compile(r'(?m)^[ \t]*["“「][^"“”「」\n]*["”」][ \t]*$')
+NOTE_LINE = re.compile(r"(?m)^\s*(?:注意|备注|说明|注)[:：].*$")
+LIST_MARKER = re.compile(r"(?m)^\s*(?:\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)）]|[①-⑩])\s*")
+# A note to the user in brackets: “（结尾引导点击购物车下单）”, “(注意：最后一句…)”.
+STAGE_NOTE = re.compile(r"[（(【\[][^）)】\]\n]{0,30}(?:注意|结尾|开头|引导|此处|备注|提示|镜头|画面|字数|说明|配乐|背景音乐|"
+                        r"旁白|音效|停顿|字幕)[^）)】\]\n]{0,40}[）)】\]]")
 # A line that is only a short bracketed heading (【开场白】【推荐理由】) is an outline, not copy.
 BRACKET_LABEL = re.compile(r"(?m)^\s*(?:[【\[][^】\]\n]{1,6}[】\]]|标题|正文|导语|开头|结尾|话题|标签|新闻标题)\s*$")
-# 【亮点】：… inside a line: an outline's heading.
-INLINE_LABEL = re.compile(r"【[^】\n]{1,6}】\s*[:：]")
+# 【亮点】：… inside a line, or a bracketed slogan (【加入我们，享受更好的体验】): an outline's heading.
+INLINE_LABEL = re.compile(r"【[^】\n]{1,6}】\s*[:：]|//[^/\n]{0,10}//")
+BRACKET_SLOGAN = re.compile(r"【([^】\n]{0,20}[，,！!][^】\n]{0,20}|[^】\n]{11,})】")
+# 【生活品质】【科技引领】【超长续航】: bracketed keywords in a row are a list of slogans, not copy.
+BRACKET_RUN = re.compile(r"(?:【[^】\n]{1,10}】\s*){2,}")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 CALL_TO_ACTION = ("购物车", "小黄车", "下单", "点击", "链接", "抢", "入手", "拍下", "冲", "买", "囤", "戳", "关注",
                   "评论区", "直播间")
 # A span this long seen twice (punctuation aside) is a repeated phrase, unless the input has it.
 REPEAT_SPAN = 10
+LOOP_SPAN = 6
 
 
 @dataclass(frozen=True)
@@ -201,24 +224,56 @@ def check_names(brief: Brief, text: str) -> list[dict]:
     product = brief.product.strip()
     if product:
         # A long listing title is not repeated whole; its last word (the product itself) must be.
-        required = product if len(product) <= 16 else _last_word(product)
+        required = product if len(product) <= 16 else last_word(product)
         if normalize(required) not in folded:
             found.append(missing(required, "商品名缺失或被改写", f"文案中没有原样出现商品名“{required}”",
                                  f"在开头写出“{required}”，不要改写成近义词"))
+    found += distorted_names(product, text)
+    if product:  # not inside the product's own name (安全座椅 is not 安途座椅 misspelt)
+        inside = {i for m in re.finditer(re.escape(product), text) for i in range(m.start(), m.end())}
+        found += [f for f in distorted_names(brief.brand.strip(), text, last_word(product))
+                  if not inside & set(range(f["start"], f["end"]))]
     brand = brief.brand.strip()
     if brand and normalize(brand) not in folded:
         found.append(missing(brand, "品牌名缺失", f"文案中没有出现品牌名“{brand}”", f"写出品牌名“{brand}”"))
     return found
 
 
-def _last_word(title: str) -> str:
+def distorted_names(name: str, text: str, followed_by: str = "") -> list[dict]:
+    """The name with one character changed (玻尿酸保湿面奶 for 玻尿酸保湿面霜, 便装咖啡机 for 便携咖啡机).
+    A name of 2-3 characters (a brand) only counts when `followed_by` (the product's last word)
+    comes right after it: 醇品咖啡机 for 醇享 咖啡机, not every word that shares a character."""
+    if len(name) > 16 or len(name) < 2 or (len(name) < 4 and not followed_by):
+        return []
+    if len(name) < 4:  # the brand's own characters changed, the product's word kept
+        return [f for f in distorted_names(name + followed_by, text) if f["text"].endswith(followed_by)
+                and f["text"][:len(name)] != name]
+    exact = {i for m in re.finditer(re.escape(name), text) for i in range(m.start(), m.end())}
+    found = []
+    for start in range(len(text) - len(name) + 1):
+        window = text[start:start + len(name)]
+        changed = [i for i, (a, b) in enumerate(zip(window, name)) if a != b]
+        if len(changed) == 1 and "\u4e00" <= window[changed[0]] <= "\u9fff" and 0 < changed[0] \
+                and not exact & set(range(start, start + len(name))):
+            found.append(finding(start, start + len(name), window, "商品名缺失或被改写",
+                                 f"“{window}”把名称“{name}”写错了一个字", f"改为“{name}”"))
+    return found
+
+
+def last_word(title: str) -> str:
     words = [w for w in jieba.lcut(title) if len(w) > 1]
     return words[-1] if words else title[-4:]
 
 
 def _content_words(fact: str) -> list[str]:
-    return [w for w in jieba.lcut(normalize(fact)) if len(w) > 1 and not _ARABIC.fullmatch(w)
-            and w not in _FUNCTION_WORDS and w not in UNIT_ALIASES]
+    words = []
+    for word in jieba.lcut(normalize(fact)):
+        unit = next((u for u in sorted(UNIT_ALIASES, key=len, reverse=True) if word.startswith(u)), "")
+        if unit and words == [] and _ARABIC.match(normalize(fact)):
+            word = word[len(unit):]  # 12节课 is cut 12 / 节课: the unit goes with the number
+        if len(word) > 1 and not _ARABIC.fullmatch(word) and word not in _FUNCTION_WORDS and word not in UNIT_ALIASES:
+            words.append(word)
+    return words
 
 
 _FUNCTION_WORDS = {"通过", "适合", "适用", "含有", "支持", "可以", "采用", "每个", "每袋", "每瓶", "每盒", "每支",
@@ -272,8 +327,10 @@ def check_invented(brief: Brief, text: str) -> list[dict]:
     for q in quantities(folded):
         if _is_list_marker(folded, q):
             continue
-        if q.value in given_values and (not q.unit or (q.value, q.unit) in given_pairs
-                                        or all(g.unit == "" for g in given if g.value == q.value)):
+        # A bare number counts as given only written as given: 蓝牙5.0 is not IPX5's 5.
+        if q.value in given_values and ((not q.unit and _number_text(q) in _number_texts(given))
+                                        or (q.unit and ((q.value, q.unit) in given_pairs
+                                                        or all(g.unit == "" for g in given if g.value == q.value)))):
             continue
         found.append(finding(q.start, q.end, text[q.start:q.end], "编造数字或参数",
                              f"输入中没有“{q.text}”，《广告法》第二十八条：虚构参数属虚假广告",
@@ -286,9 +343,89 @@ def check_invented(brief: Brief, text: str) -> list[dict]:
             for match in re.finditer(re.escape(term), folded):
                 claims.append(finding(match.start(), match.end(), text[match.start():match.end()], category, rule,
                                       "删除，或在卖点里补充后重新生成"))
+    claims += invented_endorsements(brief, text) + other_products(brief, text) + invented_functions(brief, text)
     # 优惠券 over 优惠, 有机认证 over 认证: one finding per span.
     return found + [c for c in claims if not any(o is not c and o["start"] <= c["start"] and c["end"] <= o["end"]
                                                  and o["end"] - o["start"] > c["end"] - c["start"] for o in claims)]
+
+
+# Who is said to recommend the product, and how: “口腔专业人士倾情推荐”, “众多宝妈都在用”.
+ENDORSERS = ("专家", "专业人士", "医生", "医师", "营养师", "皮肤科", "牙医", "药师", "教授", "博士", "科学家",
+             "研究员", "达人", "博主", "明星", "网红", "主播", "大v", "kol", "名人", "宝妈", "妈妈们", "用户们",
+             "消费者", "权威机构", "机构", "协会", "医院", "实验室", "老师们", "大咖", "美妆师", "健身教练")
+_ENDORSEMENT = re.compile(
+    "(" + "|".join(sorted(map(re.escape, ENDORSERS), key=len, reverse=True)) + ")"
+    r"[^，。！？,.!?；;\n]{0,8}?(?:倾情|一致|强烈|争相)?(?:力荐|推荐|认可|首选|好评|点赞|青睐|信赖|背书|都在用|亲测|鉴定|证实|验证)")
+# Words that may follow a brand without naming another product: the brand's shop, team or launch.
+_BRAND_FOLLOWERS = ("品牌", "官方", "旗舰店", "旗舰", "出品", "新品", "全新", "家", "团队", "科技", "公司", "集团",
+                    "门店", "店", "系列", "推出", "新款", "这款", "此款", "本次", "今年", "始终", "一直", "产品", "用户",
+                    "会员", "粉丝", "体验", "旗下")
+_PLACE_ENDINGS = ("店", "馆", "厅", "部", "中心", "团队", "公司", "工厂", "基地", "总部")
+_NOUN_TAGS = {"n", "nz", "ns", "nt", "ng", "nrt"}
+
+
+_FUNCTION = re.compile(r"([\u4e00-\u9fff]{2,8}?)(?:的)?功能")
+_FEATURE_LEAD = re.compile(r"^(?:.*?(?:具有|具备|拥有|支持|带有|还有|配备|搭载|加入|内置|采用|设有|自带|注重|重视|关注|提升|优化|有了|有|的|和|与|及|等|还))+")
+# What a function is called without claiming one: 多种功能, 强大的功能.
+_GENERIC_FEATURES = ("多种", "各种", "多项", "强大", "实用", "全新", "更多", "基本", "主要", "核心", "特色", "独特", "多样",
+                     "丰富", "这些", "这个", "这一", "各项", "贴心", "人性化", "便捷", "完善", "全面", "一些", "很多",
+                     "许多", "所有", "其他", "其它", "出色", "不同", "基础", "日常", "神奇", "新", "产品", "使用")
+
+
+def invented_functions(brief: Brief, text: str) -> list[dict]:
+    """A named function the input does not give (“防倾倒功能”, “自动停止功能” in copy for a car seat)."""
+    source, folded, found = brief.source, normalize(text), []
+    for match in _FUNCTION.finditer(folded):
+        feature = _FEATURE_LEAD.sub("", match.group(1))
+        words = [w for w in jieba.lcut(feature) if len(w) > 1]
+        if len(feature) < 2 or feature in source or any(w in source or w in _GENERIC_FEATURES for w in words) \
+                or feature in _GENERIC_FEATURES:
+            continue
+        start = match.start(1) + match.group(1).rfind(feature)
+        found.append(finding(start, match.end(), text[start:match.end()], "编造功能",
+                             f"输入中没有“{feature}”这项功能，《广告法》第二十八条：虚构功能属虚假广告",
+                             "删除，或在卖点里补充真实功能后重新生成"))
+    return found
+
+
+def invented_endorsements(brief: Brief, text: str) -> list[dict]:
+    """A recommender the input does not name: 《广告法》第二十八条 (and 第十六、十八条 for health products)."""
+    source, folded = brief.source, normalize(text)
+    return [finding(m.start(), m.end(), text[m.start():m.end()], "编造代言或推荐",
+                    f"输入中没有“{m.group(1)}”的推荐或证明，虚构推荐属虚假广告（《广告法》第二十八条）",
+                    "删除这句，或在卖点里写明真实的推荐来源")
+            for m in _ENDORSEMENT.finditer(folded) if m.group(1) not in source]
+
+
+def other_products(brief: Brief, text: str) -> list[dict]:
+    """The brand's name on a product nobody gave (“声悦智能手环！” in copy for 声悦 earphones)."""
+    brand = normalize(brief.brand.strip())
+    if not brand:
+        return []
+    source, folded, found = brief.source, normalize(text), []
+    for match in re.finditer(re.escape(brand) + r"([\u4e00-\u9fff]{2,8})(?=[！!。，,？?\s]|$)", folded):
+        # A product's name is nouns (智能/手环); it ends at the first other word (声悦的…, 声悦精心挑选…).
+        tagged = jieba.posseg.lcut(match.group(1))
+        words = [w.word for w in itertools.takewhile(lambda w: len(w.word) > 1 and w.flag in _NOUN_TAGS, tagged)]
+        after = tagged[len(words)].word if len(words) < len(tagged) else ""
+        if not words or len(after) > 1 or words[-1] in source \
+                or {words[0], words[-1]} & set(_BRAND_FOLLOWERS) or words[-1].endswith(_PLACE_ENDINGS):
+            continue  # 稻香源精心挑选: a clause about the brand, not a name
+        end = match.start(1) + len("".join(words))
+        name = text[match.start():end]
+        found.append(finding(match.start(), end, name, "编造其他商品",
+                             f"输入只给了“{brief.product.strip() or '这件商品'}”，“{name}”是另一件没有给出的商品",
+                             "删除这句，只写给出的商品"))
+    return found
+
+
+def _number_text(q: Quantity) -> str:
+    match = re.match(r"\d+(?:\.\d+)?", q.text)
+    return match.group(0) if match else str(q.value)  # Chinese numerals: by value
+
+
+def _number_texts(given: list[Quantity]) -> set[str]:
+    return {_number_text(g) for g in given}
 
 
 def _is_list_marker(text: str, q: Quantity) -> bool:
@@ -311,13 +448,39 @@ def check_wording(brief: Brief, text: str) -> list[dict]:
     for match in MARKDOWN.finditer(text):
         found.append(finding(match.start(), match.end(), match.group(0), "排版符号",
                              "Markdown 符号在这些平台上会原样显示", "删除这些符号"))
-    for match in INLINE_LABEL.finditer(text):
+    for match in (*INLINE_LABEL.finditer(text), *BRACKET_SLOGAN.finditer(text), *BRACKET_RUN.finditer(text)):
         found.append(finding(match.start(), match.end(), match.group(0), "多余的字段标签",
                              "这是提纲式的小标题，不是文案", "删除小标题，写成连贯的句子"))
     for match in BRACKET_LABEL.finditer(text):
         found.append(finding(match.start(), match.end(), match.group(0).strip(), "多余的字段标签",
                              "这是写作提纲的小标题，不是文案", "删除这一行"))
+    for match in GLUED_LABEL.finditer(text):
+        found.append(finding(match.start(), match.end(), match.group(0).strip(), "多余的字段标签",
+                             "这是提示里的字段名或提纲小标题，不应出现在文案里", "删除标签，只留内容"))
+    for match in LIST_MARKER.finditer(text):
+        found.append(finding(match.start(), match.end(), match.group(0).strip(), "排版符号",
+                             "分点编号读起来像提纲，不像文案", "去掉编号，写成连贯的句子"))
+    outline = list(OUTLINE_LINE.finditer(text))
+    for match in outline if len(outline) >= 2 else ():
+        found.append(finding(match.start(1), match.end(1), match.group(1), "排版符号",
+                             "“卖点：说明”式的分行小标题读起来像提纲，不像文案", "写成连贯的句子"))
+    offset = 0
+    for line in text.split("\n"):
+        if line.count("【") != line.count("】"):
+            at = offset + max(line.find("【"), line.find("】"))
+            found.append(finding(at, at + 1, text[at], "排版符号", "括号没有成对出现", "删除或补全括号"))
+        offset += len(line) + 1
+    for match in QUOTED_LINE.finditer(text):
+        found.append(finding(match.start(), match.end(), match.group(0).strip(), "排版符号", "整行文案被引号包住",
+                             "去掉首尾引号"))
+    for match in (*STAGE_NOTE.finditer(text), *NOTE_LINE.finditer(text)):
+        found.append(finding(match.start(), match.end(), match.group(0), "助手口吻",
+                             "这是写给使用者的说明，不是文案", "删除这句说明"))
     source = brief.source
+    for index, char in enumerate(text):
+        if simplified(char) != char and char not in source:
+            found.append(finding(index, index + 1, char, "繁体字", f"“{char}”是繁体字，简体文案里应写作“{simplified(char)}”",
+                                 f"改为“{simplified(char)}”"))
     for match in _LATIN_WORD.finditer(text):
         if match.group(0).lower() not in source:
             found.append(finding(match.start(), match.end(), match.group(0), "夹杂英文",
@@ -341,6 +504,9 @@ def check_format(brief: Brief, text: str) -> list[dict]:
     platform = brief.platform
     if platform == "小红书":
         tags = set(_XHS_TAG.findall(text))
+        for tag in sorted(t for t in tags if not good_tag(t)):
+            found.append(missing(f"#{tag}", "格式不符", "话题要短（12 字以内），不带数字和括号，读者才会搜",
+                                 "换成简短的话题，如 #好物分享"))
         if not 2 <= len(tags) <= 4:
             found.append(missing(f"{len(tags)} 个话题", "格式不符", "小红书笔记结尾需要 2-4 个 #话题 标签",
                                  "在结尾补充 2-4 个 #话题"))
@@ -357,6 +523,10 @@ def check_format(brief: Brief, text: str) -> list[dict]:
     elif platform == "微博":
         if not _WEIBO_TOPIC.search(text):
             found.append(missing("话题", "格式不符", "微博需要至少一个 #话题#", "加一个 #话题#"))
+        in_topics = {i for m in _WEIBO_TOPIC.finditer(text) for i in (m.start(), m.end() - 1)}
+        for index in (i for i, c in enumerate(text) if c == "#" and i not in in_topics):
+            found.append(finding(index, index + 1, "#", "格式不符", "微博的话题要写成 #话题#，单个 # 会原样显示",
+                                 "删除这个 #"))
     elif platform == "新闻稿":
         if len(lines) < 3 or len(lines[0]) > TITLE_MAX_CHARS["新闻稿"] or lines[0][-1:] in "。！？":
             found.append(missing("标题", "格式不符", "新闻稿需要首行标题（40 字以内），再写导语和正文",
@@ -371,6 +541,11 @@ def check_format(brief: Brief, text: str) -> list[dict]:
             found.append(finding(match.start(), match.end(), match.group(0), "格式不符", "新闻稿不使用话题标签",
                                  "删除话题标签"))
     return found
+
+
+def good_tag(tag: str) -> bool:
+    """A topic readers search for: short, no numbers or brackets (not “麦田记燕麦牛奶（8g植物蛋白）”)."""
+    return len(tag) <= 12 and not re.search(r"[\d（()）【】]", tag)
 
 
 def check_repeats(brief: Brief, text: str) -> list[dict]:
@@ -390,6 +565,18 @@ def check_repeats(brief: Brief, text: str) -> list[dict]:
             found.append(finding(start, end, text[start:end], "重复", "同一句话重复出现", "删除重复的句子"))
             covered_until = index + REPEAT_SPAN
         seen.setdefault(span, index)
+    # A loop that rewords itself (厨房里的小秘密… 厨房的小小秘密… 厨房里的小秘密…): a shorter span seen three times.
+    counts: dict[str, list[int]] = {}
+    for index in range(len(chars) - LOOP_SPAN + 1):
+        span = chars[index:index + LOOP_SPAN]
+        if span not in source and (not counts.get(span) or index >= counts[span][-1] + LOOP_SPAN):
+            counts.setdefault(span, []).append(index)
+    for span, at in counts.items():
+        if len(at) >= 3 and not any(f["start"] <= plain[at[2]][0] < f["end"] for f in found):
+            start, end = plain[at[2]][0], plain[at[2] + LOOP_SPAN - 1][0] + 1
+            found.append(finding(start, end, text[start:end], "重复", f"“{span}”出现了 {len(at)} 次，文案在绕圈子",
+                                 "删掉重复的句子"))
+            break
     return found
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from contentgen.compliance import clause_around
+from contentgen.compliance import clause_around, simplified
 from contentgen.copy_checks import (
-    ASSISTANT_TALK, BRACKET_LABEL, EMOJI, FIELD_LABELS, INLINE_LABEL, MARKDOWN, PLACEHOLDERS, TITLE_MAX_CHARS, Brief, check_invented, fact_kept, length_bounds,
-    visible_length,
+    ASSISTANT_TALK, BRACKET_LABEL, BRACKET_RUN, BRACKET_SLOGAN, EMOJI, FIELD_LABELS, GLUED_LABEL, INLINE_LABEL, LIST_MARKER,
+    MARKDOWN, NOTE_LINE, OUTLINE_LINE, PLACEHOLDERS, QUOTED_LINE, STAGE_NOTE, TITLE_MAX_CHARS, Brief, check_invented,
+    distorted_names, fact_kept, good_tag, last_word, length_bounds, visible_length,
 )
 
 _TAG = re.compile(r"#([^\s#，。！？,.!?：:]{1,20})#?")
@@ -40,9 +41,28 @@ class CopyParts:
                 "call_to_action": self.call_to_action}
 
 
+def fix_characters(brief: Brief, text: str) -> str:
+    """Traditional characters the input does not use in simplified form; a name written with one
+    character wrong (玻尿酸保湿面奶) as given."""
+    source = brief.source
+    text = "".join(c if c in source else simplified(c) for c in text)
+    product, brand = brief.product.strip(), brief.brand.strip()
+    wrong_names = [(f["text"], product) for f in distorted_names(product, text)]
+    if product:
+        head = last_word(product)
+        wrong_names += [(f["text"], brand + head) for f in distorted_names(brand, text, head) if f["text"] not in product]
+    for wrong, right in sorted(set(wrong_names), key=lambda pair: len(pair[0]), reverse=True):
+        text = text.replace(wrong, right)
+    return QUOTED_LINE.sub(lambda m: m.group(0).strip().strip('"“”「」'), text)
+
+
 def clean_lines(text: str) -> list[str]:
-    """The draft's lines without Markdown, labels, assistant talk, placeholders or signatures."""
-    text = MARKDOWN.sub("", text.replace("\r", ""))
+    """The draft's lines without Markdown, labels, stage notes, assistant talk, placeholders or signatures."""
+    text = NOTE_LINE.sub("", STAGE_NOTE.sub("", MARKDOWN.sub("", text.replace("\r", ""))))
+    text = LIST_MARKER.sub("", GLUED_LABEL.sub("", text))
+    if len(OUTLINE_LINE.findall(text)) >= 2:  # 免打孔安装：我们的… -> 免打孔安装，我们的…
+        text = OUTLINE_LINE.sub(lambda m: m.group(1) + "，", text)
+    text = BRACKET_SLOGAN.sub(lambda m: m.group(1), BRACKET_RUN.sub("", text))  # 【加入我们，享受好咖啡】 -> the slogan
     lines = []
     for line in text.split("\n"):
         line = line.strip()
@@ -53,6 +73,8 @@ def clean_lines(text: str) -> list[str]:
         line = PLACEHOLDERS.sub("", line)
         line = INLINE_LABEL.sub("", FIELD_LABELS.sub("", line)).strip()
         line = _without_assistant_talk(line).lstrip("，,。；;、：:）)」』 ")
+        if line.count("【") != line.count("】"):
+            line = line.replace("【", "").replace("】", "")
         if line:
             lines.append(line)
     # A last line pointing at something that is not there (点击下方链接查看详情：) goes.
@@ -96,9 +118,16 @@ def drop_invented(brief: Brief, text: str) -> str:
     spans = [(f["start"], f["end"]) for f in check_invented(brief, text)]
     if not spans:
         return text
-    clauses = sorted({clause_around(text, s, e) for s, e in spans})
+    keep = [w for w in (brief.product.strip(), brief.brand.strip(), *brief.facts) if w.strip()]
+    cuts = set()
+    for s, e in spans:
+        clause = clause_around(text, s, e)
+        if any(w in text[clause[0]:clause[1]] for w in keep):  # 采用了声悦自主研发的技术 -> 采用了声悦技术
+            cuts.add((s, e + (text[e:e + 1] == "的")))  # 作为领先的制造商 -> 作为制造商
+        else:
+            cuts.add(clause)
     out, cursor = [], 0
-    for start, end in clauses:
+    for start, end in sorted(cuts):
         if start < cursor:
             continue
         out.append(text[cursor:start])
@@ -133,12 +162,13 @@ def repair(brief: Brief, raw: str) -> str:
 
 def _framed(brief: Brief, raw: str) -> str:
     low, high = length_bounds(brief.platform, brief.length)
-    lines = clean_lines(finish_sentence(raw))
+    lines = clean_lines(fix_characters(brief, finish_sentence(raw)))
     platform = brief.platform
     if platform == "小红书":
         return _xiaohongshu(brief, lines, high)
     if platform == "微博":
         body, tags = collect_tags(_join_body(lines))
+        body = re.sub(r"#\s*", "", body)  # a lone # is shown as it is
         tags = tags[:2] or default_tags(brief)[:1]
         topics = "".join(f"#{t}#" for t in tags)
         body = trim_to(drop_invented(brief, re.sub(r"\n+", "", body).strip()), high - len(topics) - 1)
@@ -171,6 +201,7 @@ def with_spec_line(brief: Brief, body: str, high: int) -> str:
 
 def _xiaohongshu(brief: Brief, lines: list[str], high: int) -> str:
     text, tags = collect_tags(_join_body(lines))
+    tags = [t for t in tags if good_tag(t)]
     body_lines = [line for line in text.split("\n") if line.strip()]
     title = ""
     if body_lines and visible_length(body_lines[0]) <= TITLE_MAX_CHARS["小红书"] and \

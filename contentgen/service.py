@@ -83,6 +83,16 @@ class TagResult:
 
 
 @dataclass
+class Candidates:
+    """One request's candidate outputs, tidied and checked, and the engine's generations of them."""
+
+    prepared: Prepared
+    texts: list[str]
+    findings: list[list[dict[str, Any]]]
+    generations: list[Any]
+
+
+@dataclass
 class TaskStream:
     """Iterate for (version index, text piece); the history row is written when it ends.
 
@@ -131,6 +141,10 @@ class TaskStream:
             self.latency_ms = (time.perf_counter() - started) * 1000
             texts = [self.task.finished(self.prepared, t.strip()) for t in drafts]
             findings = self.service.findings(self.task, self.prepared, texts)
+            if picking and self.status == "ok":
+                candidates = Candidates(self.prepared, texts, findings, [])
+                self.service.second_round(self.task, [candidates], self.params, self.adapter)
+                self.latency_ms = (time.perf_counter() - started) * 1000
             chosen = self.task.pick(request, texts, findings) if picking else list(range(n))
             self.texts, self.findings = [texts[i] for i in chosen], [findings[i] for i in chosen]
             self.request_id = self.service._record(
@@ -241,6 +255,27 @@ class ContentService:
         return [task.check(prepared, text) if task.check else [] for text in texts]
 
     # -------------------------------------------------------------- generation
+    def second_round(self, task: Task, rounds: Sequence[Candidates], params: GenerationParams,
+                     adapter: str | None) -> None:
+        """New candidates (the task's `retry`: for copy, an answer already holding the facts) for each
+        request whose picked versions still have findings; one batch for all, added to each request's
+        candidates, so the pick can only get better."""
+        conversations, owners = [], []
+        for owner, own in enumerate(rounds):
+            follow = task.follow_up(own.prepared.request, own.texts, own.findings)
+            if follow is not None:
+                count = task.candidate_count(own.prepared.request)
+                conversations += [task.conversation(follow)] * count
+                owners += [(owner, task.answer_prefix(follow))] * count
+        if not conversations:
+            return
+        for (owner, prefix), generation in zip(owners, self.engine.generate(conversations, params, adapter=adapter)):
+            own = rounds[owner]
+            text = task.finished(own.prepared, prefix + generation.text)
+            own.texts.append(text)
+            own.findings.append(task.check(own.prepared, text) if task.check else [])
+            own.generations.append(generation)
+
     def prepare(self, task: Task, request: Any) -> Prepared:
         request.validate()
         refuse_unstorable_text(request)
@@ -268,7 +303,9 @@ class ContentService:
         generations = self.engine.generate([spec.conversation(request)] * spec.candidate_count(request), params,
                                            adapter=adapter)
         texts = [spec.finished(prepared, prefix + g.text) for g in generations]
-        findings = self.findings(spec, prepared, texts)
+        candidates = Candidates(prepared, texts, self.findings(spec, prepared, texts), list(generations))
+        self.second_round(spec, [candidates], params, adapter)
+        texts, findings, generations = candidates.texts, candidates.findings, candidates.generations
         chosen = spec.pick(request, texts, findings)
         latency_ms = (time.perf_counter() - started) * 1000
         request_id = self._record(
@@ -309,15 +346,20 @@ class ContentService:
                 owners += [index] * count
             started = time.perf_counter()
             generations = self.engine.generate(conversations, group_params, adapter=group_adapter)
-            per_item_ms = (time.perf_counter() - started) * 1000 / len(indices)
             by_request: dict[int, list] = defaultdict(list)
             for owner, generation in zip(owners, generations):
                 by_request[owner].append(generation)
+            rounds = {}
             for index in indices:
-                ready, own = prepared[index], by_request[index]
+                ready = prepared[index]
                 prefix = spec.answer_prefix(ready.request)
-                texts = [spec.finished(ready, prefix + g.text) for g in own]
-                findings = self.findings(spec, ready, texts)
+                texts = [spec.finished(ready, prefix + g.text) for g in by_request[index]]
+                rounds[index] = Candidates(ready, texts, self.findings(spec, ready, texts), by_request[index])
+            self.second_round(spec, list(rounds.values()), group_params, group_adapter)
+            per_item_ms = (time.perf_counter() - started) * 1000 / len(indices)
+            for index in indices:
+                ready, texts, findings, own = prepared[index], rounds[index].texts, rounds[index].findings, \
+                    rounds[index].generations
                 chosen = spec.pick(ready.request, texts, findings)
                 result = TaskResult(None, task, [texts[i] for i in chosen], self.engine.model_id, group_adapter,
                                     per_item_ms, sources=list(getattr(ready.request, "faq", ())),

@@ -82,3 +82,17 @@ def test_model_rewrite_is_checked_and_recorded(service, store):
 def test_odd_inputs_never_crash(text):
     findings = ComplianceChecker().check(text)
     assert all(text[f.start:f.end] == f.text for f in findings)
+
+
+def test_first_time_is_not_a_ranking():
+    checker = ComplianceChecker()
+    assert checker.check("第一次用就爱上了，下单后第一时间发货，第一眼就心动。") == []
+    assert spans(checker.check("销量第一，行业第一名")) == [(2, 4, "第一"), (7, 10, "第一名")]
+
+
+def test_a_given_name_holding_a_term_across_its_words_is_not_a_claim():
+    checker = ComplianceChecker(platform="电商详情")
+    assert checker.names_hiding_terms(["北美白橡木", "美白淡斑", "5kg装"]) == ["北美白橡木"]
+    text = "实木书桌选用北美白橡木，纹理自然。"
+    assert [f.text for f in checker.check(text)] == ["美白"]
+    assert ComplianceChecker(protected_words=["实木书桌", "北美白橡木"], platform="电商详情").check(text) == []

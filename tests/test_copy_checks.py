@@ -1,6 +1,7 @@
 """The copy verifier and the repair of drafts, on the failures users reported (issue 17)."""
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -30,6 +31,10 @@ def test_a_faithful_version_passes():
     ("限时优惠，先到先得。", "编造承诺或优惠"),
     ("销量突破十万台。", "编造销量或口碑"),
     ("作为国内领先的品牌，深受消费者喜爱。", "编造销量或口碑"),
+    ("口腔专业人士倾情推荐。", "编造代言或推荐"),
+    ("众多音乐达人都在用。", "编造代言或推荐"),
+    ("\n【推荐】声悦智能手环！", "编造其他商品"),
+    ("声悦蓝牙音箱也不错。", "编造其他商品"),
 ])
 def test_claims_the_input_does_not_give_are_found_with_their_span(addition, category):
     text = GOOD_EARPHONES + addition
@@ -159,3 +164,110 @@ def test_outline_headings_are_not_copy():
     press = Brief(product="降噪耳机", brand="声悦", facts=("40dB主动降噪",), platform="新闻稿", length="短")
     outline = "声悦发布降噪耳机\n\n【新品上市】降噪耳机，让生活更轻松！\n【40dB主动降噪】静谧您的世界！\n【专业设计】卓越体验！"
     assert "格式不符" in found(press, outline)
+
+
+@pytest.mark.parametrize("sentence", [
+    "声悦品牌始终关注通勤人群。", "声悦官方旗舰店有售。", "我是声悦的老用户。", "声悦精心打磨每个细节。",
+    "声悦降噪耳机，安静随行。", "适合专业人士使用，推荐给常出差的你。",
+])
+def test_the_brand_in_a_clause_and_a_plain_recommendation_are_not_inventions(sentence):
+    assert not {"编造其他商品", "编造代言或推荐"} & set(found(EARPHONES, GOOD_EARPHONES + sentence))
+
+
+def test_an_endorser_the_input_names_may_be_written():
+    brief = Brief(product="儿童牙膏", brand="齿洁", facts=("儿童牙医推荐配方",), platform="朋友圈")
+    assert "编造代言或推荐" not in found(brief, "齿洁儿童牙膏，儿童牙医推荐配方，宝宝刷牙不抗拒。")
+    assert "编造代言或推荐" in found(brief, "齿洁儿童牙膏，营养师一致推荐，宝宝刷牙不抗拒。")
+
+
+def test_repair_drops_the_clause_with_an_invented_endorsement():
+    brief = Brief(product="无线降噪耳机", brand="声悦", facts=("40dB主动降噪",), platform="朋友圈")
+    repaired = repair(brief, "声悦无线降噪耳机，40dB主动降噪，专家一致推荐！通勤路上安安静静。")
+    assert "专家" not in repaired and "40dB主动降噪" in repaired
+
+
+# Shapes read in real embedded-model output (session 17), each with what the verifier says and
+# what the repair leaves.
+@pytest.mark.parametrize(("raw", "category", "repaired"), [
+    ("声悦无线降噪耳机，40dB主动降噪，30小时续航。\n- 蓝牙5.3连接稳定。", "排版符号", "蓝牙5.3连接稳定。"),
+    ("声悦无线降噪耳机，40dB主动降噪。\n1. 30小时续航。\n2. 蓝牙5.3连接稳定。", "排版符号", "\n30小时续航。"),
+    ("声悦无线降噪耳机，40dB主动降噪，30小时续航，蓝牙5.3。\n(结尾引导点击购物车下单)", "助手口吻", "蓝牙5.3。"),
+    ("声悦无线降噪耳机，40dB主动降噪，30小时续航，蓝牙5.3。\n注意：实际购买前请咨询客服。", "助手口吻", "蓝牙5.3。"),
+    ("标题声悦无线降噪耳机，40dB主动降噪，30小时续航，蓝牙5.3。", "多余的字段标签", "声悦无线降噪耳机，40dB"),
+    ("声悦无线降噪耳機，40dB主动降噪，30小时续航，蓝牙5.3。", "繁体字", "声悦无线降噪耳机，"),
+    ("声悦无线降噪耳枕，40dB主动降噪，30小时续航，蓝牙5.3。", "商品名缺失或被改写", "声悦无线降噪耳机，"),
+    ("【安静随行，想听就听】声悦无线降噪耳机，40dB主动降噪，30小时续航，蓝牙5.3。", "多余的字段标签",
+     "安静随行，想听就听声悦"),
+    ('"声悦无线降噪耳机，40dB主动降噪，30小时续航，蓝牙5.3。"', "排版符号", "声悦无线降噪耳机，40dB"),
+])
+def test_shapes_read_in_real_output_are_found_and_repaired(raw, category, repaired):
+    brief = replace(EARPHONES, platform="朋友圈")
+    assert category in found(brief, raw)
+    text = repair(brief, raw)
+    assert repaired in text and category not in found(brief, text), text
+
+
+def test_a_brand_misspelt_before_the_product_word_is_found_but_not_a_shared_character():
+    brief = Brief(product="便携咖啡机", brand="醇享", facts=("20Bar压力",), platform="朋友圈")
+    assert "商品名缺失或被改写" in found(brief, "醇享便携咖啡机，20Bar压力。醇品咖啡机陪你加班。")
+    seat = Brief(product="儿童安全座椅", brand="安途", facts=("ISOFIX接口",), platform="朋友圈")
+    assert found(seat, "安途儿童安全座椅，ISOFIX接口装车稳，出门带娃更安心。") == []
+
+
+def test_an_invented_function_is_found_and_a_given_one_is_not():
+    seat = Brief(product="儿童安全座椅", brand="安途", facts=("ISOFIX接口", "自动回充"), platform="朋友圈")
+    assert "编造功能" in found(seat, "安途儿童安全座椅，ISOFIX接口，还具有防倾倒功能。")
+    assert "编造功能" not in found(seat, "安途儿童安全座椅，ISOFIX接口，有自动回充的功能，多种功能一应俱全。")
+
+
+def test_when_a_clause_carries_the_name_only_the_invented_words_go():
+    text = repair(EARPHONES, "这款无线降噪耳机采用了声悦自主研发的主动降噪技术，40dB主动降噪，30小时续航，蓝牙5.3。")
+    assert "采用了声悦主动降噪技术" in text and "自主研发" not in text
+
+
+def test_outline_lines_become_sentences():
+    brief = Brief(product="折叠晾衣架", facts=("免打孔安装", "承重20kg"), platform="抖音", length="短")
+    raw = "折叠晾衣架来了！\n免打孔安装：轻轻一拉就固定。\n承重20kg：一家人的衣服都能挂。\n点击购物车下单！"
+    assert "排版符号" in found(brief, raw)
+    assert "免打孔安装，轻轻一拉就固定。" in repair(brief, raw)
+
+
+def test_a_fact_whose_unit_jieba_joins_to_the_noun_is_kept():
+    brief = Brief(product="健身私教课", brand="力行健身", facts=("12节课",), platform="朋友圈")
+    assert "遗漏或改写了给定卖点" not in found(brief, "力行健身私教课，12节健身私教课程，一对一带你练。")
+
+
+def test_a_topic_readers_would_not_search_is_found_and_dropped():
+    brief = Brief(product="燕麦牛奶", brand="麦田记", facts=("0乳糖",), platform="小红书", length="短")
+    raw = "燕麦牛奶真好喝\n\n麦田记燕麦牛奶，0乳糖，早餐来一瓶，肚子舒服一上午，办公室也常备着。\n\n#麦田记燕麦牛奶（8g植物蛋白） #燕麦牛奶"
+    assert "格式不符" in found(brief, raw)
+    assert "（8g" not in repair(brief, raw) and "#燕麦牛奶" in repair(brief, raw)
+
+
+def test_a_bare_number_is_given_only_as_written():
+    brief = Brief(product="运动耳机", facts=("IPX5防汗", "蓝牙5.3"), platform="朋友圈")
+    assert [f["text"] for f in verify(brief, "运动耳机，IPX5防汗，采用蓝牙5.0技术，蓝牙5.3连接稳。")
+            if f["category"] == "编造数字或参数"] == ["5.0"]
+
+
+def test_bracketed_keywords_in_a_row_are_found_and_dropped():
+    brief = Brief(product="无线降噪耳机", brand="声悦", facts=("40dB主动降噪",), platform="微博")
+    raw = "声悦无线降噪耳机，40dB主动降噪，快来享受音乐吧！【生活品质】【科技引领】【超长续航】#降噪耳机#"
+    assert "多余的字段标签" in found(brief, raw)
+    assert "【" not in repair(brief, raw)
+
+
+def test_an_assistant_sign_off_and_a_link_placeholder_are_found():
+    text = GOOD_EARPHONES + "更多内容请访问官网：(链接)。如果你有任何问题，请随时告诉我！"
+    assert {"占位符", "助手口吻"} <= set(found(EARPHONES, text))
+
+
+def test_a_phrase_said_three_times_is_a_loop():
+    brief = Brief(product="空气炸锅", facts=("5L大容量",), platform="抖音", length="长")
+    loop = "空气炸锅来了！5L大容量。" + "".join(f"厨房里的小秘密{i}，快来试试吧！" for i in range(3)) + "点击购物车下单！"
+    assert "重复" in found(brief, loop)
+
+
+@pytest.mark.parametrize("sentence", ["声悦特别注重产品的功能和品质。", "声悦旗下的门店都能体验。"])
+def test_words_about_the_brand_are_not_inventions(sentence):
+    assert not {"编造功能", "编造其他商品"} & set(found(EARPHONES, GOOD_EARPHONES + sentence))

@@ -135,6 +135,7 @@ def test_a_copy_adapter_answers_only_the_platforms_it_learned(service, monkeypat
     results = service.generate_many("copy", [page, social, page])
     assert [r.adapter_id for r in results] == ["copy", None, "copy"]
     per_request = get_task("copy").candidate_count(page)  # best of several candidates each
+    # No facts were given, so no second round starts from them.
     assert sorted(seen, key=str) == sorted([(2 * per_request, "copy"), (per_request, None)], key=str)
     write_scope(tmp_path, None)  # unknown scope (e.g. alpaca rows): every platform
     assert service.resolve_adapter("copy", request=social) == "copy"
@@ -164,3 +165,70 @@ def test_control_characters_a_model_writes_are_not_stored(tiny_engine, any_store
     result = service.copy(CopyRequest(product="保温杯"))
     assert result.outputs == ["好文案\n第二行"]
     assert any_store.history.get(result.request_id).results[0].text == "好文案\n第二行"
+
+
+def test_copy_whose_best_candidate_misses_a_fact_gets_a_second_round_that_starts_from_the_facts(
+        service, store, monkeypatch):
+    from contentgen.engine.base import Generation
+
+    request = CopyRequest(product="保温杯", points=("12小时保温",), platform="朋友圈")
+    first, rest = "保温杯，出门带着很方便，冬天喝口热水暖暖的。", "出门带着，冬天随时喝口热水。"
+    calls = []
+
+    def fake_generate(conversations, params, adapter=None):
+        calls.append([c[-1] for c in conversations])
+        return [Generation(rest if c[-1]["role"] == "assistant" else first, 1, 1, "stop") for c in conversations]
+
+    monkeypatch.setattr(service.engine, "generate", fake_generate)
+    result = service.copy(request)
+    count = get_task("copy").candidate_count(request)
+    assert [len(c) for c in calls] == [count, count]
+    assert calls[1][0] == {"role": "assistant", "content": "保温杯，12小时保温。"}
+    assert result.outputs == ["保温杯，12小时保温。" + rest] and result.compliance == [[]]
+    row = store.history.get(result.request_id)
+    assert row.inputs["opening"] == "" and [r.text for r in row.results] == result.outputs  # the user's request
+
+    calls.clear()
+    fixed = "保温杯，12小时保温，出门带着，冬天随时喝口热水。"
+    monkeypatch.setattr(service.engine, "generate", lambda conversations, params, adapter=None: (
+        calls.append(conversations) or [Generation(fixed, 1, 1, "stop") for _ in conversations]))
+    assert service.copy(request).outputs == [fixed] and len(calls) == 1  # clean at once: no second round
+    assert [r.outputs for r in service.generate_many("copy", [request, request])] == [[fixed], [fixed]]
+    # Nothing given to open with: no second round.
+    calls.clear()
+    monkeypatch.setattr(service.engine, "generate", lambda conversations, params, adapter=None: (
+        calls.append(conversations) or [Generation("文案", 1, 1, "stop") for _ in conversations]))
+    service.copy(CopyRequest(product="保温杯", platform="朋友圈"))
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("platform, start", [
+    ("朋友圈", "声悦无线降噪耳机，40dB主动降噪，30小时续航。"),
+    ("抖音", "声悦无线降噪耳机来了！40dB主动降噪，30小时续航，"),
+    ("小红书", "声悦无线降噪耳机｜40dB主动降噪\n\n40dB主动降噪，30小时续航，"),
+])
+def test_the_second_round_opening_holds_every_fact(platform, start):
+    from contentgen.tasks.copy import opening
+
+    assert opening(CopyRequest(product="无线降噪耳机", brand="声悦", points=("40dB主动降噪", "30小时续航"),
+                               platform=platform)) == start
+
+
+def test_a_press_release_opening_puts_date_and_place_in_the_lead():
+    from contentgen.tasks.copy import opening
+
+    release = CopyRequest(product="智能扫地机器人X1", brand="净途科技", platform="新闻稿",
+                          points=("12月1日", "上海", "4000Pa吸力", "激光导航"))
+    assert opening(release) == ("净途科技发布智能扫地机器人X1\n\n12月1日，净途科技在上海发布智能扫地机器人X1，"
+                                "4000Pa吸力，激光导航。")
+
+
+@pytest.mark.parametrize("product, headline", [
+    ("儿童安全座椅旗舰店", "安途儿童安全座椅旗舰店开业"), ("秋冬新品发布会", "安途举办秋冬新品发布会"),
+    ("智能门锁", "安途发布智能门锁"),
+])
+def test_a_press_release_opening_says_what_happens_to_a_shop_an_event_or_a_product(product, headline):
+    from contentgen.tasks.copy import opening
+
+    text = opening(CopyRequest(product=product, brand="安途", platform="新闻稿", points=("12月8日", "杭州")))
+    assert text.split("\n")[0] == headline and "12月8日" in text and "杭州" in text

@@ -120,6 +120,9 @@ class Task:
     candidates: Callable[[Any], int] | None = None
     # (request, tidied candidates, their findings) -> indices of the versions to return.
     select: Callable[[Any, list[str], list[list[dict[str, Any]]]], list[int]] | None = None
+    # A second round when a picked version still has findings: (request, that version, its findings)
+    # -> the request for new candidates, told what to fix; None: no second round.
+    retry: Callable[[Any, str, list[dict[str, Any]]], Any] | None = None
     # The service hook: brand profile, knowledge base, ... (service, request) -> Prepared.
     prepare: Callable[[Any, Any], Prepared] | None = None
     # Findings for one output (each a dict with start, end, text, category, rule, suggestion).
@@ -193,6 +196,13 @@ class Task:
         if self.select:
             return self.select(request, list(texts), list(findings))
         return list(range(min(self.versions(request), len(texts))))
+
+    def follow_up(self, request: Any, texts: Sequence[str], findings: Sequence[list[dict[str, Any]]]) -> Any | None:
+        """The request for a second round, or None when every picked version is clean."""
+        if not self.retry:
+            return None
+        flawed = [i for i in self.pick(request, texts, findings) if findings[i]]
+        return self.retry(request, texts[flawed[0]], findings[flawed[0]]) if flawed else None
 
     def tidy(self, request: Any, text: str) -> str:
         text = without_control_chars(text)
