@@ -322,13 +322,14 @@ def check_invented(brief: Brief, text: str) -> list[dict]:
     given = quantities(source)
     given_values = {q.value for q in given}
     given_pairs = {(q.value, q.unit) for q in given}
+    given_texts = {_number_text(q) for q in given}
     found = []
     folded = normalize(text)
     for q in quantities(folded):
         if _is_list_marker(folded, q):
             continue
         # A bare number counts as given only written as given: 蓝牙5.0 is not IPX5's 5.
-        if q.value in given_values and ((not q.unit and _number_text(q) in _number_texts(given))
+        if q.value in given_values and ((not q.unit and _number_text(q) in given_texts)
                                         or (q.unit and ((q.value, q.unit) in given_pairs
                                                         or all(g.unit == "" for g in given if g.value == q.value)))):
             continue
@@ -424,42 +425,40 @@ def _number_text(q: Quantity) -> str:
     return match.group(0) if match else str(q.value)  # Chinese numerals: by value
 
 
-def _number_texts(given: list[Quantity]) -> set[str]:
-    return {_number_text(g) for g in given}
-
-
 def _is_list_marker(text: str, q: Quantity) -> bool:
     """“1.” “2、” at a line start number a list; they are not claims."""
     line_start = text.rfind("\n", 0, q.start) + 1
     return not q.unit and text[line_start:q.start].strip(" *-") == "" and text[q.end:q.end + 1] in (".", "、", ")", "）")
 
 
+# (pattern, category, rule, suggestion, strip): each match is a finding; `strip` trims the
+# shown text of a match that takes in the spaces around it.
+WORDING = (
+    (PLACEHOLDERS, "占位符", "文案里留有待填写的占位符，不能直接发布", "删除或填入真实内容", False),
+    (ASSISTANT_TALK, "助手口吻", "这是写给使用者的话，不是文案", "删除这句", False),
+    (MARKDOWN, "排版符号", "Markdown 符号在这些平台上会原样显示", "删除这些符号", False),
+    (INLINE_LABEL, "多余的字段标签", "这是提纲式的小标题，不是文案", "删除小标题，写成连贯的句子", False),
+    (BRACKET_SLOGAN, "多余的字段标签", "这是提纲式的小标题，不是文案", "删除小标题，写成连贯的句子", False),
+    (BRACKET_RUN, "多余的字段标签", "这是提纲式的小标题，不是文案", "删除小标题，写成连贯的句子", False),
+    (BRACKET_LABEL, "多余的字段标签", "这是写作提纲的小标题，不是文案", "删除这一行", True),
+    (GLUED_LABEL, "多余的字段标签", "这是提示里的字段名或提纲小标题，不应出现在文案里", "删除标签，只留内容", True),
+    (LIST_MARKER, "排版符号", "分点编号读起来像提纲，不像文案", "去掉编号，写成连贯的句子", True),
+    (QUOTED_LINE, "排版符号", "整行文案被引号包住", "去掉首尾引号", True),
+    (STAGE_NOTE, "助手口吻", "这是写给使用者的说明，不是文案", "删除这句说明", False),
+    (NOTE_LINE, "助手口吻", "这是写给使用者的说明，不是文案", "删除这句说明", False),
+)
+
+
 def check_wording(brief: Brief, text: str) -> list[dict]:
     found = []
-    for match in PLACEHOLDERS.finditer(text):
-        found.append(finding(match.start(), match.end(), match.group(0), "占位符",
-                             "文案里留有待填写的占位符，不能直接发布", "删除或填入真实内容"))
-    for match in ASSISTANT_TALK.finditer(text):
-        found.append(finding(match.start(), match.end(), match.group(0), "助手口吻",
-                             "这是写给使用者的话，不是文案", "删除这句"))
+    # First: where another pattern finds the same label, this message (it names the label) is kept.
     for match in FIELD_LABELS.finditer(text):
         found.append(finding(match.start(1), match.end(1), match.group(1), "多余的字段标签",
                              f"“{match.group(1)}：”是提示里的字段名，不应出现在文案里", "删除标签，只留内容"))
-    for match in MARKDOWN.finditer(text):
-        found.append(finding(match.start(), match.end(), match.group(0), "排版符号",
-                             "Markdown 符号在这些平台上会原样显示", "删除这些符号"))
-    for match in (*INLINE_LABEL.finditer(text), *BRACKET_SLOGAN.finditer(text), *BRACKET_RUN.finditer(text)):
-        found.append(finding(match.start(), match.end(), match.group(0), "多余的字段标签",
-                             "这是提纲式的小标题，不是文案", "删除小标题，写成连贯的句子"))
-    for match in BRACKET_LABEL.finditer(text):
-        found.append(finding(match.start(), match.end(), match.group(0).strip(), "多余的字段标签",
-                             "这是写作提纲的小标题，不是文案", "删除这一行"))
-    for match in GLUED_LABEL.finditer(text):
-        found.append(finding(match.start(), match.end(), match.group(0).strip(), "多余的字段标签",
-                             "这是提示里的字段名或提纲小标题，不应出现在文案里", "删除标签，只留内容"))
-    for match in LIST_MARKER.finditer(text):
-        found.append(finding(match.start(), match.end(), match.group(0).strip(), "排版符号",
-                             "分点编号读起来像提纲，不像文案", "去掉编号，写成连贯的句子"))
+    for pattern, category, rule, suggestion, strip in WORDING:
+        for match in pattern.finditer(text):
+            shown = match.group(0).strip() if strip else match.group(0)
+            found.append(finding(match.start(), match.end(), shown, category, rule, suggestion))
     outline = list(OUTLINE_LINE.finditer(text))
     for match in outline if len(outline) >= 2 else ():
         found.append(finding(match.start(1), match.end(1), match.group(1), "排版符号",
@@ -470,12 +469,6 @@ def check_wording(brief: Brief, text: str) -> list[dict]:
             at = offset + max(line.find("【"), line.find("】"))
             found.append(finding(at, at + 1, text[at], "排版符号", "括号没有成对出现", "删除或补全括号"))
         offset += len(line) + 1
-    for match in QUOTED_LINE.finditer(text):
-        found.append(finding(match.start(), match.end(), match.group(0).strip(), "排版符号", "整行文案被引号包住",
-                             "去掉首尾引号"))
-    for match in (*STAGE_NOTE.finditer(text), *NOTE_LINE.finditer(text)):
-        found.append(finding(match.start(), match.end(), match.group(0), "助手口吻",
-                             "这是写给使用者的说明，不是文案", "删除这句说明"))
     source = brief.source
     for index, char in enumerate(text):
         if simplified(char) != char and char not in source:

@@ -53,11 +53,13 @@ def fix_characters(brief: Brief, text: str) -> str:
         wrong_names += [(f["text"], brand + head) for f in distorted_names(brand, text, head) if f["text"] not in product]
     for wrong, right in sorted(set(wrong_names), key=lambda pair: len(pair[0]), reverse=True):
         text = text.replace(wrong, right)
-    return QUOTED_LINE.sub(lambda m: m.group(0).strip().strip('"“”「」'), text)
+    return text
 
 
 def clean_lines(text: str) -> list[str]:
-    """The draft's lines without Markdown, labels, stage notes, assistant talk, placeholders or signatures."""
+    """The draft's lines without quotes around them, Markdown, labels, stage notes, assistant talk,
+    placeholders or signatures."""
+    text = QUOTED_LINE.sub(lambda m: m.group(0).strip().strip('"“”「」'), text)
     text = NOTE_LINE.sub("", STAGE_NOTE.sub("", MARKDOWN.sub("", text.replace("\r", ""))))
     text = LIST_MARKER.sub("", GLUED_LABEL.sub("", text))
     if len(OUTLINE_LINE.findall(text)) >= 2:  # 免打孔安装：我们的… -> 免打孔安装，我们的…

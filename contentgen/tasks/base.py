@@ -120,9 +120,9 @@ class Task:
     candidates: Callable[[Any], int] | None = None
     # (request, tidied candidates, their findings) -> indices of the versions to return.
     select: Callable[[Any, list[str], list[list[dict[str, Any]]]], list[int]] | None = None
-    # A second round when a picked version still has findings: (request, that version, its findings)
-    # -> the request for new candidates, told what to fix; None: no second round.
-    retry: Callable[[Any, str, list[dict[str, Any]]], Any] | None = None
+    # A second round when a picked version still has findings: request -> the request its new
+    # candidates are generated from (copy: one whose answer opens with the facts); None: none.
+    retry: Callable[[Any], Any] | None = None
     # The service hook: brand profile, knowledge base, ... (service, request) -> Prepared.
     prepare: Callable[[Any, Any], Prepared] | None = None
     # Findings for one output (each a dict with start, end, text, category, rule, suggestion).
@@ -201,8 +201,7 @@ class Task:
         """The request for a second round, or None when every picked version is clean."""
         if not self.retry:
             return None
-        flawed = [i for i in self.pick(request, texts, findings) if findings[i]]
-        return self.retry(request, texts[flawed[0]], findings[flawed[0]]) if flawed else None
+        return self.retry(request) if any(findings[i] for i in self.pick(request, texts, findings)) else None
 
     def tidy(self, request: Any, text: str) -> str:
         text = without_control_chars(text)

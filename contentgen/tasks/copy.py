@@ -247,7 +247,7 @@ def opening(request: CopyRequest) -> str:
     return ""
 
 
-def retry(request: CopyRequest, text: str, findings: list[dict[str, Any]]) -> CopyRequest | None:
+def retry(request: CopyRequest) -> CopyRequest | None:
     """A second round starting from the facts (`opening`) when the best version still has a
     finding: new samples for what is random (a stray mark, an outline), the facts already written
     for what the model leaves out. Told the problems in words instead, the 1.5B model rewrote the
