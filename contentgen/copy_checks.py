@@ -6,8 +6,10 @@ rule, suggestion); a fact that is missing has an empty span (start == end == 0).
 
 What it checks: the product and brand names kept verbatim; each given fact kept (all of them
 on 电商详情 and 新闻稿) and not weakened; no number, unit, certification, award, origin,
-promise or sales claim the input does not give; no placeholder, assistant talk, field label
-or English word the input lacks; the platform's length and format; repeated phrases.
+promise, sales claim, ingredient or part (where the copy says the product has it), comparison
+with other products or company detail the input does not give; no placeholder, assistant talk,
+field label or English word the input lacks; the platform's length and format; repeated
+phrases and sentences that restate an earlier one.
 What it cannot check is in `UNCHECKED`.
 """
 
@@ -26,7 +28,7 @@ import jieba.posseg
 from contentgen.compliance import simplified
 
 UNCHECKED = ("无法自动核实：形容词和主观描述（如“口感软糯”“音质出色”）是否属实、没有数字的功效说法是否成立、"
-             "不带品牌名的其他商品、文案与图片是否一致，请发布前人工确认。")
+             "不在“含有/采用/搭载”等说法后面的成分或配置、不带品牌名的其他商品、文案与图片是否一致，请发布前人工确认。")
 
 # Target length in Chinese characters (篇幅) and the share it may miss by.
 LENGTHS: dict[str, int] = {"短": 80, "中": 200, "长": 400}
@@ -134,6 +136,8 @@ CLAIMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
       "信赖的品牌")),
     ("编造研发或工艺来源", "输入未提供研发、专利或独家工艺的信息，不能虚构",
      ("自主研发", "独家", "研发团队", "科研团队", "专利技术", "黑科技")),
+    ("编造公司信息", "输入未提供公司全称或背景，不能虚构（新闻稿里的公司名须与营业执照一致）",
+     ("有限公司", "股份公司", "集团", "科技公司", "成立于", "创立于", "旗下品牌")),
 )
 
 PLACEHOLDERS = re.compile(
@@ -172,6 +176,8 @@ INLINE_LABEL = re.compile(r"【[^】\n]{1,6}】\s*[:：]|//[^/\n]{0,10}//")
 BRACKET_SLOGAN = re.compile(r"【([^】\n]{0,20}[，,！!][^】\n]{0,20}|[^】\n]{11,})】")
 # 【生活品质】【科技引领】【超长续航】: bracketed keywords in a row are a list of slogans, not copy.
 BRACKET_RUN = re.compile(r"(?:【[^】\n]{1,10}】\s*){2,}")
+# A line that stops on a comma (“50g装，” before the tags): the sentence was cut off.
+_UNFINISHED = re.compile(r"[，,、；;]+[ \t]*(?=\n|$)")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 CALL_TO_ACTION = ("购物车", "小黄车", "下单", "点击", "链接", "抢", "入手", "拍下", "冲", "买", "囤", "戳", "关注",
                   "评论区", "直播间")
@@ -240,16 +246,27 @@ def check_names(brief: Brief, text: str) -> list[dict]:
 
 
 def distorted_names(name: str, text: str, followed_by: str = "") -> list[dict]:
-    """The name with one character changed (玻尿酸保湿面奶 for 玻尿酸保湿面霜, 便装咖啡机 for 便携咖啡机).
-    A name of 2-3 characters (a brand) only counts when `followed_by` (the product's last word)
-    comes right after it: 醇品咖啡机 for 醇享 咖啡机, not every word that shares a character."""
-    if len(name) > 16 or len(name) < 2 or (len(name) < 4 and not followed_by):
+    """The name with one character changed (玻尿酸保湿面奶 for 玻尿酸保湿面霜, 便装咖啡机 for 便携咖啡机)
+    or put inside it (稻香气源 for 稻香源). A name of 2-3 characters (a brand) only counts as changed
+    when `followed_by` (the product's last word) comes right after it: 醇品咖啡机 for 醇享 咖啡机,
+    not every word that shares a character."""
+    if len(name) > 16 or len(name) < 2:
         return []
-    if len(name) < 4:  # the brand's own characters changed, the product's word kept
-        return [f for f in distorted_names(name + followed_by, text) if f["text"].endswith(followed_by)
-                and f["text"][:len(name)] != name]
-    exact = {i for m in re.finditer(re.escape(name), text) for i in range(m.start(), m.end())}
-    found = []
+    found = _inserted(name, text) if len(name) >= 3 else []
+    if len(name) >= 4:
+        return found + _substituted(name, text)
+    if followed_by:  # the brand's own characters changed, the product's word kept
+        found += [f for f in _substituted(name + followed_by, text) if f["text"].endswith(followed_by)
+                  and f["text"][:len(name)] != name]
+    return found
+
+
+def _exact_positions(name: str, text: str) -> set[int]:
+    return {i for m in re.finditer(re.escape(name), text) for i in range(m.start(), m.end())}
+
+
+def _substituted(name: str, text: str) -> list[dict]:
+    exact, found = _exact_positions(name, text), []
     for start in range(len(text) - len(name) + 1):
         window = text[start:start + len(name)]
         changed = [i for i, (a, b) in enumerate(zip(window, name)) if a != b]
@@ -257,6 +274,23 @@ def distorted_names(name: str, text: str, followed_by: str = "") -> list[dict]:
                 and not exact & set(range(start, start + len(name))):
             found.append(finding(start, start + len(name), window, "商品名缺失或被改写",
                                  f"“{window}”把名称“{name}”写错了一个字", f"改为“{name}”"))
+    return found
+
+
+# Characters that join words rather than change a name (有机的大米 is still 有机大米).
+_JOINERS = set("的之和与及或、")
+
+
+def _inserted(name: str, text: str) -> list[dict]:
+    exact, found = _exact_positions(name, text), []
+    for start in range(len(text) - len(name)):
+        window = text[start:start + len(name) + 1]
+        if window[0] != name[0] or window[-1] != name[-1] or exact & set(range(start, start + len(window))):
+            continue
+        if any("\u4e00" <= window[i] <= "\u9fff" and window[i] not in _JOINERS and window[:i] + window[i + 1:] == name
+               for i in range(1, len(name))):
+            found.append(finding(start, start + len(window), window, "商品名缺失或被改写",
+                                 f"“{window}”在名称“{name}”里多写了一个字", f"改为“{name}”"))
     return found
 
 
@@ -314,6 +348,23 @@ def check_facts(brief: Brief, text: str) -> list[dict]:
                 found.append(finding(weak.start(), weak.end(), text[weak.start():weak.end()], "削弱了卖点",
                                      f"“{weak.group(0)}”把卖点“{fact}”写成了不足",
                                      f"写成“{fact}”，不加“只”“仅”"))
+        found += _moved_per(fact, text)
+    return found
+
+
+def _moved_per(fact: str, text: str) -> list[dict]:
+    """每袋1kg written as 每只1kg: the amount put on another unit is a false specification."""
+    per = re.search(r"每([\u4e00-\u9fff])", fact)
+    amounts = quantities(normalize(fact))
+    if not per or not amounts:
+        return []
+    found = []
+    for q in amounts:
+        pattern = rf"每一?([\u4e00-\u9fff])[\u4e00-\u9fff]{{0,4}}?{re.escape(q.text)}"  # 每一袋 is 每袋
+        for match in re.finditer(pattern, normalize(text)):
+            if match.group(1) != per.group(1):
+                found.append(finding(match.start(), match.end(), text[match.start():match.end()], "遗漏或改写了给定卖点",
+                                     f"给定的是“{fact}”，“{match.group(0)}”把数量算到了别的单位上", f"写成“{fact}”"))
     return found
 
 
@@ -345,6 +396,7 @@ def check_invented(brief: Brief, text: str) -> list[dict]:
                 claims.append(finding(match.start(), match.end(), text[match.start():match.end()], category, rule,
                                       "删除，或在卖点里补充后重新生成"))
     claims += invented_endorsements(brief, text) + other_products(brief, text) + invented_functions(brief, text)
+    claims += invented_makeup(brief, text) + comparisons(brief, text)
     # 优惠券 over 优惠, 有机认证 over 认证: one finding per span.
     return found + [c for c in claims if not any(o is not c and o["start"] <= c["start"] and c["end"] <= o["end"]
                                                  and o["end"] - o["start"] > c["end"] - c["start"] for o in claims)]
@@ -389,6 +441,67 @@ def invented_functions(brief: Brief, text: str) -> list[dict]:
     return found
 
 
+# What the product is said to contain, be made of or be fitted with (加入了丰富的水杨酸, 搭载了高通的蓝牙5.3):
+# a thing named there that the input does not give is an invented ingredient, material or part.
+_MAKEUP = re.compile(r"(?:加入了|添加|含有|富含|蕴含|萃取|提取|精选|选用|甄选|采用|搭载|配备|内置|配有|融入)"
+                     r"(?:了|的是|的|着)?([^，。！？,.!?；;、\n]{1,14})")
+# Nouns that name a kind of thing, not a particular one (采用了全新的设计, 富含营养).
+_GENERIC_MAKEUP = frozenset(
+    "设计 技术 工艺 材料 材质 面料 原料 原材料 用料 食材 配方 成分 品质 质量 结构 科技 方式 理念 造型 款式 版型 包装 系统 "
+    "模式 功能 性能 体验 效果 营养 营养成分 口感 风味 味道 香气 香味 颜色 色彩 外观 细节 元素 方法 产品 商品 东西 物品 做工 "
+    "工序 流程 标准 规格 尺寸 容量 大小 重量 形状 线条 图案 花纹 纹理 质地 手感 触感 部件 零件 配件 组件 装置 设备 机器 机身 "
+    "外壳 内部 表面 底部 顶部 边缘 整体 部分 方面 特点 特色 优势 亮点 卖点 精华 天然 自然 环保 健康 安全 舒适 时尚 经典 简约 "
+    "人体 身体 皮肤 肌肤 头发 生活 日常 家庭 家居 空间 环境 场景 场合 时间 时候 季节 温度 水分 水 空气 阳光 能量 力量 动力 "
+    "心思 心意 用心 匠心 品味 格调 风格 气质 美感 质感 高级感 优质 上等 精心 精致 独特 专业 科学 现代 传统 创新 先进 新型 "
+    "新鲜 新品 原汁原味 配料 用途 作用 功效 优点 好处 方案 理想 选择 需求 要求 习惯 感觉 心情 享受 乐趣 味蕾 多种 各种 丰富 "
+    "国际 智能 高品质 品种 级别 等级 袋装 盒装 瓶装 罐装 木材 板材 木料 行业 行列 队伍 社区 购物车 水果 画质 高画质 "
+    "大面积 装饰 效率 手段 技术手段 国家 规定 填充物 密封 高压 茶叶 主材 大量 上市 高精度 精度".split())
+
+
+def invented_makeup(brief: Brief, text: str) -> list[dict]:
+    """An ingredient, material or part the input does not give, named where the copy says the
+    product has it (“加入了丰富的水杨酸” in a 玻尿酸 cream, “搭载了高通的蓝牙5.3”)."""
+    source, folded, found = brief.source, normalize(text), []
+    # 音频技术 for a 蓝牙音箱, 茶树 for a tea: what the product's own word names is not an addition.
+    head = set(normalize(last_word(brief.product.strip()))) if brief.product.strip() else set()
+    for match in _MAKEUP.finditer(folded):
+        offset = match.start(1)
+        for word in jieba.posseg.lcut(match.group(1)):
+            start, offset = offset, offset + len(word.word)
+            if word.flag not in _NOUN_TAGS or len(word.word) < 2 or word.word in _GENERIC_MAKEUP \
+                    or head & set(word.word) or _ARABIC.search(word.word) or _given_start(word.word, folded, start, source):
+                continue
+            found.append(finding(start, offset, text[start:offset], "编造成分或配置",
+                                 f"输入中没有“{word.word}”，虚构成分、材料或配置属虚假广告（《广告法》第二十八条）",
+                                 "删除，或在卖点里补充真实成分后重新生成"))
+    return found
+
+
+def _given_start(word: str, folded: str, start: int, source: str) -> bool:
+    """激光导航系统 for the given 激光导航, 全麦粉 for 全麦, 高功率 for 1500W功率: the word's first characters
+    (or the one before it) are given. Its last ones are not enough: 胶原蛋白 is not the given 植物蛋白."""
+    return any(folded[i:i + 2] in source for i in range(max(start - 1, 0), start + 1)) \
+        or (word[0] in "高大超强低小" and word[1:] in source)
+
+
+# A claim to beat others nobody measured (比市面上同价位的产品吸力要高上许多, 远超同类产品).
+_COMPARISON = re.compile(
+    r"比(?:市面上|市场上|同类|同价位|同级|同款|其他|其它|别的|别家|普通|传统|一般|常规|竞品|以往|市售)[^，。！？,.!?；;\n]{0,16}"
+    r"|(?:远超|超越|优于|胜过|碾压|吊打|秒杀|完胜|领先于?|不输)(?:市面上|市场上|同类|同价位|同级|其他|其它|普通|传统|一般|竞品|大牌|同行)"
+    r"[^，。！？,.!?；;\n]{0,10}"
+    r"|(?:同类|同价位|同级别?)(?:产品|商品)?中(?:的)?[^，。！？,.!?；;\n]{0,10}"
+    r"|(?:其他|其它|别的|普通|同类|一般)[\u4e00-\u9fff]{0,4}?(?:无法|难以|不能|无可)(?:比拟|相比|媲美|企及|替代)")
+
+
+def comparisons(brief: Brief, text: str) -> list[dict]:
+    """A comparison with other products the input does not give (《广告法》第十三条、第二十八条)."""
+    source, folded = brief.source, normalize(text)
+    return [finding(m.start(), m.end(), text[m.start():m.end()], "无依据的比较",
+                    "输入没有给出与其他商品比较的依据，这样写可能贬低同行或引人误解（《广告法》第十三条、第二十八条）",
+                    "删除比较，只写这件商品本身")
+            for m in _COMPARISON.finditer(folded) if m.group(0) not in source]
+
+
 def invented_endorsements(brief: Brief, text: str) -> list[dict]:
     """A recommender the input does not name: 《广告法》第二十八条 (and 第十六、十八条 for health products)."""
     source, folded = brief.source, normalize(text)
@@ -399,12 +512,21 @@ def invented_endorsements(brief: Brief, text: str) -> list[dict]:
 
 
 def other_products(brief: Brief, text: str) -> list[dict]:
-    """The brand's name on a product nobody gave (“声悦智能手环！” in copy for 声悦 earphones)."""
-    brand = normalize(brief.brand.strip())
-    if not brand:
-        return []
+    """The brand's name on a product nobody gave (“声悦智能手环！” in copy for 声悦 earphones), or a
+    given name with another product in it (“丹东99香蕉” beside the given 丹东99草莓)."""
+    product = normalize(brief.product.strip())
+    # What stands before the product in a given fact (丹东99 in 丹东99草莓) names it like a brand.
+    prefixes = {normalize(brief.brand.strip())} | {
+        normalize(fact)[:normalize(fact).index(product)] for fact in brief.facts if product and product in normalize(fact)}
+    found = []
+    for prefix in sorted(p for p in prefixes if len(p) >= 2):
+        found += _named_with(brief, text, prefix)
+    return found
+
+
+def _named_with(brief: Brief, text: str, brand: str) -> list[dict]:
     source, folded, found = brief.source, normalize(text), []
-    for match in re.finditer(re.escape(brand) + r"([\u4e00-\u9fff]{2,8})(?=[！!。，,？?\s]|$)", folded):
+    for match in re.finditer(re.escape(brand) + r"([\u4e00-\u9fff]{2,8})(?=[！!。，,？?\s】]|$)", folded):
         # A product's name is nouns (智能/手环); it ends at the first other word (声悦的…, 声悦精心挑选…).
         tagged = jieba.posseg.lcut(match.group(1))
         words = [w.word for w in itertools.takewhile(lambda w: len(w.word) > 1 and w.flag in _NOUN_TAGS, tagged)]
@@ -463,6 +585,9 @@ def check_wording(brief: Brief, text: str) -> list[dict]:
     for match in outline if len(outline) >= 2 else ():
         found.append(finding(match.start(1), match.end(1), match.group(1), "排版符号",
                              "“卖点：说明”式的分行小标题读起来像提纲，不像文案", "写成连贯的句子"))
+    for match in _UNFINISHED.finditer(text):
+        found.append(finding(match.start(), match.end(), match.group(0), "句子没写完", "这一行停在逗号上，句子没写完",
+                             "补完这句，或删掉逗号后的半句"))
     offset = 0
     for line in text.split("\n"):
         if line.count("【") != line.count("】"):
@@ -573,7 +698,52 @@ def check_repeats(brief: Brief, text: str) -> list[dict]:
     return found
 
 
-CHECKS = (check_names, check_facts, check_invented, check_wording, check_length, check_format, check_repeats)
+# A sentence that says again what an earlier one said in other words (点击购物车，立即购买，让你的身体焕发光彩，
+# 告别疲惫 … 立即下单，让你身体焕发光彩，告别累赘): this share of their character pairs in common.
+RESTATED_SHARE = 0.6
+RESTATED_MIN_PAIRS = 8
+
+
+# More sentences urging the reader to buy than this reads as a loop (立刻行动吧！马上点击购买！立刻点击购物车！).
+MAX_CALLS_TO_ACTION = 2
+_URGING = ("购物车", "小黄车", "下单", "点击", "链接", "拍下", "购买", "入手", "抢购", "囤货", "立刻行动", "马上行动",
+           "立即行动", "带回家")
+
+
+def check_restated(brief: Brief, text: str) -> list[dict]:
+    """Sentences that restate an earlier one (pairs of characters from the input do not count),
+    a short sentence said twice, and calls to action past the third."""
+    source = brief.source.replace(" ", "")
+    source_pairs = {source[i:i + 2] for i in range(len(source) - 1)}
+    earlier: list[tuple[str, str, set[str]]] = []
+    found, offset, calls = [], 0, 0
+    sentences = re.split(r"(?<=[。！？!?\n])", text)
+    last = max((i for i, s in enumerate(sentences) if s.strip()), default=-1)
+    for index, sentence in enumerate(sentences):
+        start, offset = offset, offset + len(sentence)
+        shown = sentence.strip()
+        at = start + sentence.find(shown) if shown else start
+        plain = "".join(c for c in normalize(sentence) if "\u4e00" <= c <= "\u9fff")
+        pairs = {plain[i:i + 2] for i in range(len(plain) - 1)} - source_pairs
+        # The closing call to action is the one the platform asks for; it never counts as a loop.
+        urges = index != last and any(word in plain and word not in source for word in _URGING)
+        calls += urges
+        if urges and calls > MAX_CALLS_TO_ACTION:
+            found.append(finding(at, at + len(shown), shown, "重复", f"第 {calls} 次引导下单，读起来像在绕圈子",
+                                 "只在结尾引导一次"))
+            continue
+        said = next((s for s, p, ps in earlier if (len(plain) >= 4 and p == plain) or (
+            len(pairs) >= RESTATED_MIN_PAIRS and len(ps) >= RESTATED_MIN_PAIRS
+            and len(pairs & ps) / min(len(pairs), len(ps)) >= RESTATED_SHARE)), None)
+        if said is not None:
+            found.append(finding(at, at + len(shown), shown, "重复", f"这句和前面的“{said[:20]}”说的是同一件事",
+                                 "删掉这句，或换成新的内容"))
+        earlier.append((shown, plain, pairs))
+    return found
+
+
+CHECKS = (check_names, check_facts, check_invented, check_wording, check_length, check_format, check_repeats,
+          check_restated)
 
 
 def verify(brief: Brief, text: str) -> list[dict]:

@@ -17,7 +17,7 @@ from contentgen.compliance import clause_around, simplified
 from contentgen.copy_checks import (
     ASSISTANT_TALK, BRACKET_LABEL, BRACKET_RUN, BRACKET_SLOGAN, EMOJI, FIELD_LABELS, GLUED_LABEL, INLINE_LABEL, LIST_MARKER,
     MARKDOWN, NOTE_LINE, OUTLINE_LINE, PLACEHOLDERS, QUOTED_LINE, STAGE_NOTE, TITLE_MAX_CHARS, Brief, check_invented,
-    distorted_names, fact_kept, good_tag, last_word, length_bounds, visible_length,
+    check_restated, distorted_names, fact_kept, good_tag, last_word, length_bounds, visible_length,
 )
 
 _TAG = re.compile(r"#([^\s#，。！？,.!?：:]{1,20})#?")
@@ -50,7 +50,8 @@ def fix_characters(brief: Brief, text: str) -> str:
     wrong_names = [(f["text"], product) for f in distorted_names(product, text)]
     if product:
         head = last_word(product)
-        wrong_names += [(f["text"], brand + head) for f in distorted_names(brand, text, head) if f["text"] not in product]
+        wrong_names += [(f["text"], brand + head if f["text"].endswith(head) else brand)
+                        for f in distorted_names(brand, text, head) if f["text"] not in product]
     for wrong, right in sorted(set(wrong_names), key=lambda pair: len(pair[0]), reverse=True):
         text = text.replace(wrong, right)
     return text
@@ -155,11 +156,23 @@ def _join_body(lines: list[str]) -> str:
 
 # Punctuation a line cannot start with (left where a label or a dropped clause was).
 _LEADING_MARKS = re.compile(r"(?m)^[，,。；;、：:）)」』！!？?　 ]+")
+# A line left ending on a comma (a clause dropped or cut after it) ends its sentence instead.
+_TRAILING_COMMA = re.compile(r"[，,、；;]+[ \t]*(?=\n|$)")
 
 
 def repair(brief: Brief, raw: str) -> str:
     """The draft in the platform's frame, invented claims dropped, within the length bounds."""
-    return _LEADING_MARKS.sub("", _framed(brief, raw))
+    framed = _LEADING_MARKS.sub("", _framed(brief, drop_restated(brief, raw)))
+    return _TRAILING_COMMA.sub("。", framed)
+
+
+def drop_restated(brief: Brief, text: str) -> str:
+    """Sentences that say again what an earlier one said, unless a given fact is only there."""
+    for found in reversed(check_restated(brief, text)):
+        shorter = text[:found["start"]] + text[found["end"]:]
+        if all(fact_kept(f, shorter, brief.product.strip()) for f in brief.facts if fact_kept(f, text, brief.product.strip())):
+            text = shorter
+    return text
 
 
 def _framed(brief: Brief, raw: str) -> str:

@@ -8,6 +8,11 @@ some 朋友圈 briefs get a date, a city or an offer, as real launches and posts
 goes through the service as a user's request would (best of several candidates, repair, the
 verifier and 广告法); only versions with no finding are kept. Rows already in the output file
 are skipped, so a run stopped at any point continues where it was.
+
+    python -m finetune.copy_self_train --recheck --out finetune/self_train/copy.jsonl --rejected rejected.jsonl
+
+judges the kept rows again with today's checks (they get stricter) and moves those that fail
+to the rejected file, with their findings.
 """
 
 from __future__ import annotations
@@ -101,6 +106,27 @@ def briefs(count: int, seed: int = 0, path: Path = TITLES) -> list[dict[str, Any
     return out
 
 
+def finding_texts(findings: list[dict[str, Any]]) -> list[str]:
+    return [f"{f['category']}：{f['text']}（{f['rule']}）" for f in findings]
+
+
+def recheck(out: Path, rejected: Path | None) -> None:
+    """Kept rows that fail today's checks move to the rejected file (or are dropped without one)."""
+    from finetune.evaluate import brief_findings
+
+    rows = [json.loads(line) for line in out.open(encoding="utf-8") if line.strip()]
+    briefs = [{**row, "points": row["points"].split(",")} for row in rows]
+    findings = brief_findings(briefs, [row["copy"] for row in rows])
+    kept = [row for row, found in zip(rows, findings) if not found]
+    out.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in kept), encoding="utf-8")
+    if rejected is not None:
+        with rejected.open("a", encoding="utf-8") as fh:
+            for row, found in zip(rows, findings):
+                if found:
+                    fh.write(json.dumps({**row, "findings": finding_texts(found)}, ensure_ascii=False) + "\n")
+    print(f"保留 {len(kept)} / {len(rows)}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--briefs", type=int, default=400)
@@ -109,7 +135,11 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite:////tmp/contentgen-self-train.db", help="草稿历史库（不写入正式历史）")
     parser.add_argument("--titles", type=Path, default=TITLES)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--recheck", action="store_true", help="用当前的检查重新核对已保留的行，不生成")
     args = parser.parse_args()
+    if args.recheck:
+        recheck(args.out, args.rejected)
+        return
 
     from contentgen.config import load_settings
     from contentgen.runtime import build_service
@@ -133,7 +163,7 @@ def main() -> None:
         if target is not None:
             record = {**row, "copy": result.outputs[0], "source": "self-train:" + brief["title"]}
             if findings:
-                record["findings"] = [f"{f['category']}：{f['text']}（{f['rule']}）" for f in findings]
+                record["findings"] = finding_texts(findings)
             with target.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         kept += not findings

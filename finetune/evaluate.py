@@ -143,6 +143,18 @@ def brief_request(row: dict[str, Any], versions: int = 1):  # noqa: ANN201
                        length=row.get("length", "中"), n=versions)
 
 
+def brief_findings(rows: list[dict[str, Any]], texts: list[str]) -> list[list[dict[str, Any]]]:
+    """Today's copy findings (verifier and 广告法) for stored versions of briefs, without a model:
+    outputs made under older checks are judged again by the same rules."""
+    from contentgen.service import ContentService
+    from db.database import Database
+
+    service = ContentService(engine=None, store=Database("sqlite://"))  # type: ignore[arg-type]  # checks only
+    add_brief_brands(service, rows)
+    task = get_task("copy")
+    return [task.check(task.prepare(service, brief_request(row)), text) for row, text in zip(rows, texts, strict=True)]
+
+
 def evaluate_briefs(service, rows: list[dict[str, Any]], *, versions: int = 1,  # noqa: ANN001
                     predictions: list[dict[str, Any]] | None = None, progress: bool = True) -> dict[str, Any]:
     """Publishable rate of copy briefs (every check passes, first version), per platform and per check.

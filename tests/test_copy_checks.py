@@ -35,6 +35,12 @@ def test_a_faithful_version_passes():
     ("众多音乐达人都在用。", "编造代言或推荐"),
     ("\n【推荐】声悦智能手环！", "编造其他商品"),
     ("声悦蓝牙音箱也不错。", "编造其他商品"),
+    ("搭载了高通芯片，连接更稳。", "编造成分或配置"),
+    ("耳罩里加入了记忆海绵。", "编造成分或配置"),
+    ("比市面上同价位的耳机降噪要强许多。", "无依据的比较"),
+    ("降噪效果远超同类产品。", "无依据的比较"),
+    ("这份安静是其他耳机无法比拟的。", "无依据的比较"),
+    ("由声悦科技有限公司发布。", "编造公司信息"),
 ])
 def test_claims_the_input_does_not_give_are_found_with_their_span(addition, category):
     text = GOOD_EARPHONES + addition
@@ -271,3 +277,65 @@ def test_a_phrase_said_three_times_is_a_loop():
 @pytest.mark.parametrize("sentence", ["声悦特别注重产品的功能和品质。", "声悦旗下的门店都能体验。"])
 def test_words_about_the_brand_are_not_inventions(sentence):
     assert not {"编造功能", "编造其他商品"} & set(found(EARPHONES, GOOD_EARPHONES + sentence))
+
+
+def test_an_ingredient_or_part_the_input_gives_is_not_an_invention():
+    cream = Brief(product="玻尿酸保湿面霜", facts=("含3%玻尿酸", "50g装"), platform="朋友圈")
+    robot = Brief(product="扫地机器人", facts=("激光导航", "4000Pa吸力"), platform="朋友圈")
+    assert "编造成分或配置" not in found(cream, "玻尿酸保湿面霜含有3%玻尿酸，50g装，采用清爽配方，秋冬也不黏。")
+    assert "编造成分或配置" not in found(robot, "扫地机器人采用激光导航系统，4000Pa吸力，地毯缝里的灰也吸得干净。")
+    assert "编造成分或配置" in found(cream, "玻尿酸保湿面霜含有3%玻尿酸，配方中加入了丰富的水杨酸，50g装。")
+
+
+def test_a_sentence_that_restates_an_earlier_one_is_found_and_the_repair_drops_it():
+    brief = Brief(product="筋膜枪", facts=("6档力度", "续航6小时"), platform="抖音", length="短")
+    text = ("筋膜枪来了！6档力度，续航6小时。立即购买，让你的身体焕发活力，告别疲惫。"  # session 17's real output
+            "练完腿酸也不怕。点击购物车，立即购买，让你的身体焕发光彩，告别疲惫，让你更加健康！")
+    restated = [f for f in verify(brief, text) if f["category"] == "重复"]
+    assert restated and text[restated[0]["start"]:restated[0]["end"]].startswith("点击购物车，立即购买")
+    repaired = repair(brief, text)
+    assert "焕发光彩" not in repaired and "6档力度" in repaired and "练完腿酸也不怕" in repaired
+    assert "重复" not in found(brief, repaired)
+
+
+def test_sentences_that_share_only_the_given_facts_are_not_repeats():
+    brief = Brief(product="燕麦牛奶", facts=("每瓶8g植物蛋白", "0乳糖"), platform="朋友圈")
+    text = "燕麦牛奶每瓶8g植物蛋白，0乳糖，早餐来一瓶。下午饿了，燕麦牛奶每瓶8g植物蛋白，0乳糖，也刚好。"
+    assert "重复" not in found(brief, text)
+
+
+def test_a_given_name_with_another_product_in_it_is_another_product():
+    brief = Brief(product="草莓", facts=("丹东99草莓", "每盒500g"), platform="朋友圈")
+    text = "【丹东99草莓】新鲜采摘的草莓，每盒500g，当天发货。\n【丹东99香蕉】鲜榨的香蕉，清爽解渴！"
+    assert [f["text"] for f in verify(brief, text) if f["category"] == "编造其他商品"] == ["丹东99香蕉"]
+    assert "编造其他商品" not in found(brief, "丹东99草莓新鲜采摘，每盒500g，酸甜多汁，当天发货，周末和家人一起吃。")
+
+
+def test_a_call_to_action_loop_and_a_sentence_said_twice_are_repeats_the_repair_drops():
+    brief = Brief(product="自热火锅", facts=("15分钟即食", "每盒380g"), platform="抖音", length="短")
+    text = ("自热火锅来了！15分钟即食，每盒380g，让你随时享受美味。现在购买，立即加入你的购物车！立刻行动吧！"
+            "马上点击购买！立刻行动吧！立刻点击购物车！马上点击购物车！")  # session 18's real output, shortened
+    shown = [f["text"] for f in verify(brief, text) if f["category"] == "重复"]
+    assert "立刻点击购物车！" in shown and "马上点击购物车！" not in shown  # the closing one is asked for
+    repaired = repair(brief, text)
+    assert "重复" not in found(brief, repaired) and "15分钟即食" in repaired and "每盒380g" in repaired
+
+
+def test_a_name_with_a_character_put_inside_is_found_and_restored():
+    brief = Brief(product="有机大米", brand="稻香源", facts=("有机认证",), platform="朋友圈")
+    text = "稻香气源有机大米，有机认证，煮出来一粒粒油亮，全家都爱吃，周末囤一袋刚刚好。"
+    assert "商品名缺失或被改写" in found(brief, text)
+    assert repair(brief, text).startswith("稻香源有机大米") and found(brief, repair(brief, text)) == []
+
+
+def test_an_amount_moved_to_another_unit_is_a_changed_fact():
+    brief = Brief(product="速冻水饺", facts=("每袋1kg", "约50只"), platform="微博")
+    assert "遗漏或改写了给定卖点" in found(brief, "速冻水饺每袋约50只，每只只重1kg，一家人吃正好。#速冻水饺#")
+    assert "遗漏或改写了给定卖点" not in found(brief, "速冻水饺每袋1kg，约50只，一家人吃一顿正好，煮十分钟就好。#速冻水饺#")
+
+
+def test_a_line_that_stops_on_a_comma_is_unfinished_and_the_repair_ends_it():
+    brief = Brief(product="玻尿酸保湿面霜", facts=("50g装",), platform="小红书")
+    text = "润研面霜真的爱了\n\n玻尿酸保湿面霜质地清爽，秋冬也够用，50g装，\n出门放包里刚好。\n\n#玻尿酸保湿面霜 #润研"
+    assert "句子没写完" in found(brief, text)
+    assert "50g装。" in repair(brief, text) and "句子没写完" not in found(brief, repair(brief, text))

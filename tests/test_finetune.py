@@ -27,6 +27,9 @@ def test_shared_formats_become_template_prompts():
     copy = example_from_row({"content": "类型#上衣*颜色#白色", "summary": "白色上衣清爽百搭"}, "copy")
     assert "颜色：白色" in copy.conversation[1]["content"] and copy.answer == "白色上衣清爽百搭"
     assert example_from_row({"content": "类型#裙", "summary": "一条<UNK>裙子"}, "copy") is None
+    described = example_from_row({"title": "汇乐宝宝学爬行摇摆鹅益智玩具", "description": "摇摆鹅会走会唱，" * 8}, "copy")
+    assert "商品：汇乐宝宝学爬行摇摆鹅益智玩具" in described.conversation[1]["content"]
+    assert "48-104 字" in described.conversation[1]["content"] and described.answer.startswith("摇摆鹅")
     reply = example_from_row({"context": [{"role": "customer", "text": "你好"}, {"role": "agent", "text": "您好"},
                                           {"role": "customer", "text": "到哪了"}],
                               "customer_message": "到哪了", "reply": "正在为您查询"}, "reply")
@@ -207,3 +210,18 @@ def test_evaluation_reports_each_source_and_keeps_every_prediction(tiny_engine, 
                       predictions=generated)
     assert result["items"] == len(generated) == 1  # the <UNK> reference is not scored
     assert generated[0]["reference"] == "清新的绿色上衣" and "绿色" in generated[0]["prompt"]
+
+
+def test_recheck_moves_kept_self_training_rows_that_fail_todays_checks(tmp_path):
+    from finetune.copy_self_train import recheck
+
+    row = {"id": "self-1", "platform": "朋友圈", "product": "燕麦牛奶", "brand": "", "tone": "亲切温暖", "length": "短",
+           "points": "每瓶8g植物蛋白,0乳糖"}
+    good = {**row, "copy": "燕麦牛奶每瓶8g植物蛋白，0乳糖，早上来一瓶，顶饱又清爽，乳糖不耐的朋友也能放心喝。"}
+    invented = {**row, "id": "self-2", "copy": good["copy"] + "配方中加入了丰富的胶原蛋白。"}
+    out, rejected = tmp_path / "copy.jsonl", tmp_path / "rejected.jsonl"
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in (good, invented)), encoding="utf-8")
+    recheck(out, rejected)
+    assert [json.loads(line)["id"] for line in out.open(encoding="utf-8")] == ["self-1"]
+    moved = json.loads(rejected.read_text(encoding="utf-8"))
+    assert moved["id"] == "self-2" and any("胶原蛋白" in f for f in moved["findings"])

@@ -268,18 +268,28 @@ def batch_output(result) -> dict[str, Any]:  # noqa: ANN001
             "开头": parts.get("hook", ""), "结尾引导": parts.get("call_to_action", "")}
 
 
+def length_for(text: str) -> str:
+    """The 篇幅 whose bounds hold a text of this size (中 when none does)."""
+    size = copy_checks.visible_length(text)
+    return next((name for name in LENGTHS if copy_checks.length_bounds(DEFAULT_PLATFORM, name)[0] <= size
+                 <= copy_checks.length_bounds(DEFAULT_PLATFORM, name)[1]), "中")
+
+
 def training_pair(row: dict[str, Any]) -> tuple[CopyRequest, str] | None:
-    target = str(row.get("summary") or row.get("copy") or row.get("output") or "").strip()
+    """AdvertiseGen {content, summary}, TaoDescribe {title, description} or our own columns."""
+    target = str(row.get("summary") or row.get("copy") or row.get("description") or row.get("output") or "").strip()
     # AdvertiseGen's <UNK> placeholders must never be learned.
     if not target or "<UNK>" in target:
         return None
     from contentgen.inputs import split_points
 
+    # A TaoDescribe row's product is its listing title; its copy is short (45-140 characters).
+    described = "description" in row and not row.get("copy")
     request = CopyRequest(
-        product=str(row.get("product", "")), points=split_points(str(row.get("points", ""))),
+        product=str(row.get("product") or row.get("title") or ""), points=split_points(str(row.get("points", ""))),
         attributes=str(row.get("content") or row.get("attributes") or ""),
         platform=str(row.get("platform") or DEFAULT_PLATFORM), tone=str(row.get("tone") or "亲切温暖"),
-        length=str(row.get("length") or "中"),
+        length=str(row.get("length") or (length_for(target) if described else "中")),
     )
     return request, target
 
