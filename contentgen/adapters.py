@@ -70,8 +70,17 @@ def scope_platforms(location: str | Path) -> list[str] | None:
     return json.loads(scope_file.read_text(encoding="utf-8")).get("platforms") or None
 
 
+def serves_by_default(location: str | Path) -> bool:
+    """False when the adapter's card says it lost to the base model on its task's own evaluation
+    (`scope.json`: {"default": false, "why": …}): it answers only when a user names it."""
+    scope_file = Path(location) / SCOPE_FILE
+    return not scope_file.is_file() or json.loads(scope_file.read_text(encoding="utf-8")).get("default", True)
+
+
 def covers(location: str, request: object) -> bool:
     """Whether the adapter at `location` was trained for requests like this one."""
+    if not serves_by_default(location):
+        return False
     platform = getattr(request, "platform", None)
     platforms = scope_platforms(location)
     return platform is None or platforms is None or platform in platforms

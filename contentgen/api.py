@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Path, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, create_model
@@ -30,7 +30,17 @@ from contentgen.config import Settings, load_settings
 from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
 from contentgen.runtime import build_service
-from contentgen.service import ContentService, check_text, history_row
+from contentgen.service import (
+    ContentService,
+    add_faq_entry,
+    answer_unanswered,
+    check_text,
+    delete_faq_entry,
+    edit_faq_entry,
+    faq_row,
+    history_row,
+    unanswered_rows,
+)
 from contentgen.tasks import TASKS, Task, batch_tasks, with_command
 from contentgen.tasks.base import CHOICE, INTEGER, LINES, TURNS, InputField
 from db.database import Database
@@ -103,6 +113,19 @@ class CheckBody(BaseModel):
     protect: list[str] = Field(default_factory=list, max_length=50)
     industry: str = Field("", max_length=20)
     platform: str = Field("", max_length=20)
+
+
+# A row number in a URL: within what the database stores (a larger one is a 422, not an overflow).
+RowId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+class FaqBody(BaseModel):
+    """A knowledge-base entry: every field optional for an edit; question and answer needed to add one."""
+    question: str | None = Field(None, max_length=2000)
+    answer: str | None = Field(None, max_length=2000)
+    category: str | None = Field(None, max_length=100)
+    enabled: bool | None = None
+    direct_answer: bool | None = None
 
 
 class FeedbackBody(BaseModel):
@@ -368,6 +391,47 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return Response(jobs.download(job, format), media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{job.id}.{format}"'})
 
+    # -------------------------------------------------------------- knowledge base (support desk)
+    def support(account: Account) -> None:
+        allowed(account, "reply")
+
+    @app.get("/v1/faq", summary="知识库条目（含命中次数）")
+    def faq_list(account: Account = Depends(caller)) -> list[dict[str, Any]]:
+        support(account)
+        return [faq_row(e) for e in store.faq.list()]
+
+    @app.post("/v1/faq", summary="新增一条知识")
+    def faq_add(body: FaqBody, account: Account = Depends(caller)) -> dict[str, Any]:
+        support(account)
+        entry_id = add_faq_entry(store, body.question or "", body.answer or "", body.category or "",
+                                 direct_answer=bool(body.direct_answer))
+        return faq_row(store.faq.get(entry_id))
+
+    @app.patch("/v1/faq/{entry_id}", summary="修改、停用/启用或设为直接回答")
+    def faq_edit(entry_id: RowId, body: FaqBody, account: Account = Depends(caller)) -> dict[str, Any]:
+        support(account)
+        edit_faq_entry(store, entry_id, question=body.question, answer=body.answer, category=body.category,
+                       enabled=body.enabled, direct_answer=body.direct_answer)
+        return faq_row(store.faq.get(entry_id))
+
+    @app.delete("/v1/faq/{entry_id}", summary="删除一条知识")
+    def faq_delete(entry_id: RowId, account: Account = Depends(caller)) -> dict[str, Any]:
+        support(account)
+        delete_faq_entry(store, entry_id)
+        return {"id": entry_id, "deleted": True}
+
+    @app.get("/v1/faq/unanswered", summary="知识库答不上的问题（按次数）")
+    def faq_unanswered(account: Account = Depends(caller)) -> list[dict[str, Any]]:
+        support(account)
+        return unanswered_rows(store)
+
+    @app.post("/v1/faq/unanswered/{question_id}", summary="把一个答不上的问题补成知识条目")
+    def faq_answer(question_id: RowId, body: FaqBody, account: Account = Depends(caller)) -> dict[str, Any]:
+        support(account)
+        entry_id = answer_unanswered(store, question_id, body.answer or "", body.category or "",
+                                     question=body.question or "", direct_answer=bool(body.direct_answer))
+        return faq_row(store.faq.get(entry_id))
+
     # -------------------------------------------------------------- history and feedback
     @app.get("/v1/history", summary="搜索自己的历史（管理员可查所有人）")
     def history(q: str = Query("", max_length=200), task: Literal[tuple(TASKS)] | None = None,  # type: ignore[valid-type]
@@ -395,6 +459,6 @@ def _stream_events(stream) -> Iterator[tuple[str, dict[str, Any]]]:  # noqa: ANN
             yield "piece", {"index": index, "text": piece}
         result = stream.result()
         yield "done", {"request_id": result.request_id, "outputs": result.outputs, "adapter_id": result.adapter_id,
-                       "sources": result.sources}
+                       "sources": result.sources, "findings": result.compliance, "parts": result.parts}
     except UserFacingError as exc:
         yield "error", {"code": "invalid_input", "message": str(exc)}

@@ -80,6 +80,11 @@ def print_findings(task: Task, outputs: list[str], findings: list[list[dict[str,
             print(f"核对通过{where}：未发现问题。", file=sys.stderr)
 
 
+def print_handoff(parts: list[dict[str, Any]]) -> None:
+    if parts and parts[0].get("handoff"):
+        print(f"建议转人工：{parts[0].get('handoff_reason', '')}", file=sys.stderr)
+
+
 def cmd_generate(args: argparse.Namespace, task: Task) -> int:
     request = request_from_args(task, args)
     request.validate()  # fail before the model loads
@@ -92,6 +97,7 @@ def cmd_generate(args: argparse.Namespace, task: Task) -> int:
         if not args.json:
             print(f"\n（已保存到历史记录 #{result.request_id}）", file=sys.stderr)
             print_findings(task, result.outputs, result.compliance)
+            print_handoff(result.parts)
         return 0
     stream = service.stream(task.name, request, adapter=args.adapter)
     versions = task.versions(request)
@@ -108,6 +114,7 @@ def cmd_generate(args: argparse.Namespace, task: Task) -> int:
     print_findings(task, result.outputs, result.compliance)
     for source in result.sources:
         print(f"参考知识库 #{source['id']}：{source['question']}", file=sys.stderr)
+    print_handoff(result.parts)
     return 0
 
 
@@ -180,6 +187,9 @@ def cmd_brand(args: argparse.Namespace) -> int:
 def cmd_faq(args: argparse.Namespace) -> int:
     from contentgen.knowledge import FaqIndex, parse_faq_file
     from contentgen.runtime import build_store
+    from contentgen.service import (
+        add_faq_entry, answer_unanswered, delete_faq_entry, edit_faq_entry, faq_row, unanswered_rows,
+    )
 
     store = build_store(_settings(args))
     if args.action == "import":
@@ -194,13 +204,38 @@ def cmd_faq(args: argparse.Namespace) -> int:
     if args.action == "search":
         if not args.text:
             raise UserFacingError("请用 --text 提供要检索的顾客消息。")
-        hits = FaqIndex(store.faq.list()).search(args.text, k=args.k)
+        hits = FaqIndex(store.faq.list(enabled_only=True)).search(args.text, k=args.k)
         _emit(args, [asdict(h) for h in hits],
               "\n".join(f"#{h.id} {h.score:.2f} {h.question} → {h.answer[:40]}" for h in hits) or "没有匹配的条目。")
         return 0
-    entries = store.faq.list()
-    _emit(args, [{"id": e.id, "question": e.question, "answer": e.answer, "category": e.category} for e in entries],
-          "\n".join(f"#{e.id} {e.question}" for e in entries) or "知识库为空。")
+    if args.action in ("edit", "delete", "answer") and not args.id:
+        raise UserFacingError(f"faq {args.action} 需要 --id 指定编号。")
+    if args.action == "add":
+        entry_id = add_faq_entry(store, args.question or "", args.answer or "", args.category or "",
+                                 direct_answer=bool(args.direct_answer))
+        _emit(args, faq_row(store.faq.get(entry_id)), f"已新增条目 #{entry_id}。")
+        return 0
+    if args.action == "edit":
+        edit_faq_entry(store, args.id, question=args.question, answer=args.answer, category=args.category,
+                       enabled=args.enabled, direct_answer=args.direct_answer)
+        _emit(args, faq_row(store.faq.get(args.id)), f"已更新条目 #{args.id}。")
+        return 0
+    if args.action == "delete":
+        delete_faq_entry(store, args.id)
+        _emit(args, {"id": args.id, "deleted": True}, f"已删除条目 #{args.id}。")
+        return 0
+    if args.action == "unanswered":
+        rows = unanswered_rows(store)
+        _emit(args, rows, "\n".join(f"#{r['id']}\t{r['count']} 次\t{r['question']}" for r in rows) or "没有待补充的问题。")
+        return 0
+    if args.action == "answer":
+        entry_id = answer_unanswered(store, args.id, args.answer or "", args.category or "",
+                                     question=args.question or "", direct_answer=bool(args.direct_answer))
+        _emit(args, faq_row(store.faq.get(entry_id)), f"已补成条目 #{entry_id}。")
+        return 0
+    rows = [faq_row(e) for e in store.faq.list()]
+    _emit(args, rows, "\n".join(f"#{r['id']} {'' if r['enabled'] else '（已停用）'}{r['question']}\t命中 {r['hits']} 次"
+                                 for r in rows) or "知识库为空。")
     return 0
 
 
@@ -284,6 +319,34 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 BRIEF_TASK = "copy-briefs"
+REPLY_TASK = "reply-grounded"
+
+
+def _eval_replies(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
+    """Support messages through the whole service against their labels; the FAQ (faq.jsonl beside
+    the data unless --faq names one) goes into a scratch knowledge base."""
+    import tempfile
+
+    from contentgen.inputs import write_jsonl
+    from contentgen.runtime import build_service
+    from db.database import Database
+    from finetune.evaluate import evaluate_reply_grounded, sample_rows
+
+    faq_path = Path(args.faq) if args.faq else Path(args.data).with_name("faq.jsonl")
+    if not faq_path.is_file():
+        raise UserFacingError(f"找不到知识库文件“{faq_path}”，请用 --faq 指定。")
+    faq_rows = [json.loads(line) for line in faq_path.open(encoding="utf-8") if line.strip()]
+    rows = sample_rows(Path(args.data), args.limit, args.seed)
+    predictions: list[dict] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        service = build_service(settings, source="cli", store=Database(f"sqlite:///{scratch}/eval.db"))
+        result = {"task": REPLY_TASK, "data": args.data, "model": service.engine.model_id,
+                  **evaluate_reply_grounded(service, faq_rows, rows, adapter=args.adapter,
+                                             predictions=predictions)}
+    if args.predictions:
+        write_jsonl(Path(args.predictions), predictions)
+    print(json.dumps(result, ensure_ascii=False, indent=None if args.json else 1))
+    return 0
 
 
 def _eval_briefs(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
@@ -318,6 +381,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UserFacingError(f"找不到评估数据“{args.data}”，请检查路径。")
     if args.task == BRIEF_TASK:
         return _eval_briefs(args, settings)
+    if args.task == REPLY_TASK:
+        return _eval_replies(args, settings)
     engine = build_engine(settings.model)
     if args.adapter_path:
         name = args.adapter if args.adapter not in ("auto", "none") else Path(args.adapter_path).name
@@ -524,12 +589,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--industry", help="行业（其广告法规则包用于该品牌的文案）：" + "、".join(INDUSTRIES))
     p.set_defaults(func=cmd_brand)
 
-    p = sub.add_parser("faq", parents=[common], help="客服知识库：import 导入、list 列出、search 检索")
-    p.add_argument("action", choices=["import", "list", "search"])
+    p = sub.add_parser("faq", parents=[common], help="客服知识库：import 导入、list 列出、search 检索、add/edit/delete 单条维护、"
+                                                    "unanswered 答不上的问题、answer 把答不上的问题补成条目")
+    p.add_argument("action", choices=["import", "list", "search", "add", "edit", "delete", "unanswered", "answer"])
     p.add_argument("--file", help="FAQ 文件（CSV/XLSX，含“问题”“答案”列，可选“分类”）")
     p.add_argument("--replace", action="store_true", help="导入前清空现有条目")
     p.add_argument("--text", help="search：顾客消息")
     p.add_argument("--k", type=int, default=3)
+    p.add_argument("--id", type=int, help="edit/delete：条目编号；answer：待补充问题的编号")
+    p.add_argument("--question", help="add/edit/answer：问题")
+    p.add_argument("--answer", help="add/edit/answer：答案")
+    p.add_argument("--category", help="add/edit/answer：分类")
+    switch = p.add_mutually_exclusive_group()
+    switch.add_argument("--enable", dest="enabled", action="store_true", default=None, help="edit：启用")
+    switch.add_argument("--disable", dest="enabled", action="store_false", help="edit：停用（保留条目，不再检索）")
+    direct = p.add_mutually_exclusive_group()
+    direct.add_argument("--direct", dest="direct_answer", action="store_true", default=None,
+                        help="直接回答：问到时原样返回答案，不经模型生成")
+    direct.add_argument("--no-direct", dest="direct_answer", action="store_false", help="edit：取消直接回答")
     p.set_defaults(func=cmd_faq)
 
     p = sub.add_parser("feedback", parents=[common], help="反馈：up/down 评价、edit 修改、export 导出训练数据")
@@ -577,10 +654,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("eval", parents=[common], help="在测试集上评估（可选适配器）")
-    p.add_argument("--task", required=True, choices=[t.name for t in trainable()] + [BRIEF_TASK],
+    p.add_argument("--task", required=True, choices=[t.name for t in trainable()] + [BRIEF_TASK, REPLY_TASK],
                    help=f"{BRIEF_TASK}：文案简报的可直接发布率（finetune/briefs/dev.jsonl）")
     p.add_argument("--data", required=True)
     p.add_argument("--versions", type=int, default=1, help=f"{BRIEF_TASK}：每条简报的版本数")
+    p.add_argument("--faq", help=f"{REPLY_TASK}：知识库文件（默认为数据文件旁的 faq.jsonl）")
     p.add_argument("--limit", type=int, help="随机抽取的条数（固定种子，可复现）")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--adapter-path", help="适配器目录（默认与 --adapter 相同）")

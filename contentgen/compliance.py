@@ -366,6 +366,9 @@ class ComplianceChecker:
             plain = not any(m in finding.suggestion for m in ("删除", "改为", "须", "（"))
             if finding.category in CLAIM_CATEGORIES:
                 drop.append(clause_around(text, finding.start, finding.end))
+            elif finding.text.startswith("最") and len(finding.text) > 1 and "改为“很”" in finding.suggestion:
+                # 最大的一款 -> 很大的一款: deleting the word would leave “这是的一款”.
+                substitutions.append((finding.start, finding.end, "很" + finding.text[1:]))
             else:
                 substitutions.append((finding.start, finding.end, finding.suggestion if plain else ""))
         out, cursor = [], 0

@@ -59,6 +59,8 @@ class GenerationParams:
     block_new_latin: bool = False
     # End of text is refused until the answer has this many visible characters (0: no minimum).
     min_chars: int = 0
+    # No run of more digits than this unless the prompt has the number (0: no limit); see engine/decoding.py.
+    max_digit_run: int = 0
     do_sample: bool = True
     seed: int | None = None
 
@@ -104,12 +106,19 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class SupportConfig:
+    # A URL that gets a JSON POST for each reply handed over to a person (empty: none).
+    handoff_webhook: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     model: ModelConfig = field(default_factory=ModelConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    support: SupportConfig = field(default_factory=SupportConfig)
     user: str = "local"
 
     def with_overrides(self, *, model: str | None = None, db: str | None = None, user: str | None = None) -> "Settings":
@@ -130,7 +139,8 @@ class Settings:
         return {"model": model, "database": {"url": self.database.resolved_url()},
                 "rules": {f.name: getattr(self.rules, f.name) for f in fields(self.rules)},
                 "batch": {f.name: getattr(self.batch, f.name) for f in fields(self.batch)},
-                "training": {"data_dir": self.training.data_dir}, "user": self.user}
+                "training": {"data_dir": self.training.data_dir},
+                "support": {"handoff_webhook": self.support.handoff_webhook}, "user": self.user}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Settings":
@@ -140,7 +150,7 @@ class Settings:
         return cls(model=ModelConfig(**model), database=DatabaseConfig(**data.get("database", {})),
                    rules=RulesConfig(**data.get("rules", {})), batch=BatchConfig(**data.get("batch", {})),
                    training=TrainingConfig(**data.get("training", {})),
-                   user=data.get("user", "local"))
+                   support=SupportConfig(**data.get("support", {})), user=data.get("user", "local"))
 
 
 # Environment variable -> ModelConfig field (and how to read it).
@@ -188,6 +198,7 @@ def _read_settings(path: Path | None) -> Settings:
     rules = RulesConfig()
     batch = BatchConfig()
     training = TrainingConfig()
+    support = SupportConfig()
     user = "local"
 
     if path is not None:
@@ -201,6 +212,7 @@ def _read_settings(path: Path | None) -> Settings:
         rules = replace(rules, **data.get("rules", {}))
         batch = replace(batch, **data.get("batch", {}))
         training = replace(training, **data.get("training", {}))
+        support = replace(support, **data.get("support", {}))
         user = data.get("user", user)
 
     env = os.environ
@@ -217,6 +229,9 @@ def _read_settings(path: Path | None) -> Settings:
             batch = replace(batch, **{name: int(env[variable])})
     if env.get("CONTENTGEN_TRAINING_DATA"):
         training = replace(training, data_dir=env["CONTENTGEN_TRAINING_DATA"])
+    if env.get("CONTENTGEN_HANDOFF_WEBHOOK"):
+        support = replace(support, handoff_webhook=env["CONTENTGEN_HANDOFF_WEBHOOK"])
     if env.get("CONTENTGEN_USER"):
         user = env["CONTENTGEN_USER"]
-    return Settings(model=model, database=database, rules=rules, batch=batch, training=training, user=user)
+    return Settings(model=model, database=database, rules=rules, batch=batch, training=training, support=support,
+                    user=user)

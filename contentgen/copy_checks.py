@@ -349,6 +349,72 @@ def check_facts(brief: Brief, text: str) -> list[dict]:
                                      f"“{weak.group(0)}”把卖点“{fact}”写成了不足",
                                      f"写成“{fact}”，不加“只”“仅”"))
         found += _moved_per(fact, text)
+        found += [{**f, "suggestion": f"改为“{right}”"} for f, right in distorted_facts(fact, text)]
+        found += cut_or_stretched(fact, text)
+    return found
+
+
+_MORE_THAN = re.compile(r"以上|多|超过|超|逾")
+
+
+def cut_or_stretched(fact: str, text: str) -> list[dict]:
+    """A fact cut short before a mark (“含3%玻尿，” for 含3%玻尿酸), or an amount stretched into a
+    bound the input does not give (“300公里以上” for 续航300公里: a promise of more)."""
+    found = []
+    if len(fact) >= 5 and _is_cjk(fact[-1]):
+        for match in re.finditer(re.escape(fact[:-1]) + r"(?=[，。！？、,.!?；;\s]|$)", text):
+            found.append(finding(match.start(), match.end(), match.group(0), "遗漏或改写了给定卖点",
+                                 f"“{match.group(0)}”把给定的“{fact}”截断了", f"写全“{fact}”"))
+    if _MORE_THAN.search(fact):
+        return found
+    for q in quantities(normalize(fact)):
+        if not q.unit:
+            continue
+        for match in re.finditer(rf"(?:超过|多于|逾){re.escape(q.text)}|{re.escape(q.text)}以上",
+                                 normalize(text)):
+            found.append(finding(match.start(), match.end(), text[match.start():match.end()], "遗漏或改写了给定卖点",
+                                 f"给定的是“{fact}”，“{match.group(0)}”把数量说成了更多", f"写成“{fact}”"))
+    return found
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff"
+
+
+def distorted_facts(fact: str, text: str) -> list[tuple[dict, str]]:
+    """A given fact written with one character changed (40dB主动降音 for 40dB主动降噪), or glued to
+    the next characters into another word (40dB主动降噪声: 降/噪声): each finding with the words it
+    should read (降/噪声 splits the fact's last word; 蛋白质 only lengthens 植物蛋白's and passes). The
+    fact written correctly elsewhere does not excuse it: a reader sees both."""
+    if len(fact) < 4 or not _is_cjk(fact[-1]):
+        return []
+    found = []
+    text_bounds = {0, *itertools.accumulate(len(w) for w in jieba.lcut(text))}
+    for f in _substituted(fact, text):
+        changed = next(c for c, r in zip(f["text"], fact) if c != r)
+        # Whole words only: 12节健身课 is not 12节课 misspelt, nor 800ml清水的清水箱 800ml清水箱.
+        if changed in _JOINERS or not {f["start"], f["end"]} <= text_bounds:
+            continue
+        f.update(category="遗漏或改写了给定卖点", rule=f"“{f['text']}”把给定的“{fact}”写错了一个字")
+        found.append((f, fact))
+    if len(jieba.lcut(fact)[-1]) < 2:
+        return found  # 6mm厚天然橡胶: a one-character last word joins anything
+    for match in re.finditer(re.escape(fact), text):
+        tail = re.match(r"[\u4e00-\u9fff]{1,6}", text[match.end():])
+        if not tail:
+            continue
+        words = jieba.lcut(fact + tail.group(0))
+        bounds = list(itertools.accumulate(len(w) for w in words))
+        if len(fact) in bounds:
+            continue
+        crossing = next(i for i, b in enumerate(bounds) if b > len(fact))
+        if len(fact) - (bounds[crossing] - len(words[crossing])) >= 2:
+            continue  # the fact's last word made longer (植物蛋白质 for 植物蛋白) says the same
+        extra = bounds[crossing] - len(fact)
+        glued = text[match.start():match.end() + extra]
+        found.append((finding(match.start(), match.end() + extra, glued, "遗漏或改写了给定卖点",
+                              f"“{glued}”把给定的“{fact}”连成了另一个词", f"改为“{fact}”"),
+                      glued[:len(fact)] + glued[len(fact) + extra:]))
     return found
 
 

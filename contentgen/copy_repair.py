@@ -17,7 +17,8 @@ from contentgen.compliance import clause_around, simplified
 from contentgen.copy_checks import (
     ASSISTANT_TALK, BRACKET_LABEL, BRACKET_RUN, BRACKET_SLOGAN, EMOJI, FIELD_LABELS, GLUED_LABEL, INLINE_LABEL, LIST_MARKER,
     MARKDOWN, NOTE_LINE, OUTLINE_LINE, PLACEHOLDERS, QUOTED_LINE, STAGE_NOTE, TITLE_MAX_CHARS, Brief, check_invented,
-    check_restated, distorted_names, fact_kept, good_tag, last_word, length_bounds, visible_length,
+    check_restated, cut_or_stretched, distorted_facts, distorted_names, fact_kept, good_tag, last_word, length_bounds,
+    visible_length,
 )
 
 _TAG = re.compile(r"#([^\s#，。！？,.!?：:]{1,20})#?")
@@ -54,7 +55,22 @@ def fix_characters(brief: Brief, text: str) -> str:
                         for f in distorted_names(brand, text, head) if f["text"] not in product]
     for wrong, right in sorted(set(wrong_names), key=lambda pair: len(pair[0]), reverse=True):
         text = text.replace(wrong, right)
+    for fact in brief.facts:
+        fact = fact.strip()
+        # From the end, so the spans found before each edit still hold.
+        for found, right in sorted(distorted_facts(fact, text), key=lambda pair: pair[0]["start"], reverse=True):
+            start, end = found["start"], found["end"]
+            if text[end:end + 1] == fact[-1] and found["text"][:-1] == fact[:-1]:
+                end += 1  # 250ml小瓶子装 is 250ml小瓶装 with 子 put in, not 子 for 装
+            text = text[:start] + right + text[end:]
+        for found in sorted(cut_or_stretched(fact, text), key=lambda f: f["start"], reverse=True):
+            right = fact if "截断" in found["rule"] else re.sub(r"^(?:超过|多于|逾)|以上$", "", found["text"])
+            text = text[:found["start"]] + right + text[found["end"]:]
     return text
+
+
+# A clause mark after a sentence end with only spaces between: what is left of a dropped clause.
+_EMPTY_CLAUSE = re.compile(r"([。！？!?，,；;])[ \t　]*[。，,；;]+")
 
 
 def clean_lines(text: str) -> list[str]:
@@ -76,6 +92,7 @@ def clean_lines(text: str) -> list[str]:
         line = PLACEHOLDERS.sub("", line)
         line = INLINE_LABEL.sub("", FIELD_LABELS.sub("", line)).strip()
         line = _without_assistant_talk(line).lstrip("，,。；;、：:）)」』 ")
+        line = _EMPTY_CLAUSE.sub(r"\1", line)  # “更畅快！  。支持双耳” -> “更畅快！支持双耳”
         if line.count("【") != line.count("】"):
             line = line.replace("【", "").replace("】", "")
         if line:

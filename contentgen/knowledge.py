@@ -8,6 +8,7 @@ be downloaded here) and is explainable to an agent: the matching words are the r
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import jieba
@@ -31,6 +32,7 @@ class FaqHit:
     question: str
     answer: str
     score: float
+    direct: bool = False  # 直接回答: the entry's answer is returned as it is when it answers the message
 
 
 def tokens(text: str) -> list[str]:
@@ -57,23 +59,36 @@ def parse_faq_file(data: bytes, filename: str) -> list[tuple[str, str, str]]:
     return entries
 
 
+def bigrams(text: str) -> list[str]:
+    """Character pairs: “换个新的” and “换货” share 换, which no word cut finds."""
+    plain = re.sub(r"[^\u4e00-\u9fff0-9a-z]", "", text.lower())
+    return [plain[i:i + 2] for i in range(len(plain) - 1)]
+
+
 class FaqIndex:
+    """BM25+ over jieba words and over character pairs, each scaled by its best entry and added:
+    words rank exact domain terms, pairs catch the customer's own phrasing."""
+
     def __init__(self, entries) -> None:  # noqa: ANN001  (db.models.FaqEntry rows)
         self.entries = list(entries)
         # The question counts twice: it is phrased the way customers ask.
-        corpus = [tokens(f"{e.question} {e.question} {e.answer}") for e in self.entries]
+        texts = [f"{e.question} {e.question} {e.answer}" for e in self.entries]
+        corpus = [tokens(text) for text in texts]
         self.vocabularies = [set(doc) for doc in corpus]
         # BM25+ keeps every IDF positive; Okapi's goes negative for a word in over half the
         # entries, which in a small FAQ hides the only entry that matches.
         self.bm25 = BM25Plus(corpus) if corpus else None
+        self.pairs = BM25Plus([bigrams(text) for text in texts]) if corpus else None
 
     def search(self, message: str, k: int = 3) -> list[FaqHit]:
         query = tokens(message)
-        if self.bm25 is None or not query:
+        if self.bm25 is None or self.pairs is None or not query:
             return []
-        scores = self.bm25.get_scores(query)
+        words, pairs = self.bm25.get_scores(query), self.pairs.get_scores(bigrams(message))
+        top_words, top_pairs = max(words) or 1.0, max(pairs) or 1.0
+        scores = [w / top_words + p / top_pairs for w, p in zip(words, pairs)]
         # Only entries sharing at least one word: BM25+ gives every entry a small score.
         ranked = [i for i in sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
                   if set(query) & self.vocabularies[i]][:k]
-        return [FaqHit(self.entries[i].id, self.entries[i].question, self.entries[i].answer, round(float(scores[i]), 3))
-                for i in ranked]
+        return [FaqHit(self.entries[i].id, self.entries[i].question, self.entries[i].answer, round(float(scores[i]), 3),
+                       bool(getattr(self.entries[i], "direct_answer", False))) for i in ranked]

@@ -40,4 +40,5 @@ def build_service(settings: Settings, *, source: str, engine: Engine | None = No
         user_name=user_name or settings.user,
         source=source,
         rules=settings.rules,
+        handoff_webhook=settings.support.handoff_webhook,
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import Brand, FaqEntry, Request, Result, utcnow
+from db.models import Brand, FaqEntry, Request, Result, UnansweredQuestion, utcnow
 
 
 class BrandStore:
@@ -49,13 +50,104 @@ class FaqStore:
             session.add_all(FaqEntry(question=q, answer=a, category=c) for q, a, c in entries)
         return len(entries)
 
-    def list(self) -> list[FaqEntry]:
+    def create(self, question: str, answer: str, category: str = "", *, direct_answer: bool = False) -> int:
+        with self.sessions.begin() as session:
+            entry = FaqEntry(question=question, answer=answer, category=category, direct_answer=direct_answer)
+            session.add(entry)
+            session.flush()
+            return entry.id
+
+    def list(self, *, enabled_only: bool = False) -> list[FaqEntry]:
         with self.sessions() as session:
-            return list(session.scalars(select(FaqEntry).order_by(FaqEntry.id)).all())
+            query = select(FaqEntry).order_by(FaqEntry.id)
+            if enabled_only:
+                query = query.where(FaqEntry.enabled.is_(True))
+            return list(session.scalars(query).all())
+
+    def get(self, entry_id: int) -> FaqEntry | None:
+        with self.sessions() as session:
+            return session.get(FaqEntry, entry_id)
+
+    def update(self, entry_id: int, **fields: object) -> bool:
+        """Change question, answer, category, enabled or direct_answer; False when there is no such entry."""
+        allowed = {"question", "answer", "category", "enabled", "direct_answer"}
+        with self.sessions.begin() as session:
+            entry = session.get(FaqEntry, entry_id)
+            if entry is None:
+                return False
+            for name, value in fields.items():
+                if name in allowed and value is not None:
+                    setattr(entry, name, value)
+            entry.updated_at = utcnow()
+            return True
+
+    def delete(self, entry_id: int) -> bool:
+        with self.sessions.begin() as session:
+            entry = session.get(FaqEntry, entry_id)
+            if entry is None:
+                return False
+            session.delete(entry)
+            return True
+
+    def count_hit(self, entry_id: int) -> None:
+        with self.sessions.begin() as session:
+            # updated_at kept: a hit is not an edit (the retrieval index is not rebuilt for it).
+            session.execute(update(FaqEntry).where(FaqEntry.id == entry_id)
+                            .values(hits=FaqEntry.hits + 1, updated_at=FaqEntry.updated_at))
+
+    def version(self) -> tuple:
+        """Changes whenever an entry is added, edited, switched or deleted (the retrieval index is rebuilt)."""
+        with self.sessions() as session:
+            return tuple(session.execute(select(func.count(FaqEntry.id), func.max(FaqEntry.id),
+                                                func.max(FaqEntry.updated_at))).one())
 
     def clear(self) -> None:
         with self.sessions.begin() as session:
             session.execute(FaqEntry.__table__.delete())
+
+
+def question_key(question: str) -> str:
+    return re.sub(r"[\W_]+", "", question.lower())[:200]
+
+
+class UnansweredStore:
+    """Questions no entry answered, with how often each was asked: what the knowledge base lacks."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def log(self, question: str) -> None:
+        key = question_key(question)
+        if not key:
+            return
+        with self.sessions.begin() as session:
+            row = session.scalar(select(UnansweredQuestion).where(UnansweredQuestion.key == key))
+            if row is None:
+                session.add(UnansweredQuestion(question=question.strip()[:2000], key=key))
+            else:
+                row.count += 1
+                row.last_seen = utcnow()
+
+    def list(self, *, open_only: bool = True) -> list[UnansweredQuestion]:
+        with self.sessions() as session:
+            query = select(UnansweredQuestion).order_by(UnansweredQuestion.count.desc(), UnansweredQuestion.last_seen.desc())
+            if open_only:
+                query = query.where(UnansweredQuestion.entry_id.is_(None))
+            return list(session.scalars(query).all())
+
+    def answer(self, question_id: int, answer: str, category: str = "", *, question: str = "",
+               direct_answer: bool = False) -> int | None:
+        """Turn a logged question into a knowledge-base entry in one step; the entry's id, or None."""
+        with self.sessions.begin() as session:
+            row = session.get(UnansweredQuestion, question_id)
+            if row is None:
+                return None
+            entry = FaqEntry(question=question.strip() or row.question, answer=answer, category=category,
+                             direct_answer=direct_answer)
+            session.add(entry)
+            session.flush()
+            row.entry_id = entry.id
+            return entry.id
 
 
 class FeedbackStore:

@@ -2,7 +2,7 @@
 
     db = Database(url)
     db.history.record(...) / db.history.search(...)      requests and results
-    db.brands, db.faq, db.feedback                         brand profiles, knowledge base, ratings and edits
+    db.brands, db.faq, db.unanswered, db.feedback          brand profiles, knowledge base and what it lacks, ratings and edits
     db.batches                                             batch jobs and their rows
     db.users, db.api_keys                                  accounts and API keys (rows; policy in contentgen.accounts)
     db.rules                                               广告法 rules an admin added or edited
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from db.accounts import ApiKeyRows, UserStore
 from db.batches import BatchStore
-from db.content import BrandStore, FaqStore, FeedbackStore
+from db.content import BrandStore, FaqStore, FeedbackStore, UnansweredStore
 from db.history import HistoryStore
 from db.rules import ComplianceRuleStore
 from db.session import create_db_engine, migrate, session_factory
@@ -28,6 +28,7 @@ class Database:
         self.history = HistoryStore(self.sessions)
         self.brands = BrandStore(self.sessions)
         self.faq = FaqStore(self.sessions)
+        self.unanswered = UnansweredStore(self.sessions)
         self.feedback = FeedbackStore(self.sessions)
         self.batches = BatchStore(self)
         self.users = UserStore(self.sessions)

@@ -48,6 +48,29 @@ class FaqEntry(Base):
     answer: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A disabled entry stays in the table (and its hits) but is not retrieved.
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # 直接回答: a message this entry answers gets its answer verbatim, without generation.
+    direct_answer: Mapped[bool] = mapped_column(default=False)
+    # Replies grounded in it (the entry that answered the message).
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class UnansweredQuestion(Base):
+    """A customer question no knowledge-base entry answered, counted by its wording, until an
+    agent turns it into an entry (`entry_id`)."""
+
+    __tablename__ = "unanswered_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    # The question folded (no spaces or punctuation, lower case): the same wording counts once.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("faq_entries.id", ondelete="SET NULL"), nullable=True)
 
 
 class Request(Base):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -191,4 +192,94 @@ def evaluate_briefs(service, rows: list[dict[str, Any]], *, versions: int = 1,  
         "seconds_per_brief": round(seconds / max(len(passed), 1), 2),
         # Tokens of the versions returned per second of the whole call (the discarded candidates cost time too).
         "returned_tokens_per_s": round(tokens / seconds, 1) if seconds else 0.0,
+    }
+
+
+APOLOGY_WORDS = re.compile(r"抱歉|对不起|不好意思|歉意")
+
+
+def load_faq(service, faq_rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+    """The dev FAQ in the service's (scratch) knowledge base; the set's entry ids -> stored entries."""
+    service.store.faq.clear()
+    service.store.faq.add([(e["question"], e["answer"], e.get("category", "")) for e in faq_rows])
+    stored = service.store.faq.list()
+    return {str(e["id"]): {"id": str(s.id), "question": s.question, "answer": s.answer}
+            for e, s in zip(faq_rows, stored, strict=True)}
+
+
+def reply_request(row: dict[str, Any]):  # noqa: ANN201
+    from contentgen.tasks.reply import ReplyRequest
+
+    return ReplyRequest(message=row["message"], context=tuple(row.get("context", ())), order=row.get("order", ""))
+
+
+def judge_reply(row: dict[str, Any], text: str, used: list[dict[str, Any]], expected: dict[str, Any] | None) -> dict:
+    """What the grounded evaluation counts for one reply: the right entry's facts there and nothing
+    contradicting it, promises nobody made, loops, an apology."""
+    from contentgen.reply_checks import (
+        ReplyGrounds, check_loops, check_placeholders, check_promises, contradicted, mentions,
+    )
+
+    entries = tuple(used) + ((expected,) if expected else ())
+    grounds = ReplyGrounds(row["message"], tuple(row.get("context", ())), row.get("order", ""), entries)
+    contradictions = contradicted(expected["answer"], text) if expected else []
+    return {
+        "grounded": bool(expected) and all(mentions(f, text) for f in row.get("facts", ())) and not contradictions,
+        "contradictions": contradictions,
+        "invented_promise": [f["text"] for f in check_promises(grounds, text)],
+        "loop": [f["text"] for f in check_loops(grounds, text) + check_placeholders(grounds, text)],
+        "apology": bool(APOLOGY_WORDS.search(text)),
+    }
+
+
+def evaluate_reply_grounded(service, faq_rows: list[dict[str, Any]], rows: list[dict[str, Any]], *,  # noqa: ANN001
+                            adapter: str | None = "auto", predictions: list[dict[str, Any]] | None = None,
+                            progress: bool = True) -> dict[str, Any]:
+    """Replies through the whole service (retrieval, apology decision, candidates, verifier, 转人工)
+    against a labelled dev set: grounded-answer rate on the messages an entry answers (the labelled
+    facts present, no amount contradicting the entry), invented-promise and loop rates, handoff
+    precision and recall, apology rate on calm and upset messages, seconds per reply."""
+    from tqdm import tqdm
+
+    entries = load_faq(service, faq_rows)
+    judged, seconds = [], 0.0
+    for row in tqdm(rows, desc="客服回复", unit="条", disable=not progress):
+        started = time.perf_counter()
+        result = service.generate("reply", reply_request(row), adapter=adapter)
+        took = time.perf_counter() - started
+        seconds += took
+        text = result.outputs[0]
+        parts = result.parts[0] if result.parts else {}
+        expected = entries.get(str(row["entry"])) if row.get("entry") is not None else None
+        verdict = judge_reply(row, text, list(result.sources), expected)
+        verdict["handoff"] = bool(parts.get("handoff"))
+        judged.append((row, verdict))
+        if predictions is not None:
+            predictions.append({**row, "handoff_expected": bool(row.get("handoff")), "output": text,
+                                "sources": [s["id"] for s in result.sources],
+                                "handoff_reason": parts.get("handoff_reason", ""), **verdict,
+                                "findings": result.compliance[0] if result.compliance else [], "seconds": round(took, 2)})
+
+    return {**reply_metrics(judged), "seconds_per_reply": round(seconds / max(len(judged), 1), 2)}
+
+
+def reply_metrics(judged: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    """The grounded-evaluation rates from (labelled row, verdict) pairs (see `evaluate_reply_grounded`)."""
+    def rate(flags: list[bool]) -> float:
+        return round(sum(flags) / len(flags), 4) if flags else 0.0
+
+    answerable = [v["grounded"] for r, v in judged if r.get("entry") is not None and not r.get("handoff")]
+    predicted = [v["handoff"] for _, v in judged]
+    wanted = [bool(r.get("handoff")) for r, _ in judged]
+    true_positive = sum(p and w for p, w in zip(predicted, wanted))
+    return {
+        "grounded_answer_rate": rate(answerable),
+        "grounded_items": len(answerable),
+        "invented_promise_rate": rate([bool(v["invented_promise"]) for _, v in judged]),
+        "loop_rate": rate([bool(v["loop"]) for _, v in judged]),
+        "handoff_precision": round(true_positive / sum(predicted), 4) if sum(predicted) else 0.0,
+        "handoff_recall": round(true_positive / sum(wanted), 4) if sum(wanted) else 0.0,
+        "apology_rate_calm": rate([v["apology"] for r, v in judged if not r.get("upset")]),
+        "apology_rate_upset": rate([v["apology"] for r, v in judged if r.get("upset")]),
+        "items": len(judged),
     }

@@ -96,3 +96,13 @@ def test_a_given_name_holding_a_term_across_its_words_is_not_a_claim():
     text = "实木书桌选用北美白橡木，纹理自然。"
     assert [f.text for f in checker.check(text)] == ["美白"]
     assert ComplianceChecker(protected_words=["实木书桌", "北美白橡木"], platform="电商详情").check(text) == []
+
+
+@pytest.mark.parametrize(("text", "rewritten"), [
+    ("最大限度地减少噪音。", "尽可能地减少噪音。"),  # deleting 最大 left “限度地减少”
+    ("这是最大的一款。", "这是很大的一款。"),  # deleting the word left “这是的一款”
+    ("最新款上市。", "新款上市。"),
+    ("采用最新技术。", "采用全新技术。"),
+])
+def test_the_rule_based_rewrite_leaves_a_sentence_that_reads(text, rewritten):
+    assert ComplianceChecker().rewrite(text) == rewritten

@@ -5,8 +5,9 @@ from dataclasses import replace
 
 import pytest
 
-from contentgen.copy_checks import Brief, categories, length_bounds, quantities, verify, visible_length
-from contentgen.copy_repair import parts, repair
+from contentgen.compliance import ComplianceChecker
+from contentgen.copy_checks import Brief, categories, distorted_facts, length_bounds, quantities, verify, visible_length
+from contentgen.copy_repair import fix_characters, parts, repair
 
 EARPHONES = Brief(product="无线降噪耳机", brand="声悦", facts=("40dB主动降噪", "30小时续航", "蓝牙5.3"), platform="电商详情",
                   length="短")
@@ -339,3 +340,62 @@ def test_a_line_that_stops_on_a_comma_is_unfinished_and_the_repair_ends_it():
     text = "润研面霜真的爱了\n\n玻尿酸保湿面霜质地清爽，秋冬也够用，50g装，\n出门放包里刚好。\n\n#玻尿酸保湿面霜 #润研"
     assert "句子没写完" in found(brief, text)
     assert "50g装。" in repair(brief, text) and "句子没写完" not in found(brief, repair(brief, text))
+
+
+@pytest.mark.parametrize(("written", "restored"), [
+    ("采用40dB主动降噪声技术，", "采用40dB主动降噪技术，"),  # 降/噪声: the fact's last word split into another
+    ("内置的40dB主动降音技术，", "内置的40dB主动降噪技术，"),  # one character changed
+])
+def test_a_fact_changed_or_glued_into_another_word_is_found_and_restored(written, restored):
+    brief = Brief(product="无线降噪耳机", facts=("40dB主动降噪", "30小时续航"), platform="朋友圈")
+    text = f"无线降噪耳机，{written}30小时续航，通勤路上安安静静。"
+    assert any("40dB主动降噪" in f["suggestion"] for f in verify(brief, text))
+    assert restored in fix_characters(brief, text)
+    assert not [f for f in verify(brief, fix_characters(brief, text)) if f["category"] == "遗漏或改写了给定卖点"]
+
+
+@pytest.mark.parametrize(("fact", "text"), [
+    ("40dB主动降噪", "40dB主动降噪效果明显。"),  # the next word starts where the fact ends
+    ("每瓶8g植物蛋白", "每瓶8g植物蛋白质，早餐刚好。"),  # lengthens the last word, same meaning
+    ("6mm厚", "6mm厚天然橡胶，跪着也不疼。"),  # a one-character last word joins anything
+    ("12节课", "12节健身私教课，手把手教。"),  # not a whole word of the text
+])
+def test_a_fact_followed_by_more_words_is_not_a_changed_fact(fact, text):
+    assert distorted_facts(fact, text) == []
+
+
+def test_a_changed_word_inside_a_fact_is_restored_whole():
+    brief = Brief(product="燕麦牛奶", facts=("250ml小瓶装", "90%白鸭绒"))
+    assert fix_characters(brief, "250ml小瓶子装，方便带。") == "250ml小瓶装，方便带。"
+    assert fix_characters(brief, "采用90%白鸭毛填充。") == "采用90%白鸭绒填充。"
+
+
+def test_a_disease_claim_for_a_product_that_is_not_a_medical_device_is_flagged_and_dropped():
+    checker = ComplianceChecker()
+    text = "颈部按摩仪，每天按摩十分钟，缓解颈部疼痛，改善肩周炎，放松身心。"
+    assert [f.category for f in checker.check(text)].count("医疗用语") == 2
+    assert checker.rewrite(text) == "颈部按摩仪，每天按摩十分钟，放松身心。"
+    assert "医疗用语" not in [f.category for f in ComplianceChecker(industry="医疗器械").check("缓解颈部疼痛。")]
+
+
+def test_the_mark_left_of_a_dropped_clause_goes():
+    brief = Brief(product="降噪耳机", brand="声悦", facts=("40dB主动降噪",), platform="微博")
+    assert "！支持双耳" in repair(brief, "声悦降噪耳机，40dB主动降噪。听音乐更畅快！  。支持双耳通话。#降噪耳机#")
+
+
+@pytest.mark.parametrize(("fact", "text", "changed"), [
+    ("含3%玻尿酸", "轻薄易吸收，含3%玻尿，适合干性肌肤。", True),  # cut before a comma
+    ("续航300公里", "能够实现300公里以上的续航能力。", True),  # a promise of more
+    ("续航300公里", "续航300公里，跑城配正合适。", False),
+    ("30小时续航", "长达30小时的续航，一周一充。", False),  # the same amount, said warmly
+    ("适合3-6岁", "适合3-6岁的孩子，以上年龄段都爱看。", False),
+])
+def test_a_fact_cut_short_or_stretched_into_more_is_changed(fact, text, changed):
+    brief = Brief(product="商品", facts=(fact,), platform="朋友圈")
+    kinds = {f["rule"][-6:] for f in verify(brief, text) if f["category"] == "遗漏或改写了给定卖点"}
+    assert bool(kinds) is changed, kinds
+
+
+def test_the_repair_writes_a_cut_fact_whole_and_drops_a_stretched_bound():
+    brief = Brief(product="冷链物流车", facts=("含3%玻尿酸", "续航300公里"))
+    assert fix_characters(brief, "含3%玻尿，轻薄。续航300公里以上。") == "含3%玻尿酸，轻薄。续航300公里。"

@@ -145,6 +145,32 @@ class CharTokenizer:
     def batch_decode(self, rows, skip_special_tokens: bool = True) -> list[str]:  # noqa: ANN001, ARG002
         return [self.decode(row) for row in rows]
 
+    @property
+    def vocab_size(self) -> int:
+        return len(self.alphabet)
+
+    def convert_ids_to_tokens(self, ids) -> list[str]:  # noqa: ANN001
+        return [self.alphabet[int(i)] for i in ids]
+
+
+def test_digit_guard_stops_a_made_up_number_but_lets_a_given_one_run():
+    import torch
+
+    from contentgen.engine.decoding import DigitRunGuard
+
+    tokenizer = CharTokenizer("0123456789订单号是，")
+    width = len(tokenizer.alphabet)
+
+    def banned_after(prompt: str, generated: str) -> set[str]:
+        guard = DigitRunGuard(tokenizer, max_run=8)
+        guard(torch.tensor([tokenizer.ids(prompt)]), torch.zeros(1, width))  # the first call sees only the prompt
+        scores = guard(torch.tensor([tokenizer.ids(prompt + generated)]), torch.zeros(1, width))[0]
+        return {c for c, s in zip(tokenizer.alphabet, scores.tolist()) if s == float("-inf")}
+
+    assert banned_after("订单", "订单号是20200418") == set("0123456789")  # the 9th digit of an invented number
+    assert banned_after("订单", "订单号是2020041") == set()
+    assert banned_after("订单号是202004181600", "订单号是20200418") == set()  # copying the given number
+
 
 def test_phrase_blocker_bans_a_third_occurrence_but_not_prompt_phrases():
     import torch

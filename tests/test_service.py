@@ -4,6 +4,7 @@ from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
 from contentgen.tasks import CopyRequest, ReplyRequest, get_task
 from contentgen.tasks.copy import format_attributes
+from contentgen.tasks.rewrite import RewriteRequest
 
 SHORT = GenerationParams(max_new_tokens=12, do_sample=False, no_repeat_ngram_size=0)
 
@@ -21,10 +22,13 @@ def test_copy_records_request_and_every_variant(service, store):
 
 
 def test_variants_are_sampled_even_when_defaults_are_greedy(service, store):
-    result = service.reply(ReplyRequest(message="快递到哪了"))  # reply defaults to greedy
-    assert store.history.get(result.request_id).params["do_sample"] is False
+    rewrite = service.generate("rewrite", RewriteRequest(text="全网最好的羽绒服"))  # one greedy candidate
+    assert store.history.get(rewrite.request_id).params["do_sample"] is False
     copies = service.copy(CopyRequest(product="羽绒服", n=2), SHORT)
     assert store.history.get(copies.request_id).params["do_sample"] is True
+    # A reply is the best of three candidates: sampled even when the caller asks for greedy settings.
+    reply = service.reply(ReplyRequest(message="快递到哪了"), GenerationParams(max_new_tokens=8, do_sample=False))
+    assert store.history.get(reply.request_id).params["do_sample"] is True
 
 
 def test_stream_records_when_finished(service, store):
@@ -36,7 +40,8 @@ def test_stream_records_when_finished(service, store):
 
 
 def test_stream_closed_early_keeps_partial_output_as_cancelled(service, store):
-    stream = service.stream("reply", ReplyRequest(message="羽绒服什么时候发货"),
+    # A one-candidate task streams as it decodes (a reply picks among three and comes whole).
+    stream = service.stream("rewrite", RewriteRequest(text="全网最好的羽绒服，什么时候发货都行"),
                             GenerationParams(max_new_tokens=200, do_sample=False))
     iterator = iter(stream)
     _, first = next(iterator)

@@ -172,6 +172,42 @@ class MinCharsGuard(LogitsProcessor):
         return scores
 
 
+class DigitRunGuard(LogitsProcessor):
+    """No run of more than `max_run` digits the prompt does not contain: a support reply that
+    starts writing an order number it does not have (“2020041816000000000…”) runs on until the
+    token limit. A run copying one of the prompt's numbers may go on as long as that number."""
+
+    _digit_tokens: dict[int, torch.Tensor] = {}
+
+    def __init__(self, tokenizer, max_run: int) -> None:  # noqa: ANN001
+        self.tokenizer = tokenizer
+        self.max_run = max_run
+        self.prompt_length: int | None = None
+        self.given: list[list[str]] = []
+
+    def _digits(self) -> torch.Tensor:
+        key = id(self.tokenizer)
+        if key not in self._digit_tokens:
+            pieces = self.tokenizer.convert_ids_to_tokens(range(self.tokenizer.vocab_size))
+            self._digit_tokens[key] = torch.tensor([i for i, t in enumerate(pieces) if t and re.search(r"\d", t)],
+                                                   dtype=torch.long)
+        return self._digit_tokens[key]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if self.prompt_length is None:
+            self.prompt_length = input_ids.shape[1]
+            self.given = [re.findall(r"\d+", self.tokenizer.decode(row, skip_special_tokens=True)) for row in input_ids]
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
+        digits = self._digits()
+        for row, text in enumerate(texts):
+            run = re.search(r"\d+$", text)
+            if run and len(run.group(0)) >= self.max_run and \
+                    not any(number.startswith(run.group(0)) and len(number) > len(run.group(0))
+                            for number in self.given[row]):
+                scores[row, digits[digits < scores.shape[1]]] = float("-inf")
+        return scores
+
+
 def guard_processors(params, tokenizer) -> list[LogitsProcessor]:  # noqa: ANN001
     """The processors our decoding adds to the stock ones, in order (the sampler last): every
     in-process engine takes them from here, so a guard added once applies to all of them."""
@@ -182,6 +218,8 @@ def guard_processors(params, tokenizer) -> list[LogitsProcessor]:  # noqa: ANN00
         processors.append(NewLatinBlocker(tokenizer))
     if params.min_chars:
         processors.append(MinCharsGuard(tokenizer, params.min_chars))
+    if params.max_digit_run:
+        processors.append(DigitRunGuard(tokenizer, params.max_digit_run))
     if params.do_sample and params.temperature > 0:
         # Sampling happens in the last processor (see CandidateSampler); greedy search takes its pick.
         processors.append(CandidateSampler(temperature=params.temperature, top_k=params.top_k, top_p=params.top_p))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from contentgen.config import GenerationParams
-from contentgen.engine.base import Conversation
+from contentgen.engine.base import Conversation, Generation
 from contentgen.errors import UserFacingError
 from contentgen.inputs import split_points
 
@@ -127,6 +127,8 @@ class Task:
     prepare: Callable[[Any, Any], Prepared] | None = None
     # Findings for one output (each a dict with start, end, text, category, rule, suggestion).
     check: Callable[[Prepared, str], list[dict[str, Any]]] | None = None
+    # A curated answer returned as it is, without the model (a 直接回答 knowledge-base entry); None: generate.
+    fixed_answer: Callable[[Any], str | None] | None = None
     # Tidying of one raw model output before it is checked and stored.
     finish: Callable[[Any, str], str] | None = None
     # Fixes by rule after tidying, with what `prepare` learned (the brand's 广告法 checker).
@@ -202,6 +204,11 @@ class Task:
         if not self.retry:
             return None
         return self.retry(request) if any(findings[i] for i in self.pick(request, texts, findings)) else None
+
+    def fixed(self, request: Any) -> Generation | None:
+        """The curated answer as a generation (no tokens decoded), or None when the model writes one."""
+        text = self.fixed_answer(request) if self.fixed_answer else None
+        return Generation(text, 0, 0, "stop") if text else None
 
     def tidy(self, request: Any, text: str) -> str:
         text = without_control_chars(text)

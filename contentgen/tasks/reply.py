@@ -7,11 +7,14 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from contentgen import reply_checks
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
+from contentgen.reply_checks import Handoff, ReplyGrounds
 from contentgen.tasks.base import MAX_FIELD_CHARS, TURNS, InputField, Prepared, Task
 
 APOLOGY = "非常抱歉给您带来不好的体验，"
+CANDIDATES = 3
 # JDDC's anonymisation placeholders ([数字x], [姓名x], [订单x]…): fine in a customer's context,
 # but a reply that learned to write them would show an agent "[数字x]天".
 ANONYMISED = re.compile(r"\[[^\[\]]{1,6}x\]")
@@ -34,6 +37,12 @@ class ReplyRequest:
     # customer is upset (then the reply opens with an apology).
     faq: tuple[dict[str, str], ...] = ()
     apologize: bool = False
+    # The first entry answers the message (its steps must be in the reply); why a person should
+    # answer instead ("" when no reason was found before generating).
+    answering: bool = False
+    handoff_reason: str = ""
+    # The answer of a 直接回答 entry that answers the message: returned verbatim, no generation.
+    direct_answer: str = ""
 
     def validate(self) -> None:
         if not self.message.strip():
@@ -54,28 +63,103 @@ def reply_user_prompt(request: ReplyRequest) -> str:
         for turn in request.context:
             speaker = "客服" if turn.get("role") == "agent" else "顾客"
             lines.append(f"{speaker}：{turn.get('text', '').strip()}")
-    if request.faq:
-        lines.append("知识库（只依据这些条目中的政策作答，不要编造）：")
+    if request.faq and request.answering:
+        # Only the entry that answers: given three, the model mixes their steps (换货 steps for a 退货 question).
+        entry = request.faq[0]
+        lines.append(f"知识库中回答这个问题的条目：问：{entry.get('question', '').strip()} 答：{entry.get('answer', '').strip()}")
+        lines.append("按这条的答案回复：写出其中的步骤、时限和条件，用客服的口吻；不要增加条目里没有的承诺。")
+    elif request.faq:
+        lines.append("知识库（只依据这些条目中的政策作答，不要编造；都不相关时请顾客说明情况，说明会请同事跟进）：")
         for number, entry in enumerate(request.faq, start=1):
             lines.append(f"{number}. 问：{entry.get('question', '').strip()} 答：{entry.get('answer', '').strip()}")
     lines.append(f"顾客最新消息：{request.message.strip()}")
     if request.apologize:
         lines.append("顾客情绪不满：先真诚道歉，再给出具体的处理办法。")
+    else:
+        lines.append("顾客语气平和：直接回答问题，不要道歉。")
     lines.append("请写出客服的下一句回复。")
     return "\n".join(lines)
 
 
+RELEVANCE_LABELS = ("是", "否")
+
+
+def relevance_conversation(question: str, entry_question: str) -> list[dict[str, str]]:
+    """Asks the model whether a customer's question and an entry's question ask the same thing
+    (scored on 是/否). Tried on the dev set against “does this answer it?” with the entry's answer
+    and against picking a number among the top three: those were near chance, this one separates."""
+    return [{"role": "system", "content": "你是电商客服主管。"},
+            {"role": "user", "content": f"顾客问：{question}\n知识库里的问题：{entry_question}\n"
+                                        "这两个问题问的是同一件事吗？只回答“是”或“否”。"}]
+
+
+def retrieval_query(request: ReplyRequest) -> str:
+    """The customer's last turns with the new message: a follow-up (“那运费呢？”) is found by what came before."""
+    earlier = [t.get("text", "") for t in request.context if t.get("role") != "agent"][-2:]
+    return " ".join([*earlier, request.message])
+
+
+def grounds(request: ReplyRequest) -> ReplyGrounds:
+    return ReplyGrounds(request.message, tuple(request.context), request.order, tuple(request.faq), request.answering)
+
+
 def prepare(service, request: ReplyRequest) -> Prepared:  # noqa: ANN001
-    """Ground the reply in the knowledge base and open with an apology for an upset customer."""
-    faq = request.faq or tuple({"id": str(h.id), "question": h.question, "answer": h.answer}
-                               for h in service.faq_hits(request.message, k=3))
-    apologize = request.apologize or service.is_upset(request.message)
-    return Prepared(replace(request, faq=faq, apologize=apologize))
+    """The knowledge-base entries for the conversation (the one that answers it first), whether the
+    customer is upset (then the reply opens with an apology) and reasons to hand over to a person."""
+    faq, answering, direct = request.faq, request.answering, ""
+    if not faq and not reply_checks.is_chit_chat(request.message):  # 谢谢 / 在吗: nothing to look up
+        hits = service.faq_hits(retrieval_query(request), k=FAQ_ENTRIES)
+        faq = tuple({"id": str(h.id), "question": h.question, "answer": h.answer} for h in hits)
+        answering = bool(hits) and service.entry_answers(retrieval_query(request), hits[0])
+        if answering:
+            service.count_faq_hit(hits[0].id)
+            direct = hits[0].answer if hits[0].direct else ""
+    upset = request.apologize or service.is_upset(request.message)
+    prepared = replace(request, faq=faq, apologize=upset, answering=answering)
+    before = reply_checks.handoff_before(grounds(prepared), relevant=answering, upset=upset)
+    if before.reason.startswith(reply_checks.NO_ENTRY):
+        service.log_unanswered(request.message)  # the knowledge loop: what the FAQ lacks, with counts
+    # A curated answer goes out as written only to a message nobody needs to take over.
+    return Prepared(replace(prepared, handoff_reason=before.reason, direct_answer="" if before.needed else direct))
+
+
+FAQ_ENTRIES = 3
+
+
+def check(prepared: Prepared, text: str) -> list[dict[str, Any]]:
+    return reply_checks.verify(grounds(prepared.request), text)
+
+
+def select(request: ReplyRequest, texts: list[str], findings: list[list[dict[str, Any]]]) -> list[int]:
+    """The candidate with the fewest findings; among equals the first (the greedy one)."""
+    return [min(range(len(texts)), key=lambda i: len(findings[i]))]
+
+
+def from_entry(request: ReplyRequest) -> ReplyRequest | None:
+    """The second round for a reply whose candidates all still have findings while an entry answers
+    the question: the entry's own answer (the company's wording) after a greeting or an apology, as
+    a further candidate that needs no model. None when no entry answers."""
+    if not (request.answering and request.faq) or request.direct_answer:
+        return None
+    opening = APOLOGY if request.apologize else "您好，"
+    return replace(request, direct_answer=opening + request.faq[0].get("answer", "").strip())
+
+
+def handoff(request: ReplyRequest, text: str) -> Handoff:
+    before = Handoff(bool(request.handoff_reason), request.handoff_reason)
+    return reply_checks.handoff_after(before, reply_checks.verify(grounds(request), text))
+
+
+def structure(request: ReplyRequest, text: str) -> dict[str, Any]:
+    decision = handoff(request, text)
+    return {"handoff": decision.needed, "handoff_reason": decision.reason}
 
 
 def batch_output(result) -> dict[str, Any]:  # noqa: ANN001
+    parts = result.parts[0] if result.parts else {}
     return {"回复": result.outputs[0],
-            "参考知识库": "；".join(f"#{s['id']} {s['question']}" for s in result.sources)}
+            "参考知识库": "；".join(f"#{s['id']} {s['question']}" for s in result.sources),
+            "转人工": "是" if parts.get("handoff") else "否", "转人工原因": parts.get("handoff_reason", "")}
 
 
 def training_pair(row: dict[str, Any]) -> tuple[ReplyRequest, str] | None:
@@ -106,8 +190,16 @@ TASK = Task(
     system_prompt=SYSTEM_PROMPT,
     build_user_prompt=reply_user_prompt,
     build_answer_prefix=lambda request: APOLOGY if request.apologize else "",
-    default_params=GenerationParams(max_new_tokens=160, temperature=0.3, top_p=0.9, repetition_penalty=1.05,
-                                    no_repeat_ngram_size=0, do_sample=False),
+    # Three candidates sampled in one batch, the one with the fewest findings returned; a phrase at
+    # most twice and no invented digit runs while decoding (the loops the issue saw).
+    default_params=GenerationParams(max_new_tokens=160, temperature=0.5, top_p=0.9, repetition_penalty=1.05,
+                                    no_repeat_ngram_size=0, max_phrase_repeats=2, max_digit_run=8),
+    candidates=lambda request: CANDIDATES,
+    select=select,
+    check=check,
+    structure=structure,
+    fixed_answer=lambda request: request.direct_answer or None,
+    retry=from_entry,
     fields=(
         InputField("message", "顾客消息", help="顾客最新消息", required=True, max_chars=4000,
                    columns=("顾客消息", "消息", "问题", "咨询", "message", "question", "text")),
@@ -116,7 +208,7 @@ TASK = Task(
         InputField("order", "订单信息", help="订单信息", columns=("订单信息", "订单", "order")),
     ),
     required_any=("message",),
-    result_columns=("回复", "参考知识库"),
+    result_columns=("回复", "参考知识库", "转人工", "转人工原因"),
     roles=("support",),
     page="reply",
     icon="💬",

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from contentgen.accounts import ROLES, ApiKeyStore
-from contentgen.adapters import discover, scope_platforms
+from contentgen.adapters import discover, scope_platforms, serves_by_default
 from contentgen.compliance import INDUSTRIES, MATCHES
 from contentgen.errors import UserFacingError
 from contentgen.service import restore_rule, rule_table, save_rule, set_rule_enabled
@@ -146,6 +146,8 @@ for adapter_name, path in discover(config).items():
     left, right = st.columns([4, 1])
     platforms = scope_platforms(path)
     scope = f" · 适用平台：{'、'.join(platforms)}" if platforms else ""
+    if not serves_by_default(path):
+        scope += " · 只在指定时使用（评估不如基础模型）"
     left.write(f"**{adapter_name}** · `{path}` · {'已加载' if adapter_name in served else '未加载'}{scope}")
     if right.button("加载", key=f"admin_load_{adapter_name}"):
         try:

@@ -5,6 +5,7 @@ import streamlit as st
 from contentgen.errors import UserFacingError
 from contentgen.inputs import parse_context_lines
 from contentgen.knowledge import parse_faq_file
+from contentgen.service import add_faq_entry, answer_unanswered, delete_faq_entry, edit_faq_entry, faq_row, unanswered_rows
 from contentgen.tasks.reply import ReplyRequest
 from ui.state import (
     adapter_picker,
@@ -45,8 +46,12 @@ if submitted:
 def show_sources_and_continue(index: int, text: str) -> None:
     job = shared_jobs().get(st.session_state.get("reply_job"))
     feedback_controls(job.request_id if job else None, index, text)
-    if job is not None and job.result is not None and job.result.sources:
-        st.caption("参考知识库：" + "；".join(f"#{s['id']} {plain(s['question'])}" for s in job.result.sources))
+    result = job.result if job is not None else None
+    parts = result.parts[index] if result is not None and len(result.parts) > index else {}
+    if parts.get("handoff"):
+        st.warning(f"建议转人工：{plain(parts.get('handoff_reason', ''))}")
+    if result is not None and result.sources:
+        st.caption("参考知识库：" + "；".join(f"#{s['id']} {plain(s['question'])}" for s in result.sources))
     st.button("采用这条回复，继续对话", key=f"continue_{job.id if job else ''}", on_click=adopt, args=(text,))
 
 
@@ -64,7 +69,7 @@ render_generation("reply_job", "回复建议", after_each=show_sources_and_conti
 
 with st.expander("客服知识库（FAQ）"):
     entries = store().faq.list()
-    st.caption(f"当前共 {len(entries)} 条。回复会自动检索最相关的条目并据此作答。")
+    st.caption(f"当前共 {len(entries)} 条。回复会自动检索最相关的条目并据此作答；“直接回答”的条目问到时原样返回答案。")
     upload = st.file_uploader("导入 FAQ / 政策文件（CSV / XLSX，需含“问题”“答案”列，可选“分类”）",
                               type=["csv", "xlsx"], key="faq_upload")
     if upload is not None and st.button("导入", key="faq_import"):
@@ -74,5 +79,59 @@ with st.expander("客服知识库（FAQ）"):
         except UserFacingError as exc:
             st.error(str(exc))
     if entries:
-        st.dataframe([{"编号": e.id, "问题": e.question, "答案": e.answer, "分类": e.category} for e in entries],
-                     hide_index=True)
+        st.dataframe([{"编号": r["id"], "问题": r["question"], "答案": r["answer"], "分类": r["category"],
+                       "状态": "启用" if r["enabled"] else "停用", "直接回答": "是" if r["direct_answer"] else "",
+                       "命中次数": r["hits"]} for r in map(faq_row, entries)], hide_index=True)
+
+    st.markdown("**新增或修改一条**（选“新增”或一个已有条目）")
+    by_label = {f"#{e.id} {e.question[:30]}": e for e in entries}
+    picked = st.selectbox("条目", ["新增", *by_label], key="faq_pick")
+    entry = by_label.get(picked)
+    with st.form("faq_entry_form"):
+        question = st.text_input("问题", value=entry.question if entry else "")
+        answer = st.text_area("答案（写清步骤、时限和条件）", value=entry.answer if entry else "", height=100)
+        left, middle, right = st.columns(3)
+        category = left.text_input("分类", value=entry.category if entry else "")
+        enabled = middle.checkbox("启用", value=entry.enabled if entry else True)
+        direct = right.checkbox("直接回答", value=entry.direct_answer if entry else False)
+        if st.form_submit_button("保存"):
+            try:
+                if entry is None:
+                    entry_id = add_faq_entry(store(), question, answer, category, direct_answer=direct)
+                    edit_faq_entry(store(), entry_id, enabled=enabled)
+                    st.success(f"已新增条目 #{entry_id}。")
+                else:
+                    edit_faq_entry(store(), entry.id, question=question, answer=answer, category=category,
+                                   enabled=enabled, direct_answer=direct)
+                    st.success(f"已更新条目 #{entry.id}。")
+            except UserFacingError as exc:
+                st.error(str(exc))
+    if entry is not None and st.button(f"删除条目 #{entry.id}", key="faq_delete"):
+        try:
+            delete_faq_entry(store(), entry.id)
+            st.success(f"已删除条目 #{entry.id}。")
+        except UserFacingError as exc:
+            st.error(str(exc))
+
+with st.expander("知识库答不上的问题"):
+    waiting = unanswered_rows(store())
+    st.caption("回复时没有找到能回答的条目的问题，按被问次数排列。补一个答案就成为知识库条目，下次直接用上。")
+    if not waiting:
+        st.info("暂时没有待补充的问题。")
+    else:
+        st.dataframe([{"编号": r["id"], "问题": r["question"], "次数": r["count"]} for r in waiting], hide_index=True)
+        questions = {f"#{r['id']}（{r['count']} 次）{r['question'][:30]}": r for r in waiting}
+        with st.form("faq_answer_form", clear_on_submit=True):
+            chosen = st.selectbox("问题", list(questions))
+            question = st.text_input("整理后的问题（可选，不填则用原问题）")
+            answer = st.text_area("答案", height=100)
+            left, right = st.columns(2)
+            category = left.text_input("分类")
+            direct = right.checkbox("直接回答")
+            if st.form_submit_button("补成知识条目"):
+                try:
+                    entry_id = answer_unanswered(store(), questions[chosen]["id"], answer, category,
+                                                 question=question, direct_answer=direct)
+                    st.success(f"已补成条目 #{entry_id}。")
+                except UserFacingError as exc:
+                    st.error(str(exc))
