@@ -3,7 +3,7 @@
 Accepted inputs (JSONL, JSON list, CSV or XLSX):
 - the shared splits (`sentiment/*.jsonl`, `adgen/*.jsonl`, `customer_service/*.jsonl`);
 - a company's own rows in each task's format (its `training_pair` in contentgen/tasks/):
-  copy {product, points, platform, tone, length, copy}, reply {message, context?, order?, reply},
+  copy {product, points, platform, tone, length, copy}, reply {message, context?, order?, faq?, answering?, reply},
   sentiment {text, label}, title {brand, product, points, platform, title};
 - LLaMA-Factory alpaca {instruction, input?, output, system?} and sharegpt
   {conversations: [{from, value}], system?} rows.

@@ -225,3 +225,37 @@ def test_recheck_moves_kept_self_training_rows_that_fail_todays_checks(tmp_path)
     assert [json.loads(line)["id"] for line in out.open(encoding="utf-8")] == ["self-1"]
     moved = json.loads(rejected.read_text(encoding="utf-8"))
     assert moved["id"] == "self-2" and any("胶原蛋白" in f for f in moved["findings"])
+
+
+def test_reply_rows_put_the_answering_entry_in_the_prompt_as_inference_does():
+    from contentgen.tasks import get_task
+    from contentgen.tasks.reply import ReplyRequest
+    from finetune.reply_rows import grounded_rows, shop_entries
+
+    entries = next(iter(shop_entries().values()))
+    rows = grounded_rows(entries)
+    assert len(rows) == sum(1 + len(e["asks"]) for e in entries)
+    asked = next(r for r in rows if r["message"] == entries[0]["asks"][0])
+    assert asked["answering"] and asked["faq"][0]["answer"] == entries[0]["answer"]
+    assert asked["reply"].endswith(entries[0]["answer"])
+    example = example_from_row(asked, "reply")
+    same = ReplyRequest(message=asked["message"], faq=tuple(asked["faq"]), answering=True)
+    assert example.conversation == get_task("reply").conversation(same)
+    assert entries[0]["answer"] in example.conversation[1]["content"]
+    # Entries that do not answer are listed as a knowledge base, not as the answer.
+    listed = example_from_row({**asked, "answering": False, "reply": "请您提供订单号，我帮您查一下物流信息。"}, "reply")
+    assert "知识库（" in listed.conversation[1]["content"]
+
+
+@pytest.mark.parametrize("reply, kept", [
+    ("您好，您可以在订单详情里查看物流进度，物流长时间没有更新的话，把订单号发给我，我联系快递核实。", True),
+    ("您好，发货后一般3到5天送达，您可以在订单详情里查看物流进度。", False),  # a time limit nobody gave
+    ("您客气了，为您服务是小妹的荣幸呢，请问还有其他还可以帮到您的吗?", False),  # formulas only
+    ("已经为您提交了退款申请，预计今天会给您反馈，请您留意短信通知哦。", False),  # an action nobody took
+    ("非常抱歉给您带来不好的体验，您可以在订单页申请售后，我们会尽快处理。", False),  # an apology to a calm question
+    ("大约[数字x]天送达，您可以在订单详情里查看物流进度，请耐心等待一下。", False),  # a placeholder
+])
+def test_real_replies_are_kept_only_when_an_agent_could_send_them(reply, kept):
+    from finetune.reply_rows import sendable
+
+    assert sendable({"customer_message": "我的快递什么时候能到？", "reply": reply}) is kept

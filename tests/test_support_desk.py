@@ -1,6 +1,7 @@
 import json
 
 import pandas as pd
+import pytest
 
 from contentgen.cli import main
 from contentgen.knowledge import FaqIndex, parse_faq_file
@@ -33,6 +34,32 @@ def test_faq_file_parsing_and_bm25_retrieval(tmp_path):
     assert index.search("我想退货，怎么操作")[0].id == 1
     assert index.search("发票能开吗，要报销")[0].id == 3
     assert index.search("今天天气怎么样") == []
+
+
+class Entry:
+    def __init__(self, id, question, answer):  # noqa: A002
+        self.id, self.question, self.answer = id, question, answer
+
+
+SHOP_FAQ = [Entry(1, "怎么退货？", "签收后7天内可在订单页申请退货退款。"),
+            Entry(2, "退款多久到账？", "审核通过后3个工作日内原路退回。"),
+            Entry(3, "付款后多久发货？", "付款后48小时内发货。"),
+            Entry(4, "赠品什么时候发？", "赠品与商品一起发出。"),
+            Entry(5, "有线下门店吗？", "目前只在网上销售，没有实体门店。"),
+            Entry(6, "少发了东西怎么办？", "请拍下包裹内全部物品，联系客服补发。")]
+
+
+@pytest.mark.parametrize("message, entry", [
+    # How the question is asked (什么时候) does not outrank what it is about (发货).
+    ("今天下单什么时候能发货？", 3),
+    # The customer's words for what the FAQ names (support_synonyms.txt).
+    ("买了不想要了，能退吗", 1),
+    ("钱什么时候能退给我", 2),
+    ("北京有实体店可以去看看吗", 5),
+    ("我买了两个只收到一个", 6),
+])
+def test_retrieval_finds_the_entry_in_the_customers_words(message, entry):
+    assert FaqIndex(SHOP_FAQ).search(message)[0].id == entry
 
 
 def test_reply_is_grounded_in_the_imported_faq_and_says_which(service, store, tmp_path):

@@ -173,7 +173,10 @@ def training_pair(row: dict[str, Any]) -> tuple[ReplyRequest, str] | None:
     # The shared data repeats the latest message as the context's last turn.
     if context and context[-1].get("text") == message:
         context = context[:-1]
-    return ReplyRequest(message=message, context=tuple(context[-6:]), order=str(row.get("order", ""))), target
+    # Knowledge-base entries as inference puts them in the prompt: the answering one first.
+    faq = tuple({"question": str(e.get("question", "")), "answer": str(e.get("answer", ""))} for e in row.get("faq") or ())
+    return ReplyRequest(message=message, context=tuple(context[-6:]), order=str(row.get("order", "")),
+                        faq=faq, answering=bool(row.get("answering")) and bool(faq)), target
 
 
 def feedback_row(inputs: dict[str, Any], text: str) -> dict[str, Any]:
