@@ -340,7 +340,10 @@ def _eval_replies(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
     predictions: list[dict] = []
     with tempfile.TemporaryDirectory() as scratch:
         service = build_service(settings, source="cli", store=Database(f"sqlite:///{scratch}/eval.db"))
-        result = {"task": REPLY_TASK, "data": args.data, "model": service.engine.model_id,
+        if args.adapter_path:  # a trained adapter not yet in the adapter folder (before it is shipped)
+            args.adapter = args.adapter if args.adapter not in ("auto", "none") else Path(args.adapter_path).name
+            service.engine.load_adapter(args.adapter, args.adapter_path)
+        result = {"task": REPLY_TASK, "data": args.data, "model": service.engine.model_id, "adapter": args.adapter,
                   **evaluate_reply_grounded(service, faq_rows, rows, adapter=args.adapter,
                                              predictions=predictions)}
     if args.predictions:

@@ -15,6 +15,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import jieba
+
 from contentgen.copy_checks import chinese_number, fact_kept, finding, missing, normalize, quantities
 
 # ------------------------------------------------------------------ what the reply may draw on
@@ -35,9 +37,15 @@ class ReplyGrounds:
         return " ".join([*(t.get("text", "") for t in self.context if t.get("role") != "agent"), self.message])
 
     @property
+    def shown_entries(self) -> tuple[dict[str, str], ...]:
+        """The entries in the model's prompt: only the answering one when there is one."""
+        return self.entries[:1] if self.answering else self.entries
+
+    @property
     def policy_text(self) -> str:
-        """What the shop has said: entries, order facts and the agent's earlier turns."""
-        return normalize(" ".join([self.order, *(e.get("answer", "") for e in self.entries),
+        """What the shop has said: the entries shown, order facts and the agent's earlier turns (a
+        promise taken from an entry the model was not shown is invented all the same)."""
+        return normalize(" ".join([self.order, *(e.get("answer", "") for e in self.shown_entries),
                                    *(t.get("text", "") for t in self.context if t.get("role") == "agent")]))
 
 
@@ -97,7 +105,10 @@ PROMISES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 # Something reported as done: the model did nothing.
 ACTION_TAKEN = re.compile(r"(?:已经?|现已|已为|已帮)(?:为您|帮您|给您|替您)?(?:提交|登记|反馈|申请|安排|办理|处理|退款|补发|"
-                          r"加急|催促|催件|联系|备注|升级|上报|转交|记录|发货|寄出|核实)")
+                          r"加急|催促|催件|联系|备注|升级|上报|转交|转达|记录|发货|寄出|核实|取消|修改|更换|开具|开票|电话通知|通知)")
+# The same told as the agent's own deed: “我帮你联系了”, “这边已为您催促了”.
+DEED_DONE = re.compile(r"(?:帮|为|给|替)(?:您|你)[^，。！？,.!?]{0,6}?(?:提交|登记|反馈|申请|安排|办理|处理|联系|催促|催|备注|"
+                       r"升级|上报|核实|取消|修改|退款|补发|通知)(?:过)?了")
 PROMISE_WORDS = re.compile(r"保证|承诺|一定(?:会|给|帮|为)|肯定(?:会|给|能)|绝对")
 
 
@@ -123,10 +134,12 @@ def check_promises(grounds: ReplyGrounds, text: str) -> list[dict]:
                 found.append(finding(match.start(), match.end(), match.group(0), "无依据的承诺",
                                      f"“{match.group(0)}”（{kind}）不在知识库条目和订单信息里",
                                      "只说知识库写明的政策；需要例外处理时转人工"))
-    said_by_customer = re.sub(r"\s", "", grounds.customer_text + grounds.order)
-    for match in ACTION_TAKEN.finditer(text):
-        if match.group(0) in said_by_customer or re.sub(r"^已经?", "已", match.group(0)) in said_by_customer:
-            continue  # “如果您的订单已经发货” repeats the customer's state, not an action taken
+    # “如果您的订单已经发货” repeats the customer's state and “已发货的订单请拒收” the entry's words: not
+    # an action the model reports as taken.
+    said = re.sub(r"\s", "", grounds.customer_text + grounds.order + policy)
+    for match in [*ACTION_TAKEN.finditer(text), *DEED_DONE.finditer(text)]:
+        if match.group(0) in said or re.sub(r"^已经?", "已", match.group(0)) in said:
+            continue
         found.append(finding(match.start(), match.end(), match.group(0), "无依据的承诺",
                              f"“{match.group(0)}”说成已经做了，但没有人做过这件事", "改成请顾客怎么做，或转人工处理"))
     for match in PROMISE_WORDS.finditer(text):
@@ -177,13 +190,34 @@ def mentions(fact: str, text: str) -> bool:
     return fact_kept(fact, text)
 
 
+# Words too common in any reply to show that the entry was used.
+_COMMON = {"我们", "您的", "可以", "需要", "如果", "或者", "就是", "即可", "只需", "一起", "进行", "时候"}
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in dict.fromkeys(jieba.cut(normalize(text)))
+            if len(w) >= 2 and re.search(r"[\u4e00-\u9fffa-z0-9]", w) and w not in _COMMON]
+
+
+ENTRY_WORDS_USED = 3  # fewer of the answering entry's words than this: the reply did not use it
+
+
+def entry_words_used(answer: str, text: str) -> int:
+    plain = re.sub(r"\s", "", normalize(text))
+    return sum(w in plain for w in _content_words(answer))
+
+
 def check_grounded(grounds: ReplyGrounds, text: str) -> list[dict]:
     if not grounds.answering or not grounds.entries:
         return []
     entry = grounds.entries[0]
+    # An evasive or made-up answer (“请问您需要开具增值税专用发票吗？”, “北京有实体店可以试听”) shares
+    # almost no words with the entry, whether or not the entry has amounts to check.
+    needed = min(ENTRY_WORDS_USED, len(_content_words(entry.get("answer", ""))))
+    if entry_words_used(entry.get("answer", ""), text) < needed:
+        return [missing(entry.get("answer", ""), "没有用知识库", f"知识库条目“{entry.get('question', '')}”回答了这个问题，"
+                        "回复却几乎没有用到它的内容", "按条目写出具体的答案、步骤和条件")]
     facts = key_facts(entry.get("answer", ""))
-    if not facts:
-        return []
     kept = [f for f in facts if mentions(f, text)]
     if len(kept) >= math.ceil(len(facts) / 2):
         return []
@@ -201,7 +235,55 @@ def contradicted(entry_answer: str, text: str) -> list[str]:
     return [q.text for q in quantities(normalize(text)) if q.unit in given and q.value not in given[q.unit]]
 
 
-CHECKS = (check_loops, check_placeholders, check_promises, check_grounded)
+# ------------------------------------------------------------------ what an agent cannot send
+
+# A chat window shows Markdown as symbols, and a numbered list of causes and steps reads like a
+# manual, not like an agent (seen: “1. **确认订单状态**：…”, “可能是由于以下几个原因导致的：1. …”).
+LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.、)）]|[-•·]|第[一二三四五]步[：:，,])\s*\S", re.MULTILINE)
+MARKDOWN = re.compile(r"\*\*|__|^\s{0,3}#{1,6}\s|`", re.MULTILINE)
+
+
+# The model talking about its task instead of to the customer (seen: “好的，让我们一步步来解决这个问题：
+# 1. 确认问题：顾客提到…”, “根据之前的知识库中的回答”, “客服回复：”).
+TASK_TALK = re.compile(r"让我们|一步步|按照你的要求|(?:下一句|以下)?客服(?:的下一句)?回复[是：:]|下一句回复|"
+                       r"(?:顾客|用户)(?:提到|询问|问的是|想知道|的问题是)|知识库|条目|"
+                       r"我(?:需要|会)(?:先)?(?:确认|解释|回答|建议你)")
+
+
+def check_format(grounds: ReplyGrounds, text: str) -> list[dict]:
+    found = [finding(m.start(), m.end(), m.group(0), "不是回复", f"“{m.group(0)}”是在讲怎么答题，不是对顾客说的话",
+                     "直接对顾客说处理办法") for m in TASK_TALK.finditer(text)][:1]
+    found += [finding(m.start(), m.end(), m.group(0), "格式", "Markdown 符号贴到聊天窗口里会原样显示",
+                     "删掉符号，写成普通的句子") for m in MARKDOWN.finditer(text)][:1]
+    items = list(LIST_LINE.finditer(text))
+    if len(items) >= 2:
+        found.append(finding(items[0].start(), items[-1].end(), text[items[0].start():items[-1].end()], "格式",
+                             "回复写成了分点清单，不像客服在聊天", "写成一两句连贯的话，只留条目里的步骤"))
+    return found
+
+
+# An e-mail, a web address or a hotline the shop never gave: the customer would write to nobody
+# (seen: “customer-service@example.com”).
+CONTACT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://[^\s，。；]+|www\.[^\s，。；]+|"
+                     r"\b(?:400|800)[-\s]?\d{3}[-\s]?\d{4}\b|\b0\d{2,3}-\d{7,8}\b|\b1[3-9]\d{9}\b", re.ASCII)
+# Guessing why something broke: the customer reads it as the shop's diagnosis.
+GUESSED_CAUSE = re.compile(r"以下几[个种点]原因|(?:可能|或许|也许|大概)(?:是|会)?(?:由于|因为)[^。！？\n]{1,30}|"
+                           r"(?:可能|或许|也许)[^。！？\n]{1,20}(?:导致|造成|引起)的?")
+
+
+def check_invented_details(grounds: ReplyGrounds, text: str) -> list[dict]:
+    source = normalize(" ".join([grounds.customer_text, grounds.order, grounds.policy_text])).replace(" ", "")
+    found = [finding(m.start(), m.end(), m.group(0), "编造的联系方式",
+                     f"“{m.group(0)}”不在知识库条目和订单信息里，顾客会联系不上", "删掉，或换成知识库写明的联系方式")
+             for m in CONTACT.finditer(text) if normalize(m.group(0)).replace(" ", "") not in source]
+    if not GUESSED_CAUSE.search(grounds.policy_text):
+        found += [finding(m.start(), m.end(), m.group(0), "猜测原因", "回复猜测了知识库没有写的原因，顾客会当成结论",
+                          "不猜原因，直接给出条目里的处理办法")
+                  for m in GUESSED_CAUSE.finditer(text)][:1]
+    return found
+
+
+CHECKS = (check_loops, check_placeholders, check_promises, check_grounded, check_format, check_invented_details)
 
 
 def verify(grounds: ReplyGrounds, text: str) -> list[dict]:

@@ -115,3 +115,23 @@ def test_eval_prints_metrics_and_keeps_every_prediction(app_env, capsys, tmp_pat
 def test_empty_text_is_a_chinese_error_not_a_traceback(app_env, capsys):
     code, out, err = run(capsys, "tag", "--text", "")
     assert code == 2 and "没有可分析的文本" in err and "Traceback" not in err + out
+
+
+def test_grounded_reply_eval_runs_a_trained_adapter_named_by_its_folder(app_env, capsys, tmp_path, tiny_model_dir):
+    from tests.test_llamacpp_engine import _random_adapter
+
+    faq = [{"id": 1, "question": "怎么退货？", "answer": "签收后7天内可在订单页点击“申请售后”退货。"}]
+    rows = [{"id": "r-1", "message": "买了不想要了，能退吗", "entry": 1, "facts": ["7天"], "upset": False, "handoff": False},
+            {"id": "r-2", "message": "我要投诉你们！", "entry": None, "facts": [], "upset": True, "handoff": True}]
+    (tmp_path / "faq.jsonl").write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in faq), encoding="utf-8")
+    data = tmp_path / "dev.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    adapter = _random_adapter(tiny_model_dir, tmp_path / "reply-kb", seed=3)
+    predictions = tmp_path / "out.jsonl"
+    code, out, _ = run(capsys, "eval", "--task", "reply-grounded", "--data", str(data), "--adapter-path", str(adapter),
+                       "--predictions", str(predictions), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["adapter"] == "reply-kb" and result["items"] == 2
+    stored = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in stored] == ["r-1", "r-2"] and stored[1]["handoff"]

@@ -170,3 +170,26 @@ def test_both_engines_give_the_same_labels_and_greedy_text(both_engines):
             assert mean_logprob(transformers_engine, prompt, g, adapter) >= own - LOGPROB_TOLERANCE, (w, g)
             # The measure tells texts apart: the same text answering the other product's prompt is far less likely.
             assert mean_logprob(transformers_engine, other, w, adapter) < own - LOGPROB_TOLERANCE
+
+
+EARPHONE_ENTRY = ("耳机一边没声音怎么办？", "请先把两只耳机放回充电盒，长按充电盒按钮10秒重置，再到手机蓝牙设置里删除“声悦Air”后"
+                  "重新配对。仍然没有声音的，签收30天内可申请换货。", "售后")
+
+
+def test_the_shipped_reply_adapter_answers_from_the_entry_in_its_prompt(both_engines, store):
+    """The adapter itself (greedy, no second round) writes the entry's steps; the service, on the app's
+    engine with the shipped adapters, uses it by default."""
+    from contentgen.service import ContentService
+    from contentgen.tasks import ReplyRequest, get_task
+
+    llama_engine = both_engines[1]
+    task = get_task("reply")
+    request = ReplyRequest(message="耳机左耳没声音了，右耳正常，怎么回事？",
+                           faq=({"question": EARPHONE_ENTRY[0], "answer": EARPHONE_ENTRY[1]},), answering=True)
+    greedy = GenerationParams(max_new_tokens=120, do_sample=False, max_phrase_repeats=2)
+    [draft] = llama_engine.generate([task.conversation(request)], greedy, adapter="reply")
+    assert "10秒" in draft.text and "重新配对" in draft.text, draft.text
+    store.faq.add([EARPHONE_ENTRY, ("付款后多久发货？", "付款后48小时内发货。", "物流")])
+    service = ContentService(llama_engine, store, user_name="ci", source="test")
+    result = service.reply(ReplyRequest(message="耳机左耳没声音了，右耳正常，怎么回事？"))
+    assert result.adapter_id == "reply" and "10秒" in result.outputs[0] and not result.parts[0]["handoff"]

@@ -39,6 +39,10 @@ def test_an_action_nobody_took_and_a_promise_the_faq_does_not_make_are_invented(
     assert "无依据的承诺" in categories(grounds, "您遇到的问题已经提交到售后部门，会尽快处理。")
     assert "无依据的承诺" in categories(grounds, "我们会补偿您20元优惠券。")
     assert "无依据的承诺" in categories(grounds, "3天内为您处理完毕。")
+    assert "无依据的承诺" in categories(grounds, "我帮你联系了，我们稍后和您联系的。")
+    assert "无依据的承诺" in categories(grounds, "您的问题已电话通知您处理结果。")
+    assert "无依据的承诺" not in categories(grounds, "这边帮您申请售后，您看可以吗？")
+    assert "无依据的承诺" in categories(grounds, "我们已经为您转达给相关部门处理。")
 
 
 def test_a_promise_the_entry_states_is_not_invented():
@@ -47,12 +51,62 @@ def test_a_promise_the_entry_states_is_not_invented():
     assert verify(grounds, text) == []
 
 
+def test_the_entrys_own_words_about_a_state_are_not_an_action_taken():
+    cancel = {"id": "21", "question": "怎么取消订单？",
+              "answer": "未发货的订单可在订单页直接取消，款项原路退回，1-3个工作日到账；已发货的订单请拒收，或签收后申请退货。"}
+    grounds = ReplyGrounds(message="刚拍错了，怎么取消订单", entries=(cancel,), answering=True)
+    assert verify(grounds, "您好，" + cancel["answer"]) == []
+    assert "无依据的承诺" in categories(grounds, "您好，已为您取消订单，款项原路退回。")
+
+
 def test_a_reply_that_ignores_the_entry_which_answers_is_found():
     grounds = ReplyGrounds(message="耳机左耳没声音", entries=(EARPHONE,), answering=True)
     assert "没有用知识库" in categories(grounds, "非常抱歉给您带来不好的体验，您这边可以申请售后，我们会帮您处理的哦。")
     # Not when retrieval was not sure the entry answers the message.
     unsure = ReplyGrounds(message="耳机左耳没声音", entries=(EARPHONE,), answering=False)
     assert "没有用知识库" not in categories(unsure, "您好，请问是哪一款耳机呢？")
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    # Markdown and numbered lists (seen on the dev set): symbols in a chat window, a manual not a reply.
+    ("您好，开票步骤如下：\n1. **确认订单状态**：登录账户。\n2. **提交申请**：点击“申请开票”。", "格式"),
+    ("您好，可能是由于以下几个原因导致的：\n1. 耳机电池电量不足。\n2. 连接线老化。", "格式"),
+    # Guessed causes the entry does not give.
+    ("您好，可能是由于以下几个原因导致的：电池电量不足或连接线老化。", "猜测原因"),
+    # The model talking about its task.
+    ("好的，让我们一步步来解决这个问题：确认问题，顾客提到右耳耳机弄丢了。", "不是回复"),
+    ("根据之前的知识库中的回答，顾客可以单独购买。", "不是回复"),
+    # Contact details nobody gave.
+    ("您好，请把照片发到customer-service@example.com，我们会尽快处理。", "编造的联系方式"),
+    ("您好，可以拨打400-123-4567咨询。", "编造的联系方式"),
+])
+def test_what_an_agent_could_not_send_is_found(text, category):
+    assert category in categories(ReplyGrounds(message="耳机左耳没声音"), text)
+
+
+def test_a_plain_reply_and_contact_details_the_shop_gave_are_not_findings():
+    service_desk = {"id": "1", "question": "怎么联系售后？", "answer": "请发邮件到 help@shengyue.cn 或拨打400-820-1234。"}
+    grounds = ReplyGrounds(message="怎么联系售后", entries=(service_desk,), answering=True)
+    assert verify(grounds, "您好，请发邮件到help@shengyue.cn，或拨打400-820-1234联系售后。") == []
+    assert verify(ReplyGrounds(message="耳机左耳没声音", entries=(EARPHONE,), answering=True),
+                  "您好，请先把两只耳机放回充电盒，长按按钮10秒重置，再删除“声悦Air”后重新配对。") == []
+
+
+def test_a_promise_from_an_entry_the_model_was_not_shown_is_invented():
+    freight = {"id": "2", "question": "退货运费谁出？", "answer": "质量问题退货的运费由我们承担，最高20元。"}
+    shown_first = ReplyGrounds(message="耳机左耳没声音", entries=(EARPHONE, freight), answering=True)
+    assert "无依据的承诺" in categories(shown_first, "您好，长按10秒重置后重新配对，运费我们退您20元。")
+    # When no entry answers, all of them were in the prompt.
+    listed = ReplyGrounds(message="耳机左耳没声音", entries=(EARPHONE, freight), answering=False)
+    assert "无依据的承诺" not in categories(listed, "您好，质量问题退货的运费由我们承担，最高20元。")
+
+
+def test_an_evasive_reply_to_an_entry_without_amounts_does_not_use_it():
+    title = {"id": "9", "question": "发票抬头怎么填？",
+             "answer": "公司抬头需填写公司全称和纳税人识别号（税号）；个人抬头只需填写姓名。"}
+    grounds = ReplyGrounds(message="可以开发票吗？公司抬头怎么填？", entries=(title,), answering=True)
+    assert "没有用知识库" in categories(grounds, "好的，请问您需要开具增值税专用发票吗？")
+    assert verify(grounds, "您好，公司抬头请填写公司全称和纳税人识别号（税号）。") == []
 
 
 def test_placeholders_are_found():
@@ -143,3 +197,10 @@ def test_a_state_the_customer_gave_is_not_an_action_taken():
     grounds = ReplyGrounds(message="已经发货了还能改地址吗？")
     assert "无依据的承诺" not in categories(grounds, "您好，订单已经发货的话无法修改地址，可以联系快递员转寄。")
     assert "无依据的承诺" in categories(grounds, "您好，已为您提交改地址申请。")
+
+
+def test_a_repeated_greeting_is_said_once():
+    from contentgen.tasks.reply import ReplyRequest, tidy
+
+    assert tidy(ReplyRequest(message="耳机能连电脑吗"), "您好，您好，您好，支持蓝牙5.0及以上的设备。") == "您好，支持蓝牙5.0及以上的设备。"
+    assert tidy(ReplyRequest(message="在吗"), "您好，在的。") == "您好，在的。"

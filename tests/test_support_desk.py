@@ -62,6 +62,22 @@ def test_retrieval_finds_the_entry_in_the_customers_words(message, entry):
     assert FaqIndex(SHOP_FAQ).search(message)[0].id == entry
 
 
+SHIPPING = [Entry(1, "快递好几天没到怎么办？", "物流超过3天未更新，可在订单页点击“催件”。"),
+            Entry(2, "可以发顺丰吗？", "默认发中通快递，备注“顺丰”补差价10元。"),
+            Entry(3, "商品有质量问题可以换货吗？", "签收后15天内可申请换货，我们收到后48小时内发出新品。")]
+
+
+@pytest.mark.parametrize("message, earlier, entry", [
+    # A new question in a conversation is found by its own words, not by the turns before it.
+    ("那能发顺丰吗", "快递三天了还没到", 2),
+    # A bare follow-up (one word of its own) is found by the conversation.
+    ("要几天", "耳机坏了想换货", 3),
+    ("那运费呢", "可以发顺丰吗", 2),
+])
+def test_the_latest_message_leads_retrieval_and_earlier_turns_help(message, earlier, entry):
+    assert FaqIndex(SHIPPING).search(message, earlier=earlier)[0].id == entry
+
+
 def test_reply_is_grounded_in_the_imported_faq_and_says_which(service, store, tmp_path):
     store.faq.add(parse_faq_file(faq_csv(tmp_path).read_bytes(), "faq.csv"))
     result = service.reply(ReplyRequest(message="收到的衣服不合适，我想退货怎么弄"))

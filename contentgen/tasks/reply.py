@@ -93,10 +93,13 @@ def relevance_conversation(question: str, entry_question: str) -> list[dict[str,
                                         "这两个问题问的是同一件事吗？只回答“是”或“否”。"}]
 
 
+def earlier_turns(request: ReplyRequest) -> str:
+    """The customer's two turns before the new message: a follow-up (“那运费呢？”) is found by them."""
+    return " ".join([t.get("text", "") for t in request.context if t.get("role") != "agent"][-2:])
+
+
 def retrieval_query(request: ReplyRequest) -> str:
-    """The customer's last turns with the new message: a follow-up (“那运费呢？”) is found by what came before."""
-    earlier = [t.get("text", "") for t in request.context if t.get("role") != "agent"][-2:]
-    return " ".join([*earlier, request.message])
+    return " ".join([earlier_turns(request), request.message]).strip()
 
 
 def grounds(request: ReplyRequest) -> ReplyGrounds:
@@ -108,7 +111,7 @@ def prepare(service, request: ReplyRequest) -> Prepared:  # noqa: ANN001
     customer is upset (then the reply opens with an apology) and reasons to hand over to a person."""
     faq, answering, direct = request.faq, request.answering, ""
     if not faq and not reply_checks.is_chit_chat(request.message):  # 谢谢 / 在吗: nothing to look up
-        hits = service.faq_hits(retrieval_query(request), k=FAQ_ENTRIES)
+        hits = service.faq_hits(request.message, k=FAQ_ENTRIES, earlier=earlier_turns(request))
         faq = tuple({"id": str(h.id), "question": h.question, "answer": h.answer} for h in hits)
         answering = bool(hits) and service.entry_answers(retrieval_query(request), hits[0])
         if answering:
@@ -143,6 +146,15 @@ def from_entry(request: ReplyRequest) -> ReplyRequest | None:
         return None
     opening = APOLOGY if request.apologize else "您好，"
     return replace(request, direct_answer=opening + request.faq[0].get("answer", "").strip())
+
+
+# “您好，您好，您好，支持所有蓝牙5.0…”: the adapter that learned the entry's answer after a greeting
+# sometimes greets again; one greeting is kept.
+REPEATED_GREETING = re.compile(r"^((?:您好|你好|亲)[，,！!~～]\s*)(?:(?:您好|你好|亲)[，,！!~～]\s*)+")
+
+
+def tidy(request: ReplyRequest, text: str) -> str:
+    return REPEATED_GREETING.sub(r"\1", text.strip())
 
 
 def handoff(request: ReplyRequest, text: str) -> Handoff:
@@ -202,6 +214,7 @@ TASK = Task(
     check=check,
     structure=structure,
     fixed_answer=lambda request: request.direct_answer or None,
+    finish=tidy,
     retry=from_entry,
     fields=(
         InputField("message", "顾客消息", help="顾客最新消息", required=True, max_chars=4000,
