@@ -322,6 +322,15 @@ BRIEF_TASK = "copy-briefs"
 REPLY_TASK = "reply-grounded"
 
 
+def _load_adapter_path(engine, args: argparse.Namespace) -> None:  # noqa: ANN001
+    """--adapter-path: a trained adapter not yet in the adapter folder (measured before it ships),
+    loaded under --adapter's name, or its folder's name when --adapter is auto/none."""
+    if args.adapter_path:
+        name = args.adapter if args.adapter not in ("auto", "none") else Path(args.adapter_path).name
+        engine.load_adapter(name, args.adapter_path)
+        args.adapter = name
+
+
 def _eval_replies(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
     """Support messages through the whole service against their labels; the FAQ (faq.jsonl beside
     the data unless --faq names one) goes into a scratch knowledge base."""
@@ -340,9 +349,7 @@ def _eval_replies(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
     predictions: list[dict] = []
     with tempfile.TemporaryDirectory() as scratch:
         service = build_service(settings, source="cli", store=Database(f"sqlite:///{scratch}/eval.db"))
-        if args.adapter_path:  # a trained adapter not yet in the adapter folder (before it is shipped)
-            args.adapter = args.adapter if args.adapter not in ("auto", "none") else Path(args.adapter_path).name
-            service.engine.load_adapter(args.adapter, args.adapter_path)
+        _load_adapter_path(service.engine, args)
         result = {"task": REPLY_TASK, "data": args.data, "model": service.engine.model_id, "adapter": args.adapter,
                   **evaluate_reply_grounded(service, faq_rows, rows, adapter=args.adapter,
                                              predictions=predictions)}
@@ -387,10 +394,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.task == REPLY_TASK:
         return _eval_replies(args, settings)
     engine = build_engine(settings.model)
-    if args.adapter_path:
-        name = args.adapter if args.adapter not in ("auto", "none") else Path(args.adapter_path).name
-        engine.load_adapter(name, args.adapter_path)
-        args.adapter = name
+    _load_adapter_path(engine, args)
     adapter = ContentService(engine, None).resolve_adapter(args.task, args.adapter)
     predictions: list[dict] | None = [] if args.predictions else None
     result = evaluate(engine, args.task, Path(args.data), limit=args.limit, adapter=adapter,
