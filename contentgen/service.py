@@ -36,10 +36,6 @@ from db.database import Database
 from db.batches import BatchItemRef, ItemAlreadyDone
 from db.history import ResultRecord
 
-# Probability of “是” that the best entry asks what the customer asks. Tuned on the dev set only
-# (session 21, retrieval by the latest message): right first entries score 0.53-0.86; of the
-# messages no entry answers and no 转人工 rule catches, all but two score under 0.55.
-ANSWERS_THRESHOLD = 0.55
 _FAQ_INDEXES: dict[tuple, FaqIndex] = {}
 AUTO = "auto"  # the task's own adapter when one is loaded, else the base model
 
@@ -449,12 +445,13 @@ class ContentService:
     def faq_hits(self, message: str, k: int = 3, earlier: str = "") -> list[FaqHit]:
         return self.faq_index().search(message, k=k, earlier=earlier)
 
-    def entry_answers(self, question: str, hit: FaqHit) -> bool:
-        """Whether a knowledge-base entry answers the question, as the model judges it (one scoring
-        pass): word overlap alone also finds entries that share a word and answer something else."""
+    def relevance(self, question: str, hit: FaqHit) -> float:
+        """How likely a knowledge-base entry asks what the customer asks, as the base model judges
+        it (one scoring pass): word overlap alone also finds entries that share a word and answer
+        something else."""
         scores = self.engine.score_labels([relevance_conversation(question, hit.question)],
                                           list(RELEVANCE_LABELS), adapter=None)[0]
-        return scores[RELEVANCE_LABELS[0]] >= ANSWERS_THRESHOLD
+        return scores[RELEVANCE_LABELS[0]]
 
     def is_upset(self, message: str) -> bool:
         """Whether the customer is upset (the reply then opens with an apology): words of blame, anger

@@ -139,7 +139,7 @@ def test_a_calm_question_the_faq_answers_is_not_handed_over_unless_the_reply_has
         service, store, tmp_path, monkeypatch):
     store.faq.add(parse_faq_file(faq_csv(tmp_path).read_bytes(), "faq.csv"))
     monkeypatch.setattr(service, "is_upset", lambda message: False)
-    monkeypatch.setattr(service, "entry_answers", lambda question, hit: True)
+    monkeypatch.setattr(service, "relevance", lambda question, hit: 1.0)
     result = service.reply(ReplyRequest(message="我想退货，怎么操作"))
     decision = result.parts[0]
     # The tiny model writes noise: it can only go out alone when the verifier found nothing.
@@ -195,7 +195,7 @@ def test_the_webhook_is_read_from_settings(monkeypatch, tmp_path):
 def test_a_direct_answer_entry_is_returned_verbatim_without_the_model(service, store, monkeypatch):
     entry_id = store.faq.create("可以开发票吗？", "可以，电子发票3个工作日内发到您的邮箱。", "发票", direct_answer=True)
     monkeypatch.setattr(service, "is_upset", lambda message: False)
-    monkeypatch.setattr(service, "entry_answers", lambda question, hit: True)
+    monkeypatch.setattr(service, "relevance", lambda question, hit: 1.0)
 
     def no_model(*args, **kwargs):  # noqa: ANN002, ANN003
         raise AssertionError("a 直接回答 entry needs no generation")
@@ -239,10 +239,31 @@ def test_cli_keeps_entries_one_by_one_and_answers_what_was_logged(app_env, capsy
 
 def test_when_no_candidate_uses_the_answering_entry_its_own_words_are_the_reply(service, store, tmp_path, monkeypatch):
     store.faq.add(parse_faq_file(faq_csv(tmp_path).read_bytes(), "faq.csv"))
-    monkeypatch.setattr(service, "entry_answers", lambda question, hit: True)
+    monkeypatch.setattr(service, "relevance", lambda question, hit: 1.0)
     result = service.reply(ReplyRequest(message="我想退货，怎么操作"))
     # The tiny random model never writes the entry's steps; the second round's candidate does.
     assert result.outputs[0] == "您好，" + FAQ["答案"][0]
     assert result.compliance[0] == [] and not result.parts[0]["handoff"]
     upset = service.reply(ReplyRequest(message="到底怎么退货？？"))
     assert upset.outputs[0] == APOLOGY + FAQ["答案"][0]
+
+
+@pytest.mark.parametrize("scores, answering", [
+    ({1: 0.9, 2: 0.99}, 1),     # the first hit answers: it stays first even if a later one scores higher
+    ({1: 0.2, 2: 0.9}, 2),      # a later hit the model is sure of takes the lead
+    ({1: 0.2, 2: 0.7}, None),   # a later hit needs more than the first: nobody answers, 转人工
+])
+def test_the_answering_entry_leads_the_prompt_or_the_message_is_handed_over(
+        service, store, tmp_path, monkeypatch, scores, answering):
+    store.faq.add(parse_faq_file(faq_csv(tmp_path).read_bytes(), "faq.csv"))
+    # Both entries share words with the message, 退货 ranks first.
+    message = "我想退货，退货后多久发货"
+    assert [h.id for h in service.faq_hits(message, k=2)] == [1, 2]
+    monkeypatch.setattr(service, "relevance", lambda question, hit: scores.get(hit.id, 0.0))
+    result = service.reply(ReplyRequest(message=message))
+    if answering is None:
+        assert result.parts[0]["handoff_reason"].startswith("无相关知识")
+        assert [u.question for u in store.unanswered.list()] == [message]
+    else:
+        assert result.sources[0]["id"] == str(answering)
+        assert store.faq.get(answering).hits == 1
