@@ -381,6 +381,7 @@ def _eval_briefs(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from contentgen.heads import Head
     from contentgen.inputs import write_jsonl
     from contentgen.runtime import build_engine
     from contentgen.service import ContentService
@@ -395,11 +396,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _eval_replies(args, settings)
     engine = build_engine(settings.model)
     _load_adapter_path(engine, args)
-    adapter = ContentService(engine, None).resolve_adapter(args.task, args.adapter)
+    # As the service labels: the head (--head-path, or the shipped one) unless an adapter is named.
+    head = Head.load(Path(args.head_path)) if args.head_path else (
+        engine.heads.get(args.task) if args.adapter == "auto" else None)
+    adapter = None if head else ContentService(engine, None).resolve_adapter(args.task, args.adapter)
     predictions: list[dict] | None = [] if args.predictions else None
     result = evaluate(engine, args.task, Path(args.data), limit=args.limit, adapter=adapter,
                       baseline=args.baseline, max_new_tokens=args.max_new_tokens, seed=args.seed,
-                      predictions=predictions)
+                      predictions=predictions, head=head)
     if args.json:
         print(dumps(result))
     else:
@@ -543,12 +547,63 @@ STREAMLIT_FLAGS = ("--server.headless", "true", "--browser.gatherUsageStats", "f
                    "--runner.postScriptGC", "false")
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """Negative-review alerts and digests ([alerts] in contentgen.toml): run once, watch, list, test."""
+    import time
+
+    from contentgen.alerts import check_config, run_due, send_test
+    from contentgen.runtime import build_store
+
+    settings = _settings(args)
+    store = build_store(settings)
+    config = settings.alerts
+    if args.action == "list":
+        rows = [{"id": n.id, "kind": n.kind, "rule": n.rule, "created_at": n.created_at.isoformat(), "title": n.title,
+                 "delivered": n.delivered} for n in store.notices.recent(args.limit)]
+        _emit(args, rows, "\n".join(f"{r['created_at'][:16]}\t{r['title']}\t{r['delivered']}" for r in rows)
+              or "还没有发出过告警或摘要。")
+        return 0
+    check_config(config)
+    if not (config.webhook or config.email_to):
+        raise UserFacingError("没有配置告警的去处：请在 contentgen.toml 的 [alerts] 中填写 webhook 或 email_to。")
+    if args.action == "test":
+        delivered = send_test(store, config)
+        _emit(args, delivered, "；".join(f"{k}：{'成功' if v else '失败'}" for k, v in delivered.items()))
+        return 0 if all(delivered.values()) else 1
+    while True:
+        sent = run_due(store, config)
+        _emit(args, [{"kind": m.kind, "rule": m.rule, "title": m.title} for m in sent],
+              "\n".join(m.title for m in sent) or "没有需要发送的告警或摘要。")
+        if args.action == "run":
+            return 0
+        for _ in range(args.every):  # a second at a time: notice soon when the app stops
+            if args.parent and not _alive(args.parent):
+                return 0
+            time.sleep(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.model:
         env["CONTENTGEN_MODEL"] = args.model
     if args.db:
         env["CONTENTGEN_DATABASE_URL"] = args.db
+    alerts = _settings(args).alerts
+    if alerts.rules or alerts.digest:  # the app's alerts and digests go out while it runs
+        import subprocess
+
+        subprocess.Popen([sys.executable, "-m", "contentgen.cli", "alerts", "watch", "--parent", str(os.getpid())],  # noqa: S603
+                         env=env, start_new_session=True)
     command = [sys.executable, "-m", "streamlit", "run", str(streamlit_app()),
                "--server.address", args.address, "--server.port", str(args.port), *STREAMLIT_FLAGS]
     # This process becomes the server: a SIGTERM to `contentgen ui` stops Streamlit and frees the port.
@@ -669,6 +724,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="随机抽取的条数（固定种子，可复现）")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--adapter-path", help="适配器目录（默认与 --adapter 相同）")
+    p.add_argument("--head-path", help="情感任务：分类头目录（默认用该模型自带的分类头；指定 --adapter 则不用分类头）")
     p.add_argument("--baseline", action="store_true", help="情感任务同时运行 SnowNLP 作为对照")
     p.add_argument("--max-new-tokens", type=int, default=192)
     p.add_argument("--predictions", help="把逐条预测写入此 JSONL 文件，便于查看错例")
@@ -710,6 +766,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser("alerts", parents=[common], help="负面评论告警与日报/周报：run 检查一次、watch 持续检查、"
+                                                         "list 已发送、test 发送测试消息（配置见 contentgen.toml 的 [alerts]）")
+    p.add_argument("action", choices=["run", "watch", "list", "test"])
+    p.add_argument("--every", type=int, default=300, help="watch：每隔多少秒检查一次")
+    p.add_argument("--parent", type=int, help=argparse.SUPPRESS)  # watch: stop when this process ends
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_alerts)
 
     p = sub.add_parser("ui", parents=[common], help="启动网页界面")
     p.add_argument("--address", default="127.0.0.1")

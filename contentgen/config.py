@@ -112,6 +112,53 @@ class SupportConfig:
 
 
 @dataclass(frozen=True)
+class AlertRule:
+    """When to tell people that reviews turned negative: over the last `window_hours`, the negative
+    share (metric "negative_share", threshold 0-1) or the number of negative reviews ("negative_count")
+    of the reviews matching the filters, with at least `min_count` reviews. An aspect filter counts the
+    aspect's own labels (物流 negative) instead of the whole review's."""
+
+    name: str
+    metric: str = "negative_share"
+    threshold: float = 0.3
+    window_hours: int = 24
+    min_count: int = 5
+    channel: str = ""
+    brand: str = ""
+    aspect: str = ""
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """Where alerts and digests go, and when digests are due."""
+
+    rules: tuple[AlertRule, ...] = ()
+    webhook: str = ""            # a URL that gets each alert and digest as a POST
+    webhook_format: str = "json"  # json | wecom (企业微信群机器人) | dingtalk (钉钉群机器人)
+    email_to: tuple[str, ...] = ()
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""      # better in CONTENTGEN_SMTP_PASSWORD than in the file
+    smtp_from: str = ""
+    smtp_starttls: bool = False
+    public_url: str = ""          # the app's address, for the evidence link (e.g. http://10.0.0.5:8501)
+    digest: str = ""              # "daily 09:00" or "weekly mon 09:00" (UTC); empty: no digest
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "AlertsConfig":
+        data = dict(data)
+        rules = tuple(AlertRule(**rule) for rule in data.pop("rules", data.pop("rule", [])))
+        email_to = data.pop("email_to", ())
+        email_to = (email_to,) if isinstance(email_to, str) else tuple(email_to)
+        return cls(rules=rules, email_to=email_to, **data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("rules", "email_to")},
+                "rules": [vars(rule) for rule in self.rules], "email_to": list(self.email_to)}
+
+
+@dataclass(frozen=True)
 class Settings:
     model: ModelConfig = field(default_factory=ModelConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -119,6 +166,7 @@ class Settings:
     batch: BatchConfig = field(default_factory=BatchConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     support: SupportConfig = field(default_factory=SupportConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     user: str = "local"
 
     def with_overrides(self, *, model: str | None = None, db: str | None = None, user: str | None = None) -> "Settings":
@@ -140,7 +188,8 @@ class Settings:
                 "rules": {f.name: getattr(self.rules, f.name) for f in fields(self.rules)},
                 "batch": {f.name: getattr(self.batch, f.name) for f in fields(self.batch)},
                 "training": {"data_dir": self.training.data_dir},
-                "support": {"handoff_webhook": self.support.handoff_webhook}, "user": self.user}
+                "support": {"handoff_webhook": self.support.handoff_webhook}, "alerts": self.alerts.to_dict(),
+                "user": self.user}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Settings":
@@ -150,7 +199,8 @@ class Settings:
         return cls(model=ModelConfig(**model), database=DatabaseConfig(**data.get("database", {})),
                    rules=RulesConfig(**data.get("rules", {})), batch=BatchConfig(**data.get("batch", {})),
                    training=TrainingConfig(**data.get("training", {})),
-                   support=SupportConfig(**data.get("support", {})), user=data.get("user", "local"))
+                   support=SupportConfig(**data.get("support", {})),
+                   alerts=AlertsConfig.from_dict(data.get("alerts", {})), user=data.get("user", "local"))
 
 
 # Environment variable -> ModelConfig field (and how to read it).
@@ -177,6 +227,10 @@ def _settings_file() -> Path | None:
 RULES_ENV = {"CONTENTGEN_COMPLIANCE_RULES": "compliance_rules", "CONTENTGEN_ASPECTS": "aspects"}
 BATCH_ENV = {"CONTENTGEN_MAX_WORKERS": "max_workers", "CONTENTGEN_MAX_WORKERS_PER_USER": "per_user",
              "CONTENTGEN_BATCH_MAX_ROWS": "max_rows"}
+ALERTS_ENV = {"CONTENTGEN_ALERT_WEBHOOK": "webhook", "CONTENTGEN_ALERT_WEBHOOK_FORMAT": "webhook_format",
+              "CONTENTGEN_SMTP_HOST": "smtp_host", "CONTENTGEN_SMTP_USER": "smtp_user",
+              "CONTENTGEN_SMTP_PASSWORD": "smtp_password", "CONTENTGEN_SMTP_FROM": "smtp_from",
+              "CONTENTGEN_PUBLIC_URL": "public_url", "CONTENTGEN_DIGEST": "digest"}
 _LOADED: dict[tuple, Settings] = {}
 
 
@@ -199,6 +253,7 @@ def _read_settings(path: Path | None) -> Settings:
     batch = BatchConfig()
     training = TrainingConfig()
     support = SupportConfig()
+    alerts = AlertsConfig()
     user = "local"
 
     if path is not None:
@@ -213,6 +268,7 @@ def _read_settings(path: Path | None) -> Settings:
         batch = replace(batch, **data.get("batch", {}))
         training = replace(training, **data.get("training", {}))
         support = replace(support, **data.get("support", {}))
+        alerts = AlertsConfig.from_dict(data.get("alerts", {}))
         user = data.get("user", user)
 
     env = os.environ
@@ -233,5 +289,10 @@ def _read_settings(path: Path | None) -> Settings:
         support = replace(support, handoff_webhook=env["CONTENTGEN_HANDOFF_WEBHOOK"])
     if env.get("CONTENTGEN_USER"):
         user = env["CONTENTGEN_USER"]
+    for variable, name in ALERTS_ENV.items():
+        if env.get(variable):
+            alerts = replace(alerts, **{name: env[variable]})
+    if env.get("CONTENTGEN_ALERT_EMAIL_TO"):
+        alerts = replace(alerts, email_to=tuple(a.strip() for a in env["CONTENTGEN_ALERT_EMAIL_TO"].split(",") if a.strip()))
     return Settings(model=model, database=database, rules=rules, batch=batch, training=training, support=support,
-                    user=user)
+                    alerts=alerts, user=user)

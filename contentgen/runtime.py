@@ -7,6 +7,7 @@ import logging
 from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings
 from contentgen.engine import Engine, load_engine
+from contentgen.heads import Head, find_head
 from contentgen.service import ContentService
 from db.database import Database
 
@@ -25,7 +26,21 @@ def build_engine(config: ModelConfig, *, with_adapters: bool = True, purpose: st
                 engine.load_adapter(name, str(path))
             except Exception as exc:  # noqa: BLE001 - one broken adapter must not keep the app from starting
                 log.warning("适配器“%s”（%s）无法加载，已跳过：%s。请重新训练或删除该目录。", name, path, exc)
+        engine.heads = load_heads(config)
     return engine
+
+
+def load_heads(config: ModelConfig) -> dict[str, Head]:
+    """Task -> its classification head for this base model (read over the model's hidden states)."""
+    heads = {}
+    for task in ("sentiment",):
+        path = find_head(config, task)
+        if path is not None:
+            try:
+                heads[task] = Head.load(path)
+            except Exception as exc:  # noqa: BLE001 - label scoring still answers without it
+                log.warning("分类头“%s”无法加载，已改用标签打分：%s。请重新训练或删除该目录。", path, exc)
+    return heads
 
 
 def build_store(settings: Settings) -> Database:

@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from contentgen.adapters import covers
@@ -22,21 +22,27 @@ from contentgen.config import GenerationParams, RulesConfig
 from contentgen.engine.base import Engine, Generation
 from contentgen.engine.fair import current_requester
 from contentgen.errors import UserFacingError
+from contentgen.heads import Head
 from contentgen.inputs import refuse_unstorable_text
+from contentgen.insight import Insight, build_insight
 from contentgen.knowledge import FaqHit, FaqIndex
 from contentgen.notify import post_json
 from contentgen.privacy import mask_personal_data, mask_value
 from contentgen.reply_checks import sounds_upset
 from contentgen.tasks import Prepared, Task, get_task
 from contentgen.tasks.base import without_control_chars
+from contentgen.tasks.complaints import ComplaintsRequest
 from contentgen.tasks.reply import RELEVANCE_LABELS, relevance_conversation
 from contentgen.tasks.rewrite import RewriteRequest
 from contentgen.tasks.sentiment import TagRequest
 from db.database import Database
 from db.batches import BatchItemRef, ItemAlreadyDone
 from db.history import ResultRecord
+from db.trends import sentiment_rows
 
 _FAQ_INDEXES: dict[tuple, FaqIndex] = {}
+MAX_INSIGHT_DAYS = 366
+HEAD_ID = "sentiment-head"  # what the history records as the answering "adapter" when the head labels
 AUTO = "auto"  # the task's own adapter when one is loaded, else the base model
 
 
@@ -517,37 +523,40 @@ class ContentService:
             request.validate()
             refuse_unstorable_text(request)
         spec = get_task("sentiment")
-        labels = list(spec.label_words)
-        words = list(spec.label_words.values())
-        adapter = self.resolve_adapter("sentiment", adapter)
+        # The head reads the base model's hidden state (one pass, a calibrated neutral class); a named
+        # adapter, or no head for this model, falls back to scoring the label words.
+        head = self.engine.heads.get("sentiment") if adapter == AUTO else None
+        adapter = None if head is not None else self.resolve_adapter("sentiment", adapter)
+        labels = list(head.labels) if head is not None else list(spec.label_words)
         mentions = [aspect_clauses(r.text, self.aspects) if with_aspects else {} for r in requests]
         clause_requests = [TagRequest(text=clause) for m in mentions for clause in m.values()]
         started = time.perf_counter()
-        # One scoring pass for the reviews and every aspect clause (grouped by length inside).
-        scores = self.engine.score_labels(
-            [spec.conversation(r) for r in [*requests, *clause_requests]], words, adapter=adapter)
+        # One pass for the reviews and every aspect clause (grouped by length inside).
+        conversations = [spec.conversation(r) for r in [*requests, *clause_requests]]
+        scores = sentiment_scores(self.engine, conversations, head=head, adapter=adapter)
         per_item_ms = (time.perf_counter() - started) * 1000 / max(len(requests), 1)
         clause_scores = iter(scores[len(requests):])
+        method = {"method": "head", "labels": labels} if head is not None else {"method": "label_scoring", "labels": labels}
+        source = HEAD_ID if head is not None else adapter
 
-        def verdict(word_scores: dict[str, float]) -> tuple[str, float, dict[str, float]]:
-            by_label = {label: word_scores[spec.label_words[label]] for label in labels}
+        def verdict(by_label: dict[str, float]) -> tuple[str, float, dict[str, float]]:
             best = max(by_label, key=by_label.__getitem__)
             return best, by_label[best], by_label
 
         results: list[TagResult] = []
-        for index, (request, word_scores, mentioned) in enumerate(zip(requests, scores, mentions)):
-            best, confidence, by_label = verdict(word_scores)
+        for index, (request, request_scores, mentioned) in enumerate(zip(requests, scores, mentions)):
+            best, confidence, by_label = verdict(request_scores)
             aspects = []
             for aspect, clause in mentioned.items():
                 aspect_label, aspect_confidence, _ = verdict(next(clause_scores))
                 aspects.append({"aspect": aspect, "label": aspect_label,
                                 "confidence": round(aspect_confidence, 4), "evidence": clause})
-            result = TagResult(None, request.text, best, confidence, by_label, adapter, aspects)
+            result = TagResult(None, request.text, best, confidence, by_label, source, aspects)
             try:
                 request_id = self._record(
-                    spec, request, {"method": "label_scoring", "labels": labels},
+                    spec, request, method,
                     [ResultRecord(text=best, label=best, confidence=confidence, aspects=aspects)],
-                    per_item_ms, adapter=adapter, channel=request.channel,
+                    per_item_ms, adapter=source, channel=request.channel,
                     batch_item=item_for(index, result) if item_for else None,
                 )
             except ItemAlreadyDone:
@@ -555,12 +564,53 @@ class ContentService:
             results.append(replace(result, request_id=request_id))
         return results
 
+    # -------------------------------------------------------------- review insight
+    def review_insight(self, since: datetime, until: datetime, *, channel: str | None = None,
+                       brand: str | None = None, user_name: str | None = None,
+                       summaries: bool = False) -> tuple[Insight, Any]:
+        """The period's insight against the period of the same length before it, and its reviews.
+        `user_name`: that user's records only (None: everyone's, for an admin). `summaries`: the
+        model writes one sentence per complaint topic (one generation each, greedy)."""
+        if until <= since:
+            raise UserFacingError("结束时间要晚于开始时间。")
+        if until - since > timedelta(days=MAX_INSIGHT_DAYS):
+            raise UserFacingError(f"时间范围最长 {MAX_INSIGHT_DAYS} 天，请缩短后重试。")
+        try:
+            previous_since = since - (until - since)
+        except OverflowError:
+            raise UserFacingError("开始时间太早，请选择 2000 年以后的时间。") from None
+        brand_id = None
+        if brand:
+            found = self.store.brands.get(brand)
+            if found is None:
+                raise UserFacingError(f"品牌“{brand}”不存在，请检查名称。")
+            brand_id = found.id
+        filters = {"channel": channel or None, "user_name": user_name, "brand_id": brand_id}
+        rows = sentiment_rows(self.store.history, since=since, until=until, **filters)
+        previous = sentiment_rows(self.store.history, since=previous_since, until=since, **filters)
+        insight = build_insight(rows, previous, self.aspects, since, until)
+        if summaries and insight.topics:
+            requests = [ComplaintsRequest(topic=t.topic, reviews=tuple(t.examples)) for t in insight.topics]
+            for topic, result in zip(insight.topics, self.generate_many("complaint_summary", requests)):
+                topic.summary = result.outputs[0]
+        return insight, rows
+
     @property
     def aspects(self) -> dict[str, set[str]]:
         if self._aspects is None:
             self._aspects = load_aspects(self.rules.aspects or None)
         return self._aspects
 
+
+def sentiment_scores(engine: Engine, conversations: Sequence[Any], *, head: Head | None = None,
+                     adapter: str | None = None) -> list[dict[str, float]]:
+    """Label -> probability for each sentiment prompt: the head over the hidden state, or the label
+    words scored (with the adapter, if any). The service and `contentgen eval` both count this way."""
+    if head is not None:
+        return [dict(zip(head.labels, map(float, row))) for row in head.probabilities(engine.hidden_states(conversations))]
+    words = get_task("sentiment").label_words
+    return [{label: scores[word] for label, word in words.items()}
+            for scores in engine.score_labels(conversations, list(words.values()), adapter=adapter)]
 
 
 def history_row(record) -> dict[str, Any]:  # noqa: ANN001

@@ -6,6 +6,7 @@
     db.batches                                             batch jobs and their rows
     db.users, db.api_keys                                  accounts and API keys (rows; policy in contentgen.accounts)
     db.rules                                               广告法 rules an admin added or edited
+    db.notices                                             alerts and digests that were sent
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from db.accounts import ApiKeyRows, UserStore
 from db.batches import BatchStore
 from db.content import BrandStore, FaqStore, FeedbackStore, UnansweredStore
 from db.history import HistoryStore
+from db.notices import NoticeStore
 from db.rules import ComplianceRuleStore
 from db.session import create_db_engine, migrate, session_factory
 
@@ -34,6 +36,7 @@ class Database:
         self.users = UserStore(self.sessions)
         self.api_keys = ApiKeyRows(self.sessions)
         self.rules = ComplianceRuleStore(self.sessions)
+        self.notices = NoticeStore(self.sessions)
 
     def dispose(self) -> None:
         self.engine.dispose()

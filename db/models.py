@@ -231,3 +231,22 @@ class ComplianceRuleRow(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     updated_by: Mapped[str] = mapped_column(String(100), default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Notice(Base):
+    """An alert or digest that was sent (or tried): so a rule fires once per window, a digest once
+    per period, and the dashboard can list what people were told."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)   # alert | digest
+    rule: Mapped[str] = mapped_column(String(100), index=True)  # the rule's name, or the digest's period
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Channel -> whether it took the message (webhook, email).
+    delivered: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

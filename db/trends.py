@@ -15,9 +15,11 @@ LABELS = ["positive", "neutral", "negative"]
 
 
 def sentiment_rows(store: HistoryStore, *, since: datetime | None = None, until: datetime | None = None,
-                   channel: str | None = None, user_name: str | None = None) -> pd.DataFrame:
-    """One row per tagged text: time, channel, label, aspects (one user's, when given)."""
-    statement = (select(Request.created_at, Request.channel, Result.label, Result.aspects)
+                   channel: str | None = None, user_name: str | None = None,
+                   brand_id: int | None = None) -> pd.DataFrame:
+    """One row per tagged text: time, channel, label, aspects, text, confidence (one user's, when given)."""
+    statement = (select(Request.created_at, Request.channel, Result.label, Result.aspects, Request.input_text,
+                        Result.confidence, Request.id)
                  .join(Result, Result.request_id == Request.id)
                  .where(Request.task == "sentiment", Request.status == "ok"))
     if since:
@@ -28,23 +30,54 @@ def sentiment_rows(store: HistoryStore, *, since: datetime | None = None, until:
         statement = statement.where(Request.channel == channel)
     if user_name:
         statement = statement.where(Request.user_name == user_name)
+    if brand_id is not None:
+        statement = statement.where(Request.brand_id == brand_id)
     with store.sessions() as session:
-        rows = session.execute(statement).all()
-    frame = pd.DataFrame(rows, columns=["created_at", "channel", "label", "aspects"])
+        rows = session.execute(statement.order_by(Request.created_at)).all()
+    frame = pd.DataFrame(rows, columns=["created_at", "channel", "label", "aspects", "text", "confidence", "request_id"])
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
     return frame
 
 
-def polarity_trend(rows: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
-    """Counts per label per period, plus the negative share."""
-    if rows.empty:
+def polarity_trend(rows: pd.DataFrame, freq: str = "D", *, since: datetime | None = None,
+                   until: datetime | None = None) -> pd.DataFrame:
+    """Counts per label per period, plus the negative share. With `since`/`until`, every period of the
+    range is a row (zero when nothing was tagged), so one busy day still draws as a point among days."""
+    if rows.empty and since is None:
         return pd.DataFrame(columns=[*LABELS, "total", "negative_share"])
     counts = (rows.assign(period=rows["created_at"].dt.floor(freq))
               .pivot_table(index="period", columns="label", aggfunc="size", fill_value=0)
-              .reindex(columns=LABELS, fill_value=0))
+              .reindex(columns=LABELS, fill_value=0)) if not rows.empty else pd.DataFrame(columns=LABELS)
+    if since is not None and until is not None:
+        periods = pd.date_range(pd.Timestamp(since).floor(freq), pd.Timestamp(until).floor(freq), freq=freq)
+        counts = counts.reindex(periods, fill_value=0)
+        counts.index.name = "period"
+    counts = counts.astype(int)
     counts["total"] = counts[LABELS].sum(axis=1)
-    counts["negative_share"] = (counts["negative"] / counts["total"]).round(4)
+    counts["negative_share"] = (counts["negative"] / counts["total"].where(counts["total"] > 0)).round(4)
     return counts
+
+
+def trend_frequency(since: datetime, until: datetime) -> str:
+    """Hours for a range of up to two days (today alone is 24 points, not one), else days."""
+    return "h" if until - since <= timedelta(days=2) else "D"
+
+
+def labels_in(rows: pd.DataFrame, aspect: str | None = None) -> list[str]:
+    """The review labels, or with an aspect the labels of its mentions (物流 negative in a positive review)."""
+    if not aspect:
+        return list(rows["label"])
+    return [a["label"] for aspects in rows["aspects"] if aspects for a in aspects if a.get("aspect") == aspect]
+
+
+def window_figures(store: HistoryStore, start: datetime, end: datetime, *, channel: str | None = None,
+                   brand_id: int | None = None, aspect: str | None = None, user_name: str | None = None) -> dict:
+    """How many reviews (or aspect mentions) the window holds, how many negative, and the share."""
+    labels = labels_in(sentiment_rows(store, since=start, until=end, channel=channel, brand_id=brand_id,
+                                      user_name=user_name), aspect)
+    negative = labels.count("negative")
+    return {"count": len(labels), "negative": negative,
+            "negative_share": round(negative / len(labels), 4) if labels else 0.0}
 
 
 def aspect_table(rows: pd.DataFrame) -> pd.DataFrame:

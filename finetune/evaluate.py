@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from contentgen.engine.base import Engine
+from contentgen.heads import Head
+from contentgen.service import sentiment_scores
 from contentgen.tasks import get_task
 from finetune.data import example_from_row, read_rows
 from finetune.metrics import classification_scores, generation_scores, repetition_scores
@@ -39,24 +41,23 @@ def accuracy_by_source(predicted: list[str], rows: list[dict[str, Any]]) -> dict
 
 
 def evaluate_sentiment(engine: Engine, rows: list[dict[str, Any]], adapter: str | None,
-                       predictions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    template = get_task("sentiment")
+                       predictions: list[dict[str, Any]] | None = None, head: Head | None = None) -> dict[str, Any]:
+    """Labels as the service gives them (`service.sentiment_scores`: the head when given, else the
+    label words scored with the adapter)."""
     examples = [(row, example_from_row(row, "sentiment")) for row in rows]
     examples = [(row, ex) for row, ex in examples if ex is not None]
-    words = list(template.label_words.values())
-    label_of = {w: label for label, w in template.label_words.items()}
     started = time.perf_counter()
-    scores = engine.score_labels([ex.conversation for _, ex in examples], words, adapter=adapter)
+    scores = sentiment_scores(engine, [ex.conversation for _, ex in examples], head=head, adapter=adapter)
     seconds = time.perf_counter() - started
     gold = [row["label"] for row, _ in examples]
-    predicted = [label_of[max(s, key=s.get)] for s in scores]
+    predicted = [max(s, key=s.get) for s in scores]
     # Restricted to the labels the file uses (binary files: positive vs negative).
-    gold_words = sorted({template.label_words[g] for g in gold})
-    restricted = [label_of[max(gold_words, key=s.get)] for s in scores]
+    gold_labels = sorted(set(gold))
+    restricted = [max(gold_labels, key=s.get) for s in scores]
     if predictions is not None:
         predictions += [{"id": row.get("id"), "source": row.get("source"), "text": row.get("text"),
                          "gold": row["label"], "prediction": label,
-                         "scores": {label_of[word]: round(p, 4) for word, p in s.items()}}
+                         "scores": {label_: round(p, 4) for label_, p in s.items()}}
                         for (row, _), label, s in zip(examples, predicted, scores, strict=True)]
     return {
         **classification_scores(predicted, gold),
@@ -110,12 +111,12 @@ def evaluate_generation(engine: Engine, task: str, rows: list[dict[str, Any]], a
 
 def evaluate(engine: Engine, task: str, data: Path, *, limit: int | None = None,
              adapter: str | None = None, baseline: bool = False, max_new_tokens: int = 192,
-             seed: int = 0, predictions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+             seed: int = 0, predictions: list[dict[str, Any]] | None = None, head: Head | None = None) -> dict[str, Any]:
     rows = sample_rows(data, limit, seed)
     result: dict[str, Any] = {"task": task, "data": str(data), "limit": limit, "seed": seed,
-                              "model": engine.model_id, "adapter": adapter}
+                              "model": engine.model_id, "adapter": adapter, "head": bool(head)}
     if get_task(task).kind == "classify":
-        result.update(evaluate_sentiment(engine, rows, adapter, predictions))
+        result.update(evaluate_sentiment(engine, rows, adapter, predictions, head=head))
         if baseline:
             result["snownlp"] = evaluate_snownlp(rows)
     else:

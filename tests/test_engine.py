@@ -87,6 +87,24 @@ def test_score_labels_is_a_distribution_and_padding_invariant(any_engine):
         assert abs(alone[label] - batched[label]) < 1e-4
 
 
+def test_hidden_states_are_the_lm_heads_input_and_padding_invariant(any_engine, tiny_engine):
+    import numpy as np
+
+    short, long = conv("好"), conv("物流很快，包装完好，质量很好，好评！" * 4)
+    alone = any_engine.hidden_states([short])
+    batched = any_engine.hidden_states([long, short, long])
+    assert alone.shape == (1, tiny_engine._net.config.hidden_size) and batched.shape[0] == 3
+    np.testing.assert_allclose(alone[0], batched[1], atol=1e-4)
+    assert not np.allclose(batched[0], batched[1], atol=1e-3)
+    # Both backends read the same state: the LM head over it gives the logits the transformers engine scores.
+    head = tiny_engine._net.get_output_embeddings().weight.detach().float().numpy()
+    ids = tiny_engine.label_token_ids(["正面", "负面"])
+    logits = alone[0] @ head[ids].T
+    expected = tiny_engine.score_labels([short], ["正面", "负面"])[0]
+    probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    np.testing.assert_allclose(probs, [expected["正面"], expected["负面"]], atol=1e-3)
+
+
 def test_labels_sharing_a_first_token_are_rejected(any_engine):
     import pytest
 

@@ -61,7 +61,7 @@ def test_a_prompt_start_is_prefilled_once_and_reused_across_calls(tiny_llama_eng
     engine._forget_prefixes(adapter=None)
     decoded: list[int] = []
     original = engine._decode
-    monkeypatch.setattr(engine, "_decode", lambda entries: decoded.append(len(entries)) or original(entries))
+    monkeypatch.setattr(engine, "_decode", lambda entries, *more: decoded.append(len(entries)) or original(entries, *more))
     assert [g.text for g in engine.generate(prompts, GREEDY)] == alone
     [(adapter, shared)] = engine._prefix_slots
     assert adapter is None and engine.tokenizer.decode(list(shared)).endswith("只回答一个词。评论：")

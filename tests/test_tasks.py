@@ -25,6 +25,8 @@ SAMPLES: dict[str, dict[str, str]] = {
     "sentiment": {"text": "物流很快，包装完好"},
     "title": {"brand": "膳魔师", "product": "保温杯", "points": "316不锈钢,12小时保温,500ml", "n": "3"},
     "rewrite": {"text": "全网最好的保温杯"},
+    # The insight report's topics (no face of its own: the service calls it).
+    "complaint_summary": {"topic": "物流", "reviews": "太慢了,等了一周"},
     # The OpenAI-compatible face (tests/test_openai_api.py): the client writes the conversation.
     "chat": {"message": "写一句保温杯的文案"},
 }
@@ -78,7 +80,7 @@ def test_service_runs_and_records(service, store, task_name):
     if task.kind == "classify":
         [result] = service.run_many(task_name, [request])
         assert result.label in task.label_words
-    elif task.command is None and not task.build_conversation:  # rewrite: the copy pages' button
+    elif task_name == "rewrite":  # the copy pages' button
         result = service.compliant_rewrite(SAMPLES[task_name]["text"])
     else:
         result = service.generate(task_name, request)

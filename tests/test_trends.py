@@ -56,3 +56,20 @@ def test_negative_share_alert(store):
     assert "超过阈值" in alert.message
     assert not negative_alert(store, threshold=0.7, now=NOW).triggered
     assert not negative_alert(store, threshold=0.5, min_count=10, now=NOW).triggered
+
+
+def test_a_range_gets_every_period_so_one_day_of_reviews_still_draws(store):
+    from db.trends import trend_frequency
+
+    for hour in (1, 1, 5):
+        seed(store, NOW.replace(hour=hour), "negative" if hour == 5 else "positive")
+    day_start, day_end = NOW.replace(hour=0), NOW.replace(hour=23, minute=59)
+    assert trend_frequency(day_start, day_end) == "h"
+    assert trend_frequency(day_start - timedelta(days=29), day_end) == "D"
+    hourly = polarity_trend(sentiment_rows(store, since=day_start, until=day_end), "h", since=day_start, until=day_end)
+    assert len(hourly) == 24 and hourly["total"].sum() == 3
+    assert hourly.loc[hourly.index[1], "positive"] == 2 and hourly.loc[hourly.index[5], "negative_share"] == 1.0
+    assert hourly["negative_share"].isna().sum() == 22  # no reviews: no share, not 0%
+    empty = polarity_trend(sentiment_rows(store, since=NOW + timedelta(days=5)), "D",
+                           since=NOW + timedelta(days=5), until=NOW + timedelta(days=7))
+    assert len(empty) == 3 and empty["total"].sum() == 0

@@ -211,9 +211,47 @@ def test_dashboard_shows_trends_and_alert(app_env):
                      channel="淘宝")
     at = page("dashboard")
     assert "超过阈值" in at.error[0].value  # 80% negative > 30%
-    assert "共 5 条记录" in at.caption[-1].value
+    assert any("共 5 条记录" in c.value for c in at.caption)
     at.slider(key="dash_threshold").set_value(0.9).run()
     assert not at.error and "80%" in at.info[0].value
+
+
+def test_dashboard_draws_nine_reviews_of_one_day_and_opens_from_an_alert_link(app_env):
+    from datetime import date
+
+    from db.history import ResultRecord
+
+    store = Database(app_env)
+    for i, label in enumerate(["negative"] * 3 + ["positive"] * 5 + ["neutral"]):
+        store.history.record(task="sentiment", inputs={}, input_text=label, model_id="m", params={}, user_name="u",
+                             results=[ResultRecord(text=label, label=label, confidence=0.9,
+                                                   aspects=[{"aspect": "物流", "label": "negative", "confidence": 0.9,
+                                                             "evidence": "物流慢"}] if i < 2 else None)],
+                             channel="淘宝")
+    at = AppTest.from_file(str(VIEWS / "dashboard.py"), default_timeout=60)
+    today = date.today().isoformat()
+    at.query_params["from"] = today
+    at.query_params["to"] = today
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["dash_dates"] == (date.today(), date.today())
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    chart = at.get("vega_lite_chart")[0].proto
+    drawn = convert_arrow_bytes_to_pandas_df(chart.datasets[0].data.data)
+    # Every hour of the day, three labels each, the 9 reviews among them (a line of one day drew nothing).
+    assert len(drawn) == 24 * 3 and drawn["条数"].sum() == 9
+    assert at.metric[0].value == "33%"
+    topics = at.dataframe[0].value  # 差评主题: the 2 reviews that named 物流 (negative), the rest 其他
+    assert topics["主题"].tolist() == ["物流", "其他"] and topics["差评"].tolist() == [2, 1]
+    assert at.get("download_button")
+    at.button[0].click()  # the model sums up each topic (the tiny model: noise, but one line each)
+    at = run_until(at, lambda a: a.dataframe and a.dataframe[0].value["模型归纳"].str.len().gt(0).all())
+    assert at.dataframe[0].value["主题"].tolist() == ["物流", "其他"]
+    at = AppTest.from_file(str(VIEWS / "dashboard.py"), default_timeout=60)
+    at.query_params.update({"from": today, "to": today, "aspect": "物流"})
+    at.run()
+    assert at.session_state["dash_aspect"] == "物流" and at.metric[0].value == "100%"  # the aspect's own labels
 
 
 def test_sentiment_page_records_channel_and_aspects(app_env):

@@ -157,6 +157,12 @@ def service() -> ContentService | None:
     return build_service(config, source="ui", engine=engine, store=store(), user_name=current_user())
 
 
+def records_service() -> ContentService:
+    """The service for reading records (insight, trends) without loading the model."""
+    config = settings()
+    return ContentService(None, store(), user_name=current_user(), source="ui", rules=config.rules)  # type: ignore[arg-type]
+
+
 def keep_inputs(*keys: str) -> None:
     """Keep widget values when the user switches pages (Streamlit drops them otherwise)."""
     for key in keys:

@@ -6,7 +6,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from contentgen.config import GenerationParams
+from contentgen.errors import UserFacingError
 
 # OpenAI-style chat messages: [{"role": "system"|"user"|"assistant", "content": "..."}]
 Conversation = list[dict[str, str]]
@@ -43,6 +46,8 @@ class Engine(ABC):
     model_id: str
     adapters: dict[str, str]  # adapter name -> where it was loaded from
     batch_size: int = 8       # sequences per forward pass (see the contract above)
+    # Task -> a classification head over `hidden_states` (contentgen/heads.py), set by runtime.build_engine.
+    heads: dict = {}  # noqa: RUF012  (replaced per engine, never mutated)
 
     @abstractmethod
     def load_adapter(self, name: str, path: str) -> None:
@@ -71,3 +76,8 @@ class Engine(ABC):
         adapter: str | None = None,
     ) -> list[dict[str, float]]:
         """Probability of each label as the answer's start, one dict per conversation."""
+
+    def hidden_states(self, conversations: Sequence[Conversation], adapter: str | None = None) -> np.ndarray:
+        """The model's last hidden state (after its final norm) at the end of each prompt, where the
+        answer would start: one row per conversation, what a classification head reads."""
+        raise UserFacingError("当前推理引擎不提供模型的隐藏状态，无法使用分类头。请改用内置引擎（llama.cpp 或 transformers）。")

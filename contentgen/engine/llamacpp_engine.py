@@ -59,6 +59,7 @@ class _Row:
     processors: LogitsProcessorList | None = None
     generated: list[int] = field(default_factory=list)
     logits: np.ndarray | None = None
+    features: np.ndarray | None = None  # the last hidden state after the prompt (hidden_states)
     finished: bool = False
 
 
@@ -208,10 +209,13 @@ class LlamaCppEngine(Engine):
         for key in [k for k in self._prefix_slots if k[0] == adapter]:
             self._lib.llama_memory_seq_rm(self._memory, self._prefix_slots.pop(key), -1, -1)
 
-    def _decode(self, entries: list[tuple[int, int, int, bool]]) -> list[np.ndarray | None]:
+    def _decode(self, entries: list[tuple[int, int, int, bool]], features: bool = False) -> list[np.ndarray | None]:
         """Run (token, position, sequence, wants logits) entries through the model, in pieces of
-        TOKENS_PER_DECODE; return the logits of each entry that asked for them, else None."""
+        TOKENS_PER_DECODE; return the logits of each entry that asked for them, else None
+        (`features`: the last hidden state, after the final norm, instead of the logits)."""
         lib, batch = self._lib, self._batch
+        read, width = ((lib.llama_get_embeddings_ith, lib.llama_model_n_embd(self._model)) if features
+                       else (lib.llama_get_logits_ith, self.n_vocab))
         out: list[np.ndarray | None] = [None] * len(entries)
         for start in range(0, len(entries), TOKENS_PER_DECODE):
             piece = entries[start : start + TOKENS_PER_DECODE]
@@ -231,8 +235,8 @@ class LlamaCppEngine(Engine):
                 raise RuntimeError(f"llama_decode failed with status {status}")
             for i, (_token, _position, _seq, wants) in enumerate(piece):
                 if wants:
-                    pointer = lib.llama_get_logits_ith(self._ctx, i)
-                    out[start + i] = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
+                    pointer = read(self._ctx, i)
+                    out[start + i] = np.ctypeslib.as_array(pointer, shape=(width,)).copy()
         return out
 
     def _best_cached(self, tokens: list[int], adapter: str | None) -> tuple[int, int]:
@@ -298,7 +302,8 @@ class LlamaCppEngine(Engine):
         self._prefix_slots[key] = slot
         return slot
 
-    def _start_rows(self, prompts: list[list[int]], prefix_size: int, adapter: str | None) -> list[_Row]:
+    def _start_rows(self, prompts: list[list[int]], prefix_size: int, adapter: str | None,
+                    features: bool = False) -> list[_Row]:
         """Working rows for these prompts with their logits after the prompt. Call with the lock held.
 
         Several rows: their shared start (prefix_size tokens) is prefilled once into a cached
@@ -323,9 +328,18 @@ class LlamaCppEngine(Engine):
                 self._copy(source, row.seq, start)
         entries = [(token, position, row.seq, position == len(row.prompt) - 1)
                    for row in rows for position, token in enumerate(row.prompt) if position >= start]
-        logits = [values for values in self._decode(entries) if values is not None]
-        for row, values in zip(rows, logits):
-            row.logits = values
+        if features:  # the context outputs hidden states for this decode only
+            self._lib.llama_set_embeddings(self._ctx, True)
+        try:
+            outputs = [values for values in self._decode(entries, features) if values is not None]
+        finally:
+            if features:
+                self._lib.llama_set_embeddings(self._ctx, False)
+        for row, values in zip(rows, outputs):
+            if features:
+                row.features = values
+            else:
+                row.logits = values
         if len(rows) == 1 and self.reuse_prefix and len(prompts[0]) > MIN_SHARED_PREFIX:
             self._remember(rows[0].seq, prompts[0][:-1], adapter)
         return rows
@@ -442,6 +456,17 @@ class LlamaCppEngine(Engine):
                 results[index] = dict(zip(labels, torch.softmax(chosen, dim=-1).tolist()))
         return [r for r in results if r is not None]
 
+    def hidden_states(self, conversations: Sequence[Conversation], adapter: str | None = None) -> np.ndarray:
+        encoded, prefix_size = self._encoded(conversations)
+        results: list[np.ndarray | None] = [None] * len(encoded)
+        for indices in self._groups(encoded):
+            with self._lock.hold():
+                rows = self._start_rows([encoded[i] for i in indices], prefix_size, adapter, features=True)
+                self._release(rows)
+            for index, row in zip(indices, rows):
+                results[index] = row.features
+        return np.stack(results).astype(np.float32)
+
 
 _LOG_CALLBACK = None
 
@@ -454,7 +479,9 @@ def _quiet_log():  # noqa: ANN202
         def forward(level: int, text: bytes, _user_data) -> None:  # noqa: ANN001
             # LoRA weights stay in plain CPU buffers (the base's repacked layout cannot hold them): expected.
             # The Qwen vocabulary's "</s>" is typed as text; llama.cpp says so at every load.
-            if level in (3, 4) and text and b"fallback to CPU" not in text and b"control-looking" not in text:
+            # Hidden states make llama.cpp output every token of the decode, and it says so each time.
+            if level in (3, 4) and text and b"fallback to CPU" not in text and b"control-looking" not in text \
+                    and b"not marked as outputs" not in text:
                 log.warning("llama.cpp: %s", text.decode(errors="replace").rstrip())
 
         _LOG_CALLBACK = _llama().llama_log_callback(forward)

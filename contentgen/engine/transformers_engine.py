@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import (
     DynamicCache,
@@ -325,3 +326,21 @@ class TransformersEngine(Engine):
             for row, index in enumerate(indices):
                 results[index] = {label: float(p) for label, p in zip(labels, probs[row].tolist())}
         return [r for r in results if r is not None]
+
+    def hidden_states(self, conversations: Sequence[Conversation], adapter: str | None = None) -> np.ndarray:
+        encoded = self._encode_all(conversations)
+        prefix_size = self._shared_prefix_size(encoded, conversations)
+        results: list[np.ndarray | None] = [None] * len(encoded)
+        for indices in self._token_budget_batches([len(ids) - prefix_size for ids in encoded]):
+            with self._using(adapter):
+                batch, cached = self._inputs([encoded[i] for i in indices], prefix_size, adapter)
+                positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+                if prefix_size:
+                    batch = {"input_ids": batch["input_ids"][:, prefix_size:], "attention_mask": batch["attention_mask"]}
+                    positions = positions[:, prefix_size:]
+                # The last of hidden_states is after the final norm: what the LM head reads.
+                states = self._net(**batch, **cached, position_ids=positions, logits_to_keep=1,
+                                   output_hidden_states=True).hidden_states[-1][:, -1, :]
+            for row, index in enumerate(indices):
+                results[index] = states[row].float().numpy()
+        return np.stack(results).astype(np.float32)

@@ -8,10 +8,11 @@ export all read this registry.
 from __future__ import annotations
 
 from contentgen.errors import UserFacingError
-from contentgen.tasks import chat, copy, reply, rewrite, sentiment, title
+from contentgen.tasks import chat, complaints, copy, reply, rewrite, sentiment, title
 from contentgen.tasks.base import InputField, Prepared, Task
 
-TASKS: dict[str, Task] = {module.TASK.name: module.TASK for module in (copy, reply, sentiment, title, rewrite, chat)}
+TASKS: dict[str, Task] = {module.TASK.name: module.TASK for module in (copy, reply, sentiment, title, rewrite, chat,
+                                                                 complaints)}
 
 
 def get_task(name: str) -> Task:
