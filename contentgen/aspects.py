@@ -1,6 +1,7 @@
 """Aspect tags (物流/质量/价格/…): which aspects a review talks about, and how it feels about each.
 
-Aspects and their keywords are data (contentgen/rules/aspects.csv or CONTENTGEN_ASPECTS).
+Aspects and their keywords are data per industry (电商, 餐饮, 酒店, 汽车: contentgen/rules/aspects.csv
+or CONTENTGEN_ASPECTS, columns industry, aspect, keywords).
 A clause that mentions an aspect's keyword (a jieba word, so 值 does not fire inside 价值)
 is scored for polarity with the same label scoring as the whole review.
 """
@@ -19,11 +20,25 @@ RULES = Path(__file__).with_name("rules") / "aspects.csv"
 CLAUSE_SPLIT = re.compile(r"[，。！？；,.!?;~～\n]+")
 
 
-def load_aspects(path: Path | None = None) -> dict[str, set[str]]:
+DEFAULT_INDUSTRY = "电商"
+
+
+def load_aspect_sets(path: Path | None = None) -> dict[str, dict[str, set[str]]]:
+    """Industry -> aspect -> keywords. A file without an industry column is one set, used for every industry."""
     path = Path(path or RULES)
+    sets: dict[str, dict[str, set[str]]] = {}
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        return {row["aspect"].strip(): set(row["keywords"].split()) for row in csv.DictReader(fh)
-                if row.get("aspect", "").strip()}
+        for row in csv.DictReader(fh):
+            if row.get("aspect", "").strip():
+                industry = (row.get("industry") or "").strip() or DEFAULT_INDUSTRY
+                sets.setdefault(industry, {})[row["aspect"].strip()] = set(row["keywords"].split())
+    return sets
+
+
+def load_aspects(path: Path | None = None, industry: str = DEFAULT_INDUSTRY) -> dict[str, set[str]]:
+    """One industry's aspects (电商 when the file has no such industry)."""
+    sets = load_aspect_sets(path)
+    return sets.get(industry) or sets.get(DEFAULT_INDUSTRY) or next(iter(sets.values()), {})
 
 
 def aspect_clauses(text: str, aspects: dict[str, set[str]]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from contentgen.adapters import covers
-from contentgen.aspects import aspect_clauses, load_aspects
+from contentgen.aspects import DEFAULT_INDUSTRY, aspect_clauses, load_aspect_sets
 from contentgen.config import GenerationParams, RulesConfig
 from contentgen.engine.base import Engine, Generation
 from contentgen.engine.fair import current_requester
@@ -206,7 +206,7 @@ class ContentService:
         self.source = source
         self.rules = rules or RulesConfig()
         self.handoff_webhook = handoff_webhook
-        self._aspects: dict[str, set[str]] | None = None
+        self._aspects: dict[str, dict[str, set[str]]] | None = None
 
     @property
     def requester(self) -> str:
@@ -528,7 +528,7 @@ class ContentService:
         head = self.engine.heads.get("sentiment") if adapter == AUTO else None
         adapter = None if head is not None else self.resolve_adapter("sentiment", adapter)
         labels = list(head.labels) if head is not None else list(spec.label_words)
-        mentions = [aspect_clauses(r.text, self.aspects) if with_aspects else {} for r in requests]
+        mentions = [aspect_clauses(r.text, self.aspects_for(r.industry)) if with_aspects else {} for r in requests]
         clause_requests = [TagRequest(text=clause) for m in mentions for clause in m.values()]
         started = time.perf_counter()
         # One pass for the reviews and every aspect clause (grouped by length inside).
@@ -596,10 +596,24 @@ class ContentService:
         return insight, rows
 
     @property
-    def aspects(self) -> dict[str, set[str]]:
+    def aspect_sets(self) -> dict[str, dict[str, set[str]]]:
+        """Industry -> aspect -> keywords (rules/aspects.csv, or the company's own file)."""
         if self._aspects is None:
-            self._aspects = load_aspects(self.rules.aspects or None)
+            self._aspects = load_aspect_sets(self.rules.aspects or None)
         return self._aspects
+
+    def aspects_for(self, industry: str = "") -> dict[str, set[str]]:
+        sets = self.aspect_sets
+        return sets.get(industry or DEFAULT_INDUSTRY) or sets.get(DEFAULT_INDUSTRY) or next(iter(sets.values()), {})
+
+    @property
+    def aspects(self) -> dict[str, set[str]]:
+        """Every aspect of every industry with all its keywords: how recorded mentions are read back."""
+        merged: dict[str, set[str]] = {}
+        for aspects in self.aspect_sets.values():
+            for aspect, keywords in aspects.items():
+                merged.setdefault(aspect, set()).update(keywords)
+        return merged
 
 
 def sentiment_scores(engine: Engine, conversations: Sequence[Any], *, head: Head | None = None,

@@ -1,3 +1,4 @@
+import json
 from datetime import datetime, timedelta, timezone
 
 from contentgen.aspects import aspect_clauses, load_aspects
@@ -73,3 +74,23 @@ def test_a_range_gets_every_period_so_one_day_of_reviews_still_draws(store):
     empty = polarity_trend(sentiment_rows(store, since=NOW + timedelta(days=5)), "D",
                            since=NOW + timedelta(days=5), until=NOW + timedelta(days=7))
     assert len(empty) == 3 and empty["total"].sum() == 0
+
+
+def test_each_industry_reads_its_own_aspects(service, app_env, capsys):
+    from contentgen.cli import main
+    from contentgen.tasks import TagRequest
+
+    text = "油耗有点高，但是空间很大，物流也快"
+    car = service.tag([TagRequest(text=text, industry="汽车")])[0]
+    shop = service.tag([text])[0]
+    assert [a["aspect"] for a in car.aspects] == ["油耗", "空间"]
+    assert [a["aspect"] for a in shop.aspects] == ["物流"]
+    assert main(["tag", "--text", "房间很干净，早餐一般", "--industry", "酒店", "--json"]) == 0
+    tagged = json.loads(capsys.readouterr().out)
+    assert {a["aspect"] for a in tagged["aspects"]} == {"房间", "卫生", "早餐"}
+
+
+def test_an_aspect_file_without_industries_serves_every_industry(tmp_path):
+    path = tmp_path / "aspects.csv"
+    path.write_text("aspect,keywords\n售后,售后 退换\n", encoding="utf-8")
+    assert load_aspects(path, "汽车") == {"售后": {"售后", "退换"}}

@@ -7,11 +7,12 @@ from typing import Any
 
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
-from contentgen.tasks.base import InputField, Task
+from contentgen.tasks.base import CHOICE, InputField, Task
 
 LABEL_NAMES = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 # An edited label may be typed in English or Chinese.
 LABELS_TYPED = {**{label: label for label in LABEL_NAMES}, **{name: label for label, name in LABEL_NAMES.items()}}
+INDUSTRIES = ("电商", "餐饮", "酒店", "汽车")  # the aspect sets of rules/aspects.csv
 # Long reviews are cut for scoring (their opening carries the verdict); the full text is stored.
 SENTIMENT_MAX_CHARS = 256
 MAX_TEXT_CHARS = 20000
@@ -22,6 +23,8 @@ class TagRequest:
     text: str = ""
     # Where the text came from (淘宝评论, 客服消息, …): the dashboard filters on it.
     channel: str = ""
+    # Which aspect set reads it (rules/aspects.csv): 电商 (default), 餐饮, 酒店, 汽车.
+    industry: str = ""
 
     def validate(self) -> None:
         # A long review is scored on its opening and stored whole (requests through the API stop at MAX_TEXT_CHARS).
@@ -75,6 +78,8 @@ TASK = Task(
                    columns=("评论", "评价", "内容", "文本", "review", "text", "comment")),
         InputField("channel", "来源", help="文本来源（如 淘宝评论）", max_chars=100,
                    columns=("来源", "渠道", "channel", "source"), job_option=True),
+        InputField("industry", "行业", kind=CHOICE, choices=INDUSTRIES, default="电商",
+                   help="按哪一套方面分析：电商（物流、质量…）、餐饮、酒店、汽车", columns=("行业", "industry"), job_option=True),
     ),
     required_any=("text",),
     result_columns=("情感", "置信度", "方面"),

@@ -5,7 +5,8 @@ import streamlit as st
 
 from contentgen.errors import UserFacingError
 from contentgen.inputs import read_table, texts_from_table
-from contentgen.tasks import get_task
+from contentgen.tasks import TagRequest, get_task
+from contentgen.tasks.sentiment import INDUSTRIES
 from ui.state import (
     adapter_label,
     adapter_picker,
@@ -23,7 +24,7 @@ SENTIMENT = get_task("sentiment")
 LABEL_NAMES = {label: SENTIMENT.display(label) for label in SENTIMENT.label_words}
 MAX_ITEMS = 2000  # larger files belong to batch jobs
 
-keep_inputs("sentiment_text", "sentiment_column", "sentiment_adapter", "sentiment_channel")
+keep_inputs("sentiment_text", "sentiment_column", "sentiment_adapter", "sentiment_channel", "sentiment_industry")
 
 st.header("情感标签")
 st.caption("判断评论或消息的情感倾向（正面 / 中性 / 负面）并给出置信度。")
@@ -41,7 +42,9 @@ if upload is not None:
         st.error(str(exc))
         texts = []
 
-st.text_input("来源（可选，如 淘宝评论、客服消息；看板按来源筛选）", key="sentiment_channel")
+left, right = st.columns(2)
+left.text_input("来源（可选，如 淘宝评论、客服消息；看板按来源筛选）", key="sentiment_channel")
+right.selectbox("行业（决定分析哪些方面）", INDUSTRIES, key="sentiment_industry")
 adapter_picker("sentiment", "sentiment_adapter")
 if st.button("分析情感", type="primary"):
     if not texts:
@@ -52,8 +55,10 @@ if st.button("分析情感", type="primary"):
         svc = service()
         if svc is not None:
             def work(job, svc=svc, texts=tuple(texts), adapter=st.session_state.sentiment_adapter,
-                     channel=(st.session_state.get("sentiment_channel") or "").strip()):
-                job.result = svc.tag(list(texts), adapter=adapter, channel=channel)
+                     channel=(st.session_state.get("sentiment_channel") or "").strip(),
+                     industry=st.session_state.get("sentiment_industry") or INDUSTRIES[0]):
+                job.result = svc.tag([TagRequest(text=t, industry=industry) for t in texts], adapter=adapter,
+                                     channel=channel)
 
             st.session_state.sentiment_job = shared_jobs().submit("sentiment", current_user(), work).id
 
