@@ -271,11 +271,23 @@ GUESSED_CAUSE = re.compile(r"以下几[个种点]原因|(?:可能|或许|也许|
                            r"(?:可能|或许|也许)[^。！？\n]{1,20}(?:导致|造成|引起)的?")
 
 
+# A quoted button, page or menu (“我的淘宝”-“我的发票”, “确认退款”): the customer goes looking for it.
+QUOTED = re.compile(r"[“\"「『]([^”\"」』]{1,12})[”\"」』]")
+# A greeting after the opening: two replies glued together (“…进行投诉：您好，您可以…”).
+LATE_GREETING = re.compile(r"(?<=[：:，,。！？；])\s*(?:您好|你好|亲爱的)[，,！!]")
+
+
 def check_invented_details(grounds: ReplyGrounds, text: str) -> list[dict]:
     source = normalize(" ".join([grounds.customer_text, grounds.order, grounds.policy_text])).replace(" ", "")
     found = [finding(m.start(), m.end(), m.group(0), "编造的联系方式",
                      f"“{m.group(0)}”不在知识库条目和订单信息里，顾客会联系不上", "删掉，或换成知识库写明的联系方式")
              for m in CONTACT.finditer(text) if normalize(m.group(0)).replace(" ", "") not in source]
+    found += [finding(m.start(), m.end(), m.group(0), "编造的操作路径",
+                      f"“{m.group(1)}”不在知识库条目和对话里，顾客可能找不到这个按钮或页面", "删掉，或换成条目里写的操作")
+              for m in QUOTED.finditer(text) if normalize(m.group(1)).replace(" ", "") not in source][:2]
+    found += [finding(m.start(), m.end(), m.group(0).strip(), "格式", "回复中途又打了一次招呼，像两段话拼在一起",
+                      "只在开头问候一次，删去中间的半句")
+              for m in LATE_GREETING.finditer(text)][:1]
     if not GUESSED_CAUSE.search(grounds.policy_text):
         found += [finding(m.start(), m.end(), m.group(0), "猜测原因", "回复猜测了知识库没有写的原因，顾客会当成结论",
                           "不猜原因，直接给出条目里的处理办法")

@@ -79,6 +79,11 @@ def test_a_reply_that_ignores_the_entry_which_answers_is_found():
     # Contact details nobody gave.
     ("您好，请把照片发到customer-service@example.com，我们会尽快处理。", "编造的联系方式"),
     ("您好，可以拨打400-123-4567咨询。", "编造的联系方式"),
+    # A menu path and a button nobody gave (session 22's dev outputs).
+    ("您好，您可以在电脑端登录“我的淘宝”-“我的发票”，选择“公司抬头”。", "编造的操作路径"),
+    ("亲，您在订单详情中点击“确认退款”按钮，我这边帮您处理的", "编造的操作路径"),
+    # Two replies glued together after the apology.
+    ("非常抱歉给您带来不好的体验，您可以通过以下步骤进行投诉：您好，您可以拍下照片发给在线客服。", "格式"),
 ])
 def test_what_an_agent_could_not_send_is_found(text, category):
     assert category in categories(ReplyGrounds(message="耳机左耳没声音"), text)
