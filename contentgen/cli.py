@@ -552,6 +552,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     import time
 
     from contentgen.alerts import check_config, run_due, send_test
+    from contentgen.processes import process_alive
     from contentgen.runtime import build_store
 
     settings = _settings(args)
@@ -577,19 +578,9 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         if args.action == "run":
             return 0
         for _ in range(args.every):  # a second at a time: notice soon when the app stops
-            if args.parent and not _alive(args.parent):
+            if args.parent and not process_alive(args.parent):
                 return 0
             time.sleep(1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

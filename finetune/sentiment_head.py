@@ -22,7 +22,12 @@ from finetune.features import load_features
 from finetune.metrics import classification_scores
 
 LABELS = ("positive", "neutral", "negative")
-DECAYS = (1e-4, 1e-3, 1e-2, 1e-1)
+DECAYS = (1e-2, 3e-2, 1e-1, 3e-1, 1.0)
+# Neutral takes reviews that lean one way; the issue wants neutral recall >= 60% with positive and
+# negative close to the two-class figures. The neutral bias is lowered while dev neutral recall stays
+# above this margin.
+NEUTRAL_RECALL_FLOOR = 65.0
+OFFSETS = tuple(np.round(np.arange(0.0, -3.01, -0.25), 2))
 
 
 def load_split(sets: Path, features: Path, split: str) -> tuple[list[dict], np.ndarray]:
@@ -109,12 +114,20 @@ def main() -> None:
         print(f"decay {decay:g}: dev {json.dumps({k: dev[k] for k in ('accuracy', 'macro_f1', 'recall_neutral')})}",
               flush=True)
     _, decay, weight, bias, _ = max(trials, key=lambda t: t[0])
+    offset = 0.0
+    for candidate in OFFSETS:
+        shifted = bias + np.array([0.0, candidate, 0.0], dtype=np.float32)
+        if report(Head(LABELS, weight, shifted, mean, scale), dev_rows, x_dev)["recall_neutral"] < NEUTRAL_RECALL_FLOOR:
+            break
+        offset = float(candidate)
+    bias = bias + np.array([0.0, offset, 0.0], dtype=np.float32)
     logits = standard(x_dev) @ weight.T + bias
     temperature = fit_temperature(logits, y_dev)
     head = Head(LABELS, weight, bias, mean, scale, temperature,
                 {"task": "sentiment", "feature": "hidden state at the end of the sentiment prompt, base model",
-                 "weight_decay": decay, "train_rows": len(train_rows), "dev_rows": len(dev_rows)})
-    results = {"decay": decay, "temperature": temperature, "dev": report(head, dev_rows, x_dev),
+                 "weight_decay": decay, "neutral_offset": offset, "train_rows": len(train_rows),
+                 "dev_rows": len(dev_rows)})
+    results = {"decay": decay, "neutral_offset": offset, "temperature": temperature, "dev": report(head, dev_rows, x_dev),
                "trials": {f"{t[1]:g}": {k: t[4][k] for k in ("accuracy", "macro_f1", "recall_neutral")} for t in trials}}
     if not args.no_test:
         test_rows, x_test = load_split(sets, features, "test")
