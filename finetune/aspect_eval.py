@@ -14,6 +14,7 @@ import argparse
 import csv
 import json
 import random
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -89,7 +90,8 @@ def main() -> None:
     random.Random(0).shuffle(rows)
     rows = rows[: args.limit]
     industry = "汽车" if args.set == "ccf" else "餐饮"
-    service = build_service(load_settings(), source="cli", store=Database("sqlite:///:memory:"))
+    scratch = tempfile.mkdtemp(prefix="aspect-eval-")
+    service = build_service(load_settings(), source="cli", store=Database(f"sqlite:///{scratch}/eval.db"))
     started = time.perf_counter()
     predicted = []
     for start in range(0, len(rows), 16):
