@@ -136,7 +136,7 @@ def cmd_classify(args: argparse.Namespace, task: Task) -> int:
     elif args.file:
         if not Path(args.file).is_file():
             raise UserFacingError(f"找不到文件“{args.file}”，请检查路径。")
-        texts = read_texts(Path(args.file), args.column)
+        texts = read_texts(Path(args.file), args.column, task.field("text").columns)
     else:
         raise UserFacingError("请用 --text 给出文本，或用 --file 给出文件。")
     empty = [i + 1 for i, t in enumerate(texts) if not t.strip()]
@@ -625,7 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
             source = p.add_mutually_exclusive_group(required=True)
             source.add_argument("--text")
             source.add_argument("--file", help=".csv / .jsonl / .xlsx")
-            p.add_argument("--column", default="text", help="文件中文本所在的列（默认 text）")
+            p.add_argument("--column", help="文件中文本所在的列（默认按列名识别：评论、评价、内容、文本、text…）")
             add_task_arguments(p, replace(task, fields=tuple(f for f in task.fields if f.name != "text")))
         else:
             add_task_arguments(p, task)

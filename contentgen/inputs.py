@@ -127,8 +127,13 @@ def texts_from_table(frame, column: str) -> list[str]:  # noqa: ANN001
     return ["" if v is None or v != v else str(v) for v in frame[column].tolist()]
 
 
-def read_texts(path: Path, column: str) -> list[str]:
+def read_texts(path: Path, column: str | None, known: tuple[str, ...] = ()) -> list[str]:
+    """The texts of one column; with no column named, the first of `known` (评论, 内容, …) the file has."""
     path = Path(path)
     if not path.is_file():
         raise UserFacingError(f"找不到文件“{path}”，请检查路径。")
-    return texts_from_table(read_table(Path(path).read_bytes(), Path(path).name), column)
+    frame = read_table(Path(path).read_bytes(), Path(path).name)
+    if column is None:
+        names = {str(c).strip().lower(): c for c in frame.columns}
+        column = next((names[k.lower()] for k in known if k.lower() in names), known[0] if known else "text")
+    return texts_from_table(frame, column)

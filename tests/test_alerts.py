@@ -139,7 +139,8 @@ def test_a_brand_rule_reads_that_brand_only(store, receiver):
         run_due(store, AlertsConfig(rules=(AlertRule(name="x", brand="不存在的牌子"),)), now=NOW)
 
 
-def test_the_digest_is_sent_once_per_period_when_due(store, receiver):
+def test_the_digest_is_sent_once_per_period_when_due(any_store, receiver):
+    store = any_store  # SQLite and PostgreSQL: the notices table and its times
     surge(store)
     url, bodies = receiver
     config = AlertsConfig(webhook=url, webhook_format="wecom", digest="daily 09:00",

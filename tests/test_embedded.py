@@ -71,6 +71,21 @@ def test_cli_tags_ten_clear_reviews(tmp_path):
     assert not wrong, wrong
 
 
+def test_the_shipped_head_labels_by_default_and_has_a_neutral_class(tmp_path):
+    """A calm question and a factual line are neutral; a complaint stays negative (the adapter's label
+    scoring gave the question negative 0.58 and never said neutral)."""
+    texts = ["可以开发票吗？公司抬头怎么填？", "入住时间：2008.5.14", "用了两天就坏了，客服也不回复，太差了"]
+    path = tmp_path / "texts.csv"
+    path.write_text("评论\n" + "\n".join(texts), encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "contentgen.cli", "tag", "--file", str(path), "--json", "--model", DEFAULT,
+         "--db", f"sqlite:///{tmp_path / 'h.db'}"], capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr
+    labels = json.loads(completed.stdout)
+    assert [r["label"] for r in labels] == ["neutral", "neutral", "negative"], labels
+    assert all(r["adapter_id"] == "sentiment-head" for r in labels)
+
+
 def longest_repeat(text: str) -> int:
     """Length of the longest span that occurs twice (a loop shows as a long one)."""
     best = 0

@@ -49,7 +49,11 @@ def test_the_opinion_is_what_the_clause_says_after_its_aspect(clause, keywords, 
     assert opinion_phrase(clause, keywords) == phrase
 
 
-def test_insight_of_a_week_against_the_week_before(service, store):
+def test_insight_of_a_week_against_the_week_before(tiny_engine, any_store):
+    from contentgen.service import ContentService
+
+    store = any_store  # SQLite and PostgreSQL
+    service = ContentService(tiny_engine, store)
     week(store)
     insight, rows = service.review_insight(NOW - timedelta(days=7), NOW)
     assert (insight.total, insight.negative, insight.previous_total) == (6, 4, 1)
