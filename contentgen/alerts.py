@@ -20,7 +20,9 @@ from urllib.parse import urlencode
 from contentgen.config import AlertRule, AlertsConfig
 from contentgen.errors import UserFacingError
 from contentgen.notify import post_json
+from contentgen.service import find_brand
 from db.database import Database
+from db.models import aware
 from db.trends import window_figures
 
 log = logging.getLogger(__name__)
@@ -75,12 +77,8 @@ def scope_words(rule: AlertRule) -> str:
 
 
 def brand_id(store: Database, name: str) -> int | None:
-    if not name:
-        return None
-    brand = store.brands.get(name)
-    if brand is None:
-        raise UserFacingError(f"告警规则里的品牌“{name}”不存在：请先在品牌页面创建，或改正名称。")
-    return brand.id
+    brand = find_brand(store, name, required=True)
+    return brand.id if brand is not None else None
 
 
 def check_rule(store: Database, config: AlertsConfig, rule: AlertRule, now: datetime) -> Message | None:
@@ -90,11 +88,12 @@ def check_rule(store: Database, config: AlertsConfig, rule: AlertRule, now: date
     filters = {"channel": rule.channel or None, "brand_id": brand_id(store, rule.brand), "aspect": rule.aspect or None}
     current = window_figures(store.history, end - window, end, **filters)
     previous = window_figures(store.history, end - 2 * window, end - window, **filters)
-    value = current["negative_share"] if rule.metric == "negative_share" else current["negative"]
+    share = rule.metric == "negative_share"
+    figure = "negative_share" if share else "negative"
+    value, previous_value = current[figure], previous[figure]
     if current["count"] < rule.min_count or value <= rule.threshold:
         return None
-    shown = (lambda v: f"{v:.0%}") if rule.metric == "negative_share" else (lambda v: f"{v:g} 条")
-    previous_value = previous["negative_share"] if rule.metric == "negative_share" else previous["negative"]
+    shown = (lambda v: f"{v:.0%}") if share else (lambda v: f"{v:g} 条")
     title = f"负面评论告警：{rule.name}"
     link = evidence_link(config, end - window, end, rule)
     text = "\n".join([
@@ -198,6 +197,12 @@ def deliver(store: Database, config: AlertsConfig, message: Message) -> dict[str
     return delivered
 
 
+def notice_row(notice) -> dict[str, Any]:  # noqa: ANN001  (db.models.Notice)
+    """One sent alert or digest as the CLI (--json) and the API show it."""
+    return {"id": notice.id, "kind": notice.kind, "rule": notice.rule, "created_at": notice.created_at.isoformat(),
+            "title": notice.title, "text": notice.text, "figures": notice.figures, "delivered": notice.delivered}
+
+
 def send_test(store: Database, config: AlertsConfig, now: datetime | None = None) -> dict[str, bool]:
     """A message to every configured channel, so an admin sees the robot and the mailbox work."""
     now = now or datetime.now(timezone.utc)
@@ -213,7 +218,7 @@ def run_due(store: Database, config: AlertsConfig, now: datetime | None = None) 
     sent = []
     for rule in config.rules:
         last = store.notices.last("alert", rule.name)
-        if last is not None and as_utc(last.created_at) > now - timedelta(hours=rule.window_hours):
+        if last is not None and aware(last.created_at) > now - timedelta(hours=rule.window_hours):
             continue  # told already within this window
         message = check_rule(store, config, rule, now)
         if message is not None:
@@ -222,13 +227,10 @@ def run_due(store: Database, config: AlertsConfig, now: datetime | None = None) 
     if config.digest:
         kind, *_ = digest_period(config.digest)
         last = store.notices.last("digest", kind)
-        if last is None or as_utc(last.window_end) < last_due(config.digest, now):
+        if last is None or aware(last.window_end) < last_due(config.digest, now):
             message = digest(store, config, now)
             deliver(store, config, message)
             sent.append(message)
     return sent
 
 
-def as_utc(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes for what was stored as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

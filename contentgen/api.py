@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Path, Query, Request, UploadFile
@@ -30,6 +30,7 @@ from contentgen.accounts import ROLE_TASKS, Account, ApiKeyStore
 from contentgen.config import Settings, load_settings
 from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
+from contentgen.alerts import notice_row
 from contentgen.insight import insight_workbook
 from contentgen.runtime import build_service
 from contentgen.service import (
@@ -46,6 +47,7 @@ from contentgen.service import (
 from contentgen.tasks import TASKS, Task, batch_tasks, with_command
 from contentgen.tasks.base import CHOICE, INTEGER, LINES, TURNS, InputField
 from db.database import Database
+from db.models import aware
 
 MAX_BODY_BYTES = 1_000_000  # JSON bodies; uploads for batch jobs get MAX_UPLOAD_BYTES
 MAX_UPLOAD_BYTES = 20_000_000
@@ -214,11 +216,6 @@ def _error(status: int, code: str, message: str, path: str = "") -> JSONResponse
     if path in openai_api.PATHS:
         return JSONResponse(openai_api.error_body(code, message, status), status_code=status)
     return JSONResponse({"code": code, "message": message}, status_code=status)
-
-
-def as_aware(moment: datetime) -> datetime:
-    """A time without a zone is UTC, as the history stores it."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
@@ -443,7 +440,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     def insight_for(account: Account, since: datetime, until: datetime, channel: str, brand: str, summaries: bool):
         allowed(account, "sentiment")
         return service_for(account).review_insight(
-            as_aware(since), as_aware(until), channel=channel or None, brand=brand or None,
+            aware(since), aware(until), channel=channel or None, brand=brand or None,
             user_name=None if account.is_admin else account.name, summaries=summaries)
 
     @app.get("/v1/sentiment/insight", summary="评论洞察：各方面的好评/差评说法、差评主题及与上期对比")
@@ -458,7 +455,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                          brand: str = Query("", max_length=100), summaries: bool = False,
                          account: Account = Depends(caller)) -> Response:
         insight, rows = insight_for(account, since, until, channel, brand, summaries)
-        name = f"insight-{as_aware(since):%Y%m%d}-{as_aware(until):%Y%m%d}.xlsx"
+        name = f"insight-{aware(since):%Y%m%d}-{aware(until):%Y%m%d}.xlsx"
         return Response(insight_workbook(insight, rows),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -467,8 +464,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     def alerts_sent(limit: int = Query(50, ge=1, le=200), account: Account = Depends(caller)) -> list[dict[str, Any]]:
         if not account.is_admin:  # company-wide figures
             raise ApiError(403, "forbidden", "只有管理员可以查看告警记录。")
-        return [{"id": n.id, "kind": n.kind, "rule": n.rule, "created_at": n.created_at.isoformat(), "title": n.title,
-                 "text": n.text, "figures": n.figures, "delivered": n.delivered} for n in store.notices.recent(limit)]
+        return [notice_row(n) for n in store.notices.recent(limit)]
 
     # -------------------------------------------------------------- history and feedback
     @app.get("/v1/history", summary="搜索自己的历史（管理员可查所有人）")

@@ -35,10 +35,13 @@ def load_aspect_sets(path: Path | None = None) -> dict[str, dict[str, set[str]]]
     return sets
 
 
+def industry_aspects(sets: dict[str, dict[str, set[str]]], industry: str = "") -> dict[str, set[str]]:
+    """One industry's aspects: 电商's when the file has no such industry, the file's only set when it has no 电商."""
+    return sets.get(industry or DEFAULT_INDUSTRY) or sets.get(DEFAULT_INDUSTRY) or next(iter(sets.values()), {})
+
+
 def load_aspects(path: Path | None = None, industry: str = DEFAULT_INDUSTRY) -> dict[str, set[str]]:
-    """One industry's aspects (电商 when the file has no such industry)."""
-    sets = load_aspect_sets(path)
-    return sets.get(industry) or sets.get(DEFAULT_INDUSTRY) or next(iter(sets.values()), {})
+    return industry_aspects(load_aspect_sets(path), industry)
 
 
 def aspect_clauses(text: str, aspects: dict[str, set[str]]) -> dict[str, str]:

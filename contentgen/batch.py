@@ -23,9 +23,9 @@ from contentgen.inputs import check_xlsx_size, read_table, refuse_unstorable_tex
 from contentgen.processes import process_alive
 from contentgen.tasks import Task, batch_tasks, get_task
 from contentgen.tasks.base import MAX_FIELD_CHARS
-from db.batches import BatchItemRef, BatchStore, aware
+from db.batches import BatchItemRef, BatchStore
 from db.export import csv_bytes, safe_frame, xlsx_bytes
-from db.models import BatchJob, utcnow
+from db.models import BatchJob, aware, utcnow
 
 STATUS_COLUMNS = ("处理状态", "历史记录编号")
 MAX_CELL_CHARS = MAX_FIELD_CHARS

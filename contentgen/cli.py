@@ -551,7 +551,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     """Negative-review alerts and digests ([alerts] in contentgen.toml): run once, watch, list, test."""
     import time
 
-    from contentgen.alerts import check_config, run_due, send_test
+    from contentgen.alerts import check_config, notice_row, run_due, send_test
     from contentgen.processes import process_alive
     from contentgen.runtime import build_store
 
@@ -559,8 +559,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     store = build_store(settings)
     config = settings.alerts
     if args.action == "list":
-        rows = [{"id": n.id, "kind": n.kind, "rule": n.rule, "created_at": n.created_at.isoformat(), "title": n.title,
-                 "delivered": n.delivered} for n in store.notices.recent(args.limit)]
+        rows = [notice_row(n) for n in store.notices.recent(args.limit)]
         _emit(args, rows, "\n".join(f"{r['created_at'][:16]}\t{r['title']}\t{r['delivered']}" for r in rows)
               or "还没有发出过告警或摘要。")
         return 0

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from contentgen.adapters import covers
-from contentgen.aspects import DEFAULT_INDUSTRY, aspect_clauses, load_aspect_sets
+from contentgen.aspects import aspect_clauses, industry_aspects, load_aspect_sets
 from contentgen.config import GenerationParams, RulesConfig
 from contentgen.engine.base import Engine, Generation
 from contentgen.engine.fair import current_requester
@@ -536,7 +536,7 @@ class ContentService:
         scores = sentiment_scores(self.engine, conversations, head=head, adapter=adapter)
         per_item_ms = (time.perf_counter() - started) * 1000 / max(len(requests), 1)
         clause_scores = iter(scores[len(requests):])
-        method = {"method": "head", "labels": labels} if head is not None else {"method": "label_scoring", "labels": labels}
+        method = {"method": "head" if head is not None else "label_scoring", "labels": labels}
         source = HEAD_ID if head is not None else adapter
 
         def verdict(by_label: dict[str, float]) -> tuple[str, float, dict[str, float]]:
@@ -579,13 +579,8 @@ class ContentService:
             previous_since = since - (until - since)
         except OverflowError:
             raise UserFacingError("开始时间太早，请选择 2000 年以后的时间。") from None
-        brand_id = None
-        if brand:
-            found = self.store.brands.get(brand)
-            if found is None:
-                raise UserFacingError(f"品牌“{brand}”不存在，请检查名称。")
-            brand_id = found.id
-        filters = {"channel": channel or None, "user_name": user_name, "brand_id": brand_id}
+        profile = find_brand(self.store, brand, required=True)
+        filters = {"channel": channel or None, "user_name": user_name, "brand_id": profile.id if profile else None}
         rows = sentiment_rows(self.store.history, since=since, until=until, **filters)
         previous = sentiment_rows(self.store.history, since=previous_since, until=since, **filters)
         insight = build_insight(rows, previous, self.aspects, since, until)
@@ -603,8 +598,7 @@ class ContentService:
         return self._aspects
 
     def aspects_for(self, industry: str = "") -> dict[str, set[str]]:
-        sets = self.aspect_sets
-        return sets.get(industry or DEFAULT_INDUSTRY) or sets.get(DEFAULT_INDUSTRY) or next(iter(sets.values()), {})
+        return industry_aspects(self.aspect_sets, industry)
 
     @property
     def aspects(self) -> dict[str, set[str]]:

@@ -7,13 +7,13 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from db.models import BatchItem, BatchJob, utcnow
+from db.models import BatchItem, BatchJob, aware, utcnow
 
 # Rows per transaction when a job is stored: short write locks whatever the upload's size.
 INSERT_CHUNK = 2000
@@ -56,13 +56,6 @@ class JobProgress:
     @property
     def finished(self) -> int:
         return self.done + self.skipped + self.failed
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
 
 
 class BatchStore:

@@ -16,24 +16,17 @@ import json
 import random
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
-from finetune.sentiment_sets import SHARED, ccf_split
+from finetune.sentiment_sets import SHARED, ccf_aspects, ccf_split
 
-POLARITY = {"-1": "negative", "0": "neutral", "1": "positive"}
+POLARITY = {-1: "negative", 0: "neutral", 1: "positive"}
 ASAP_GROUPS = {"location": "位置", "service": "服务", "price": "价格", "environment": "环境", "dish": "菜品"}
 
 
 def ccf_posts(shared: Path = SHARED) -> list[dict]:
-    gold: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    texts: dict[str, str] = {}
-    with open(shared / "raw" / "ccf_bdci2018_car_aspect" / "train_2.csv", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            if ccf_split(row["content_id"]) == "test":
-                gold[row["content_id"]].add((row["subject"], POLARITY[row["sentiment_value"]]))
-                texts[row["content_id"]] = row["content"].strip()
-    return [{"id": cid, "text": texts[cid], "gold": sorted(pairs)} for cid, pairs in sorted(gold.items())]
+    return [{"id": cid, "text": text, "gold": sorted({(aspect, POLARITY[value]) for aspect, value in aspects})}
+            for cid, (text, aspects) in sorted(ccf_aspects(shared).items()) if ccf_split(cid) == "test"]
 
 
 def asap_reviews(shared: Path = SHARED) -> list[dict]:

@@ -55,20 +55,25 @@ def ccf_split(content_id: str) -> str:
     return "test" if bucket == 0 else "dev" if bucket == 1 else "train"
 
 
-def ccf_posts(shared: Path) -> list[dict]:
-    """One row per post: neutral when every aspect is, else the sign all aspects share (mixed posts left out)."""
-    aspects: dict[str, list[int]] = defaultdict(list)
-    texts: dict[str, str] = {}
+def ccf_aspects(shared: Path = SHARED) -> dict[str, tuple[str, list[tuple[str, int]]]]:
+    """Car-forum post id -> (text, its (aspect, polarity -1/0/1) rows): the file has a row per aspect."""
+    posts: dict[str, tuple[str, list[tuple[str, int]]]] = {}
     with open(shared / "raw" / "ccf_bdci2018_car_aspect" / "train_2.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            aspects[row["content_id"]].append(int(row["sentiment_value"]))
-            texts[row["content_id"]] = row["content"].strip()
+            text, aspects = posts.setdefault(row["content_id"], (row["content"].strip(), []))
+            aspects.append((row["subject"], int(row["sentiment_value"])))
+    return posts
+
+
+def ccf_posts(shared: Path) -> list[dict]:
+    """One row per post: neutral when every aspect is, else the sign all aspects share (mixed posts left out)."""
     posts = []
-    for content_id, values in aspects.items():
+    for content_id, (text, aspects) in ccf_aspects(shared).items():
+        values = [value for _, value in aspects]
         label = ("neutral" if all(v == 0 for v in values) else "positive" if min(values) >= 0
                  else "negative" if max(values) <= 0 else None)
         if label:
-            posts.append({"id": f"ccf-{content_id}", "text": texts[content_id], "label": label, "source": "ccf",
+            posts.append({"id": f"ccf-{content_id}", "text": text, "label": label, "source": "ccf",
                           "split": ccf_split(content_id)})
     return posts
 

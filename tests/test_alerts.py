@@ -135,7 +135,7 @@ def test_a_brand_rule_reads_that_brand_only(store, receiver):
     config = AlertsConfig(rules=(AlertRule(name="声悦", brand="声悦", threshold=0.5),
                                  AlertRule(name="全部", threshold=0.5)), webhook=url)
     assert [m.rule for m in run_due(store, config, now=NOW)] == ["声悦"]
-    with pytest.raises(UserFacingError, match="品牌“不存在的牌子”不存在"):
+    with pytest.raises(UserFacingError, match="没有名为“不存在的牌子”的品牌档案"):
         run_due(store, AlertsConfig(rules=(AlertRule(name="x", brand="不存在的牌子"),)), now=NOW)
 
 

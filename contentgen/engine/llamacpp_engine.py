@@ -440,33 +440,32 @@ class LlamaCppEngine(Engine):
 
         yield from decoded_pieces(produce, [IncrementalDecoder(self.tokenizer, self.stop_token_ids) for _ in encoded])
 
+    def _last_outputs(self, conversations: Sequence[Conversation], adapter: str | None,
+                      features: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+        """(conversation index, the logits after its prompt, or with `features` the last hidden state
+        there), one length group at a time: callers keep what they need, not a vocabulary per text."""
+        encoded, prefix_size = self._encoded(conversations)
+        for indices in self._groups(encoded):
+            with self._lock.hold():
+                rows = self._start_rows([encoded[i] for i in indices], prefix_size, adapter, features=features)
+                self._release(rows)
+            yield from zip(indices, (row.features if features else row.logits for row in rows))
+
     def score_labels(
         self, conversations: Sequence[Conversation], labels: Sequence[str],
         adapter: str | None = None,
     ) -> list[dict[str, float]]:
         label_ids = self.prompts.label_token_ids(labels)
-        encoded, prefix_size = self._encoded(conversations)
-        results: list[dict[str, float] | None] = [None] * len(encoded)
-        for indices in self._groups(encoded):
-            with self._lock.hold():
-                rows = self._start_rows([encoded[i] for i in indices], prefix_size, adapter)
-                self._release(rows)
-            for index, row in zip(indices, rows):
-                chosen = torch.from_numpy(row.logits[label_ids]).float()
-                results[index] = dict(zip(labels, torch.softmax(chosen, dim=-1).tolist()))
-        return [r for r in results if r is not None]
+        results: list[dict[str, float]] = [{}] * len(conversations)
+        for index, logits in self._last_outputs(conversations, adapter):
+            results[index] = dict(zip(labels, torch.softmax(torch.from_numpy(logits[label_ids]).float(), dim=-1).tolist()))
+        return results
 
     def hidden_states(self, conversations: Sequence[Conversation], adapter: str | None = None) -> np.ndarray:
-        encoded, prefix_size = self._encoded(conversations)
-        results: list[np.ndarray | None] = [None] * len(encoded)
-        for indices in self._groups(encoded):
-            with self._lock.hold():
-                rows = self._start_rows([encoded[i] for i in indices], prefix_size, adapter, features=True)
-                self._release(rows)
-            for index, row in zip(indices, rows):
-                results[index] = row.features
+        results: list[np.ndarray] = [np.empty(0)] * len(conversations)
+        for index, state in self._last_outputs(conversations, adapter, features=True):
+            results[index] = state
         return np.stack(results).astype(np.float32)
-
 
 _LOG_CALLBACK = None
 

@@ -303,14 +303,12 @@ class TransformersEngine(Engine):
     def label_token_ids(self, labels: Sequence[str]) -> list[int]:
         return self.prompts.label_token_ids(labels)
 
-    def score_labels(
-        self, conversations: Sequence[Conversation], labels: Sequence[str],
-        adapter: str | None = None,
-    ) -> list[dict[str, float]]:
-        label_ids = torch.tensor(self.label_token_ids(labels))
+    def _last_position(self, conversations: Sequence[Conversation], adapter: str | None,
+                       hidden: bool = False) -> Iterator[tuple[list[int], torch.Tensor]]:
+        """(conversation indices, their logits at the prompt's last token, or with `hidden` the last
+        hidden state there, after the final norm: what the LM head reads), one batch at a time."""
         encoded = self._encode_all(conversations)
         prefix_size = self._shared_prefix_size(encoded, conversations)
-        results: list[dict[str, float] | None] = [None] * len(encoded)
         for indices in self._token_budget_batches([len(ids) - prefix_size for ids in encoded]):
             with self._using(adapter):
                 batch, cached = self._inputs([encoded[i] for i in indices], prefix_size, adapter)
@@ -320,27 +318,26 @@ class TransformersEngine(Engine):
                 if prefix_size:  # the shared prompt start's KV is cached: feed only the rest
                     batch = {"input_ids": batch["input_ids"][:, prefix_size:], "attention_mask": batch["attention_mask"]}
                     positions = positions[:, prefix_size:]
-                logits = self._net(**batch, **cached, position_ids=positions,
-                                    logits_to_keep=1).logits[:, -1, :]
+                output = self._net(**batch, **cached, position_ids=positions, logits_to_keep=1,
+                                   output_hidden_states=hidden)
+                last = output.hidden_states[-1][:, -1, :] if hidden else output.logits[:, -1, :]
+            yield indices, last
+
+    def score_labels(
+        self, conversations: Sequence[Conversation], labels: Sequence[str],
+        adapter: str | None = None,
+    ) -> list[dict[str, float]]:
+        label_ids = torch.tensor(self.label_token_ids(labels))
+        results: list[dict[str, float]] = [{}] * len(conversations)
+        for indices, logits in self._last_position(conversations, adapter):
             probs = torch.softmax(logits[:, label_ids.to(logits.device)].float(), dim=-1)
             for row, index in enumerate(indices):
                 results[index] = {label: float(p) for label, p in zip(labels, probs[row].tolist())}
-        return [r for r in results if r is not None]
+        return results
 
     def hidden_states(self, conversations: Sequence[Conversation], adapter: str | None = None) -> np.ndarray:
-        encoded = self._encode_all(conversations)
-        prefix_size = self._shared_prefix_size(encoded, conversations)
-        results: list[np.ndarray | None] = [None] * len(encoded)
-        for indices in self._token_budget_batches([len(ids) - prefix_size for ids in encoded]):
-            with self._using(adapter):
-                batch, cached = self._inputs([encoded[i] for i in indices], prefix_size, adapter)
-                positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
-                if prefix_size:
-                    batch = {"input_ids": batch["input_ids"][:, prefix_size:], "attention_mask": batch["attention_mask"]}
-                    positions = positions[:, prefix_size:]
-                # The last of hidden_states is after the final norm: what the LM head reads.
-                states = self._net(**batch, **cached, position_ids=positions, logits_to_keep=1,
-                                   output_hidden_states=True).hidden_states[-1][:, -1, :]
+        results: list[np.ndarray] = [np.empty(0)] * len(conversations)
+        for indices, states in self._last_position(conversations, adapter, hidden=True):
             for row, index in enumerate(indices):
                 results[index] = states[row].float().numpy()
         return np.stack(results).astype(np.float32)
