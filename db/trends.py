@@ -102,11 +102,11 @@ class Alert:
 
 def negative_alert(store: HistoryStore, *, window: timedelta = timedelta(hours=24), threshold: float = 0.3,
                    min_count: int = 5, channel: str | None = None, now: datetime | None = None,
-                   user_name: str | None = None) -> Alert:
+                   user_name: str | None = None, brand_id: int | None = None) -> Alert:
     """Alert when the negative share of the last `window` exceeds `threshold` (with enough items)."""
     now = now or datetime.now(timezone.utc)
     rows = sentiment_rows(store, since=now - window, until=now + timedelta(seconds=1), channel=channel,
-                        user_name=user_name)
+                          user_name=user_name, brand_id=brand_id)
     count = len(rows)
     share = float((rows["label"] == "negative").mean()) if count else 0.0
     triggered = count >= min_count and share > threshold

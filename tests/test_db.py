@@ -35,6 +35,22 @@ def test_migration_matches_the_models_and_is_idempotent(db_url):
     assert {"requests", "results"} <= set(inspect(store.engine).get_table_names())
 
 
+def test_in_memory_and_percent_urls_migrate_and_keep_their_rows(tmp_path):
+    import threading
+
+    memory = Database("sqlite:///:memory:")
+    add(memory)
+    found = []
+    reader = threading.Thread(target=lambda: found.extend(memory.history.search("羽绒服")))
+    reader.start()
+    reader.join()
+    assert len(found) == 1  # another thread sees the same in-memory database
+    # A "%" in the URL (a password's percent-escape, or here a folder's name) is not configparser syntax.
+    percent = Database(f"sqlite:///{tmp_path}/50%off/history.db")
+    add(percent)
+    assert len(Database(f"sqlite:///{tmp_path}/50%off/history.db").history.search("羽绒服")) == 1
+
+
 def test_sqlite_runs_in_wal_mode(store):
     if store.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only")

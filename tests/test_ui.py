@@ -254,6 +254,29 @@ def test_dashboard_draws_nine_reviews_of_one_day_and_opens_from_an_alert_link(ap
     assert at.session_state["dash_aspect"] == "物流" and at.metric[0].value == "100%"  # the aspect's own labels
 
 
+def test_dashboard_filters_by_brand_from_an_alert_link(app_env):
+    from datetime import date
+
+    from db.history import ResultRecord
+
+    store = Database(app_env)
+    store.brands.save("第一坊", tone="专业可信")
+    brand_id = store.brands.get("第一坊").id
+    for label, brand in (("negative", brand_id), ("negative", brand_id), ("positive", None), ("positive", None)):
+        store.history.record(task="sentiment", inputs={}, input_text=label, model_id="m", params={}, user_name="u",
+                             results=[ResultRecord(text=label, label=label, confidence=0.9)], channel="淘宝",
+                             brand_id=brand)
+    at = page("dashboard")
+    assert any("共 4 条记录" in c.value for c in at.caption) and at.metric[0].value == "50%"
+    at = AppTest.from_file(str(VIEWS / "dashboard.py"), default_timeout=60)
+    at.query_params.update({"from": date.today().isoformat(), "brand": "第一坊"})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["dash_brand"] == "第一坊"
+    assert any("共 2 条记录" in c.value for c in at.caption) and at.metric[0].value == "100%"
+    assert at.dataframe[0].value["差评"].sum() == 2  # the insight reads the same brand
+
+
 def test_sentiment_page_records_channel_and_aspects(app_env):
     at = page("sentiment")
     at.text_area(key="sentiment_text").input("物流很快，味道一般")

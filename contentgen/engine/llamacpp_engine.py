@@ -328,13 +328,17 @@ class LlamaCppEngine(Engine):
                 self._copy(source, row.seq, start)
         entries = [(token, position, row.seq, position == len(row.prompt) - 1)
                    for row in rows for position, token in enumerate(row.prompt) if position >= start]
-        if features:  # the context outputs hidden states for this decode only
+        if features:
+            # With embeddings on, llama.cpp outputs every token of a decode, through the LM head too
+            # (0.92x label scoring's speed): the prompts go in without them, then the last tokens alone.
+            self._decode([entry for entry in entries if not entry[3]])
             self._lib.llama_set_embeddings(self._ctx, True)
-        try:
-            outputs = [values for values in self._decode(entries, features) if values is not None]
-        finally:
-            if features:
+            try:
+                outputs = self._decode([entry for entry in entries if entry[3]], features=True)
+            finally:
                 self._lib.llama_set_embeddings(self._ctx, False)
+        else:
+            outputs = [values for values in self._decode(entries) if values is not None]
         for row, values in zip(rows, outputs):
             if features:
                 row.features = values
@@ -478,9 +482,7 @@ def _quiet_log():  # noqa: ANN202
         def forward(level: int, text: bytes, _user_data) -> None:  # noqa: ANN001
             # LoRA weights stay in plain CPU buffers (the base's repacked layout cannot hold them): expected.
             # The Qwen vocabulary's "</s>" is typed as text; llama.cpp says so at every load.
-            # Hidden states make llama.cpp output every token of the decode, and it says so each time.
-            if level in (3, 4) and text and b"fallback to CPU" not in text and b"control-looking" not in text \
-                    and b"not marked as outputs" not in text:
+            if level in (3, 4) and text and b"fallback to CPU" not in text and b"control-looking" not in text:
                 log.warning("llama.cpp: %s", text.decode(errors="replace").rstrip())
 
         _LOG_CALLBACK = _llama().llama_log_callback(forward)

@@ -1,5 +1,6 @@
 """情感看板 page: polarity and aspect trends from the history, a negative-share alert, and the alerts and
-digests sent to people. An alert's evidence link opens it with its window and filters (?from=&to=&channel=&aspect=)."""
+digests sent to people. An alert's evidence link opens it with its window and filters
+(?from=&to=&channel=&brand=&aspect=)."""
 
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -27,7 +28,7 @@ def from_link() -> None:
                                               date.fromisoformat(query.get("to", query["from"])))
         except ValueError:
             st.warning("链接里的日期格式不对，已显示最近 30 天。")
-    for name, key in (("channel", "dash_channel"), ("aspect", "dash_aspect")):
+    for name, key in (("channel", "dash_channel"), ("brand", "dash_brand"), ("aspect", "dash_aspect")):
         if query.get(name) and key not in st.session_state:
             st.session_state[key] = query[name]
 
@@ -44,14 +45,14 @@ def trend_chart(trend: pd.DataFrame, freq: str) -> alt.Chart:
     )
 
 
-def insight_section(since: datetime, until: datetime, channel: str, owner: str | None) -> None:
+def insight_section(since: datetime, until: datetime, channel: str, brand: str, owner: str | None) -> None:
     """Praise and complaints per aspect, complaint topics against the period before, the report."""
     st.subheader("评论洞察（与上一同长时段对比）")
-    scope = (since, until, channel, owner)
+    scope = (since, until, channel, brand, owner)
     job = shared_jobs().get(st.session_state.get("dash_summary_job"))
     summarised = job.result if job is not None and job.status == "done" and job.result[0] == scope else None
     insight, reviews = summarised[1] if summarised else records_service().review_insight(
-        since, until, channel=channel or None, user_name=owner)
+        since, until, channel=channel or None, brand=brand or None, user_name=owner)
     left, right = st.columns(2)
     left.metric("负面占比", f"{insight.negative_share:.0%}",
                 delta=f"{(insight.negative_share - insight.previous_negative_share) * 100:+.0f} 个百分点",
@@ -67,7 +68,8 @@ def insight_section(since: datetime, until: datetime, channel: str, owner: str |
             if svc is not None:
                 def work(job, svc=svc, scope=scope):  # noqa: ANN001
                     job.result = (scope, svc.review_insight(scope[0], scope[1], channel=scope[2] or None,
-                                                            user_name=scope[3], summaries=True))
+                                                            brand=scope[3] or None, user_name=scope[4],
+                                                            summaries=True))
                 st.session_state.dash_summary_job = shared_jobs().submit("insight", current_user(), work).id
                 st.rerun()
         if job is not None and job.active:
@@ -95,11 +97,11 @@ def insight_section(since: datetime, until: datetime, channel: str, owner: str |
         st.caption(f"“{OTHER}”：差评中没有提到任何方面关键词的评论。方面关键词可在规则文件 aspects.csv 中按行业配置。")
 
 
-keep_inputs("dash_dates", "dash_channel", "dash_aspect", "dash_threshold", "dash_window")
+keep_inputs("dash_dates", "dash_channel", "dash_brand", "dash_aspect", "dash_threshold", "dash_window")
 from_link()
 
 st.header("情感看板")
-left, middle, right = st.columns(3)
+left, middle, brand_column, right = st.columns(4)
 dates = left.date_input("日期范围", value=(date.today() - timedelta(days=29), date.today()), key="dash_dates")
 owner = visible_user()  # None for an admin: everyone's records
 everything = sentiment_rows(store(), user_name=owner)
@@ -107,6 +109,13 @@ channels = sorted({c for c in everything["channel"].unique() if c})
 if st.session_state.get("dash_channel") and st.session_state["dash_channel"] not in channels:
     channels.append(st.session_state["dash_channel"])
 channel = middle.selectbox("来源", ["", *channels], key="dash_channel", format_func=lambda c: c or "全部")
+profiles = {b.name: b.id for b in store().brands.list()}
+brands = list(profiles)
+if st.session_state.get("dash_brand") and st.session_state["dash_brand"] not in brands:
+    st.session_state["dash_brand"] = ""  # a link to a brand since deleted: show every brand
+brand = brand_column.selectbox("品牌", ["", *brands], key="dash_brand", format_func=lambda b: b or "全部",
+                               help="按生成或分析时选择的品牌档案筛选")
+brand_id = profiles.get(brand) if brand else None
 aspects_seen = sorted({a["aspect"] for found in everything["aspects"] if found for a in found})
 if st.session_state.get("dash_aspect") and st.session_state["dash_aspect"] not in aspects_seen:
     aspects_seen.append(st.session_state["dash_aspect"])
@@ -116,19 +125,20 @@ threshold = left.slider("负面占比告警阈值", 0.05, 0.95, 0.3, 0.05, key="
 window_hours = right.number_input("告警窗口（小时）", 1, 24 * 30, 24, key="dash_window")
 
 alert = negative_alert(store(), window=timedelta(hours=int(window_hours)), threshold=threshold,
-                       channel=channel or None, user_name=owner)
+                       channel=channel or None, user_name=owner, brand_id=brand_id)
 (st.error if alert.triggered else st.info)(("⚠️ " if alert.triggered else "") + alert.message)
 
 if len(dates) == 2:
     since = datetime.combine(dates[0], time.min, tzinfo=timezone.utc)
     until = datetime.combine(dates[1], time.max, tzinfo=timezone.utc)
-    rows = sentiment_rows(store(), since=since, until=until, channel=channel or None, user_name=owner)
+    rows = sentiment_rows(store(), since=since, until=until, channel=channel or None, user_name=owner,
+                          brand_id=brand_id)
     if aspect:  # the aspect's own labels: a positive review can complain about 物流
         rows = rows[[any(a.get("aspect") == aspect for a in (found or [])) for found in rows["aspects"]]]
         rows = rows.assign(label=[next(a["label"] for a in found if a.get("aspect") == aspect)
                                   for found in rows["aspects"]])
     if rows.empty:
-        st.info("所选范围内没有情感标签记录。先在“情感标签”页面分析评论，或放宽日期、来源和方面。")
+        st.info("所选范围内没有情感标签记录。先在“情感标签”页面分析评论，或放宽日期、来源、品牌和方面。")
     else:
         freq = trend_frequency(since, until)
         trend = polarity_trend(rows, freq, since=since, until=until).rename(columns=LABEL_NAMES)
@@ -142,7 +152,7 @@ if len(dates) == 2:
             st.subheader("各方面的情感")
             st.bar_chart(aspects)
         st.caption(f"共 {len(rows)} 条记录。")
-        insight_section(since, until, channel, owner)
+        insight_section(since, until, channel, brand, owner)
 
 config = settings().alerts
 with st.expander("告警与摘要（发给群机器人或邮箱）", expanded=bool(st.query_params.get("from"))):
