@@ -312,7 +312,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     config = train_config(_settings(args), task=args.task, data=args.data, out=args.out, steps=args.steps,
                           batch_size=args.batch_size, learning_rate=args.lr, max_length=args.max_length,
                           limit=args.limit, save_every=args.save_every, checkpoint_dir=args.checkpoint_dir,
-                          rank=args.rank)
+                          rank=args.rank, modules=args.modules,
+                          top_layers=args.top_layers)
     out = train(config)
     _emit(args, {"adapter": str(out)}, f"适配器已保存：{out}")
     return 0
@@ -699,6 +700,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--rank", type=int, default=8)
+    p.add_argument("--modules", choices=["attention", "all"], default="attention",
+                   help="LoRA 加在哪些投影上：attention（q/k/v/o，默认）或 all（再加 MLP 的 gate/up/down）")
+    p.add_argument("--top-layers", type=int, help="只在最后 N 层加 LoRA（反向传播到此为止，CPU 上更快）")
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--limit", type=int, help="最多使用多少条样本")
     p.add_argument("--save-every", type=int, default=10)

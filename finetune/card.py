@@ -15,6 +15,17 @@ LICENCE_NOTE = (
 )
 
 
+def loss_line(task: str) -> str:
+    from contentgen.tasks import get_task
+
+    spec = get_task(task)
+    if spec.kind == "classify" and spec.label_words:
+        words = "/".join(spec.label_words.values())
+        return (f"- Loss: cross-entropy over the label words ({words}) after the prompt, the probabilities label"
+                " scoring reads at inference; prompts are the same templates inference uses (`contentgen/tasks/`).")
+    return "- Loss on answer tokens only; prompts are the same templates inference uses (`contentgen/tasks/`)."
+
+
 def write_card(adapter_dir: Path, *, before: dict | None = None, after: dict | None = None,
                commands: list[str] | None = None, notes: str | None = None) -> Path:
     adapter_dir = Path(adapter_dir)
@@ -33,9 +44,10 @@ def write_card(adapter_dir: Path, *, before: dict | None = None, after: dict | N
         f" ({state.get('examples_seen', state['step'] * config['batch_size'])} examples seen),"
         f" {state['seconds'] / 3600:.1f} h on CPU",
         f"- LoRA: r={lora['rank']}, alpha={lora['alpha']}, dropout={lora['dropout']},"
-        f" modules {', '.join(lora['target_modules'])}; lr {config['learning_rate']} cosine,"
-        f" warm-up {config['warmup_steps']}, max length {config['max_length']} tokens",
-        "- Loss on answer tokens only; prompts are the same templates inference uses (`contentgen/tasks/`).",
+        f" modules {', '.join(lora['target_modules'])}"
+        + (f" of the last {lora['top_layers']} layers" if lora.get("top_layers") else "")
+        + f"; lr {config['learning_rate']} cosine, warm-up {config['warmup_steps']}, max length {config['max_length']} tokens",
+        loss_line(config["task"]),
         "",
         "## Metrics",
         "",

@@ -11,6 +11,7 @@ negative rows, so the source's style cannot stand in for the label. Splits never
   portion), ASAP test sample.
 
     python -m finetune.sentiment_sets --out ~/.cache/contentgen/sentiment_sets
+    python -m finetune.sentiment_sets --lora --out ~/.cache/contentgen/sentiment_sets_lora
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ SIZES = {
              ("ccf", "neutral"): 300, ("ccf", "positive"): 100, ("ccf", "negative"): 100,
              ("asap", "neutral"): 100, ("asap", "positive"): 100, ("asap", "negative"): 100},
 }
+# The LoRA run's training file (`--lora`): many more reviews, ChnSentiCorp's hotels, books and laptops
+# (the published benchmark) as half of them, and every kind of neutral text the data has.
+LORA_TRAIN_SIZES = {("reviews_chnsenticorp", "positive"): 2500, ("reviews_chnsenticorp", "negative"): 2500,
+                    ("reviews", "positive"): 2500, ("reviews", "negative"): 2500,
+                    ("smp", "neutral"): 2000, ("smp", "positive"): 500, ("smp", "negative"): 500,
+                    ("ccf", "neutral"): 1000, ("ccf", "positive"): 250, ("ccf", "negative"): 250,
+                    ("asap", "neutral"): 100, ("asap", "positive"): 100, ("asap", "negative"): 100}
 REVIEW_FILES = {"train": "train.jsonl", "dev": "dev.jsonl", "test": "test.jsonl"}
 
 
@@ -114,20 +122,24 @@ def review_rows(shared: Path, split: str) -> list[dict]:
              "origin": row.get("source", ""), "split": split} for row in rows]
 
 
-def build(shared: Path = SHARED, seed: int = 0) -> dict[str, list[dict]]:
+def build(shared: Path = SHARED, seed: int = 0, lora: bool = False) -> dict[str, list[dict]]:
+    """The three splits; `lora`: the train split with LORA_TRAIN_SIZES (dev and test unchanged)."""
     pools: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     everything = [*ccf_posts(shared), *smp_posts(shared), *asap_reviews(shared)]
     for split in REVIEW_FILES:
         everything += review_rows(shared, split)
     for row in everything:
         pools[(row["split"], row["source"], row["label"])].append(row)
+        if row.get("origin", "").startswith("ChnSentiCorp"):
+            pools[(row["split"], "reviews_chnsenticorp", row["label"])].append(row)
     sets: dict[str, list[dict]] = {}
-    for split, sizes in SIZES.items():
-        chosen = []
+    for split, sizes in {**SIZES, **({"train": LORA_TRAIN_SIZES} if lora else {})}.items():
+        chosen, picked = [], set()
         for (source, label), size in sizes.items():
-            pool = sorted(pools[(split, source, label)], key=lambda r: r["id"])
+            pool = sorted((r for r in pools[(split, source, label)] if r["id"] not in picked), key=lambda r: r["id"])
             random.Random(f"{seed}-{split}-{source}-{label}").shuffle(pool)
             chosen += pool[:size]
+            picked |= {r["id"] for r in pool[:size]}
         random.Random(f"{seed}-{split}").shuffle(chosen)
         sets[split] = [{**row, "text": row["text"][:MAX_CHARS]} for row in chosen]
     seen: set[str] = set()
@@ -140,10 +152,11 @@ def build(shared: Path = SHARED, seed: int = 0) -> dict[str, list[dict]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
+    parser.add_argument("--lora", action="store_true", help="train split for the LoRA run (LORA_TRAIN_SIZES)")
     args = parser.parse_args()
     out = Path(args.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
-    for split, rows in build().items():
+    for split, rows in build(lora=args.lora).items():
         with open(out / f"{split}.jsonl", "w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
         counts: dict[str, int] = defaultdict(int)

@@ -3,7 +3,9 @@
     contentgen finetune --task sentiment --data ../shared/data/sentiment/train.jsonl --out adapters/sentiment
 
 Loss is on the answer tokens only, and only those positions go through the LM head
-(the 152k-word head would otherwise cost as much as a fifth of each step).
+(the 152k-word head would otherwise cost as much as a fifth of each step). For a classification task
+(sentiment) it is cross-entropy over the label words alone at the end of the prompt: exactly the
+probabilities label scoring reads at inference, with nothing spent on the rest of the vocabulary.
 A checkpoint (adapter, optimizer, step) is written every `save_every` steps; running the
 same command again continues from it, so CPU training can span sessions.
 """
@@ -19,10 +21,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from contentgen.adapters import write_scope
 from contentgen.config import DEFAULT_MODEL, ModelConfig
+from contentgen.engine.chat_prompts import ChatPrompts
 from finetune.card import write_card
 from finetune.data import Example, load_examples, platforms_in
 
@@ -35,6 +39,9 @@ class LoraSettings:
     alpha: int = 16
     dropout: float = 0.05
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    # Only the last N decoder layers get LoRA (None: all): the backward pass then stops there, which on a
+    # CPU without bf16 is what makes thousands of classification examples affordable.
+    top_layers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,41 @@ def encode(example: Example, tokenizer, max_length: int) -> tuple[list[int], lis
         return None
     answer_ids = answer_ids[:room]
     return prompt_ids + answer_ids, [IGNORE] * len(prompt_ids) + answer_ids
+
+
+def encode_choice(example: Example, tokenizer, max_length: int, label_words: list[str]) -> tuple[list[int], int] | None:  # noqa: ANN001
+    """Prompt ids and the index of the example's label among the task's label words."""
+    if example.answer not in label_words:
+        return None
+    prompt = tokenizer.apply_chat_template(example.conversation, tokenize=False, add_generation_prompt=True)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    if len(prompt_ids) > max_length:
+        return None
+    return prompt_ids, label_words.index(example.answer)
+
+
+def collate_choices(batch: list[tuple[list[int], int]], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(ids) for ids, _ in batch)
+    input_ids = torch.full((len(batch), width), pad_id)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, (ids, _) in enumerate(batch):
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        mask[row, : len(ids)] = 1
+    return {"input_ids": input_ids, "attention_mask": mask,
+            "last": torch.tensor([len(ids) - 1 for ids, _ in batch]),
+            "target": torch.tensor([target for _, target in batch])}
+
+
+def label_loss(model, batch: dict[str, torch.Tensor], label_ids: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
+    """Cross-entropy over the label words' logits after each prompt (what `score_labels` reads)."""
+    decoder = model.get_base_model().get_decoder()
+    hidden = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    last = hidden[torch.arange(hidden.shape[0]), batch["last"]]
+    head = model.get_output_embeddings()
+    logits = last.float() @ head.weight[label_ids].float().T
+    if getattr(head, "bias", None) is not None:
+        logits = logits + head.bias[label_ids].float()
+    return torch.nn.functional.cross_entropy(logits, batch["target"])
 
 
 def collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
@@ -109,11 +151,16 @@ def length_grouped_batches(lengths: list[int], batch_size: int, seed: int) -> li
     return batches
 
 
-def _lr_at(step: int, config: TrainConfig) -> float:
+def _lr_at(step: int, config: TrainConfig, restart: int = 0) -> float:
+    """Warm-up, then cosine decay. `restart`: the step a run resumed at with a fresh optimizer (from the
+    committed adapter): Adam's first steps are full-size whatever the gradient, so warm up again there."""
     if step < config.warmup_steps:
         return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
-    return config.learning_rate * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    rate = config.learning_rate * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    if restart and step - restart < config.warmup_steps:
+        rate *= (step - restart + 1) / config.warmup_steps
+    return rate
 
 
 def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> Path:
@@ -134,6 +181,7 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
     tokenizer, base, device = loaded.tokenizer, loaded.model, loaded.device
 
     state = {"step": 0, "seconds": 0.0}
+    restart = 0
     if (checkpoint / "adapter_config.json").exists():
         model = PeftModel.from_pretrained(base, str(checkpoint), is_trainable=True)
         state = json.loads((checkpoint / "state.json").read_text())
@@ -141,15 +189,25 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
         model = PeftModel.from_pretrained(base, str(out), is_trainable=True)
         saved = json.loads((out / "train_state.json").read_text())
         state = {"step": saved["step"], "seconds": saved["seconds"]}
+        restart = saved["step"]
     else:
+        layers = base.config.num_hidden_layers
+        top = config.lora.top_layers
         lora = LoraConfig(r=config.lora.rank, lora_alpha=config.lora.alpha, lora_dropout=config.lora.dropout,
-                          target_modules=list(config.lora.target_modules), task_type="CAUSAL_LM")
+                          target_modules=list(config.lora.target_modules), task_type="CAUSAL_LM",
+                          layers_to_transform=list(range(max(0, layers - top), layers)) if top else None)
         model = get_peft_model(base, lora)
     model.train()
 
     examples = load_examples(Path(config.data), config.task, limit=config.limit, seed=config.seed,
                              balance=task.kind == "classify")
-    encoded = [e for e in (encode(x, tokenizer, config.max_length) for x in examples) if e is not None]
+    choices = task.kind == "classify" and bool(task.label_words)
+    if choices:
+        label_words = list(task.label_words.values())
+        label_ids = torch.tensor(ChatPrompts(tokenizer).label_token_ids(label_words))
+        encoded = [e for e in (encode_choice(x, tokenizer, config.max_length, label_words) for x in examples) if e]
+    else:
+        encoded = [e for e in (encode(x, tokenizer, config.max_length) for x in examples) if e is not None]
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
                                   lr=config.learning_rate, weight_decay=0.0)
     if (checkpoint / "optimizer.pt").exists():
@@ -159,24 +217,25 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
         write_scope(out, platforms_in(Path(config.data), task))
     (out / "train_config.json").write_text(json.dumps(asdict(config), ensure_ascii=False, indent=1))
     log = (out / "train_log.jsonl").open("a", encoding="utf-8")
-    batches = length_grouped_batches([len(ids) for ids, _ in encoded], config.batch_size, config.seed)
+    batches = length_grouped_batches([len(item[0]) for item in encoded], config.batch_size, config.seed)
     progress = tqdm(total=config.max_steps, initial=state["step"], desc=f"LoRA {config.task}")
     while state["step"] < config.max_steps:
         step = state["step"]
         started = time.perf_counter()
         # Deterministic batches: a resumed run sees exactly the batches it would have.
         indices = batches[step % len(batches)]
-        batch = {k: v.to(device) for k, v in collate([encoded[i] for i in indices], tokenizer.pad_token_id).items()}
+        gather = collate_choices if choices else collate
+        batch = {k: v.to(device) for k, v in gather([encoded[i] for i in indices], tokenizer.pad_token_id).items()}
         for group in optimizer.param_groups:
-            group["lr"] = _lr_at(step, config)
-        loss = answer_loss(model, batch)
+            group["lr"] = _lr_at(step, config, restart)
+        loss = label_loss(model, batch, label_ids) if choices else answer_loss(model, batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         state["step"] = step + 1
         state["seconds"] += time.perf_counter() - started
-        log.write(json.dumps({"step": step + 1, "loss": round(loss.item(), 4), "lr": _lr_at(step, config),
+        log.write(json.dumps({"step": step + 1, "loss": round(loss.item(), 4), "lr": _lr_at(step, config, restart),
                               "seconds": round(time.perf_counter() - started, 2)}) + "\n")
         log.flush()
         progress.update(1)
@@ -191,6 +250,10 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
 def _save_adapter(model, state: dict, config: TrainConfig, examples: int, out: Path) -> None:  # noqa: ANN001
     """The adapter serving loads, with how far training got."""
     model.save_pretrained(str(out))
+    # The adapter is committed at each session's end to resume from: half precision halves each commit.
+    weights = out / "adapter_model.safetensors"
+    save_file({k: v.to(torch.float16).contiguous() for k, v in load_file(str(weights)).items()}, str(weights),
+              metadata={"format": "pt"})
     (out / "train_state.json").write_text(json.dumps(
         {**state, "max_steps": config.max_steps, "examples": examples,
          "examples_seen": state["step"] * config.batch_size}, indent=1))

@@ -11,7 +11,18 @@ from finetune.metrics import (
     has_repeated_span,
     repetition_scores,
 )
-from finetune.train import IGNORE, TrainConfig, answer_loss, collate, encode, train
+from finetune.train import (
+    IGNORE,
+    LoraSettings,
+    TrainConfig,
+    answer_loss,
+    collate,
+    collate_choices,
+    encode,
+    encode_choice,
+    label_loss,
+    train,
+)
 
 
 def write_jsonl(path, rows):
@@ -73,6 +84,42 @@ def test_answer_loss_equals_full_cross_entropy(tiny_engine):
     assert torch.allclose(fast, full, atol=1e-5)
 
 
+def test_label_loss_is_cross_entropy_over_the_label_words_after_the_prompt(tiny_engine):
+    from peft import LoraConfig, get_peft_model
+
+    tokenizer = tiny_engine.tokenizer
+    words = ["正面", "中性", "负面"]
+    rows = [SENTIMENT_ROWS[0], {"text": "还没用，不好说", "label": "neutral"}, SENTIMENT_ROWS[7]]
+    items = [encode_choice(example_from_row(r, "sentiment"), tokenizer, 256, words) for r in rows]
+    assert [target for _, target in items] == [0, 1, 2]
+    assert encode_choice(example_from_row(rows[0], "sentiment"), tokenizer, 5, words) is None
+    batch = collate_choices(items, tokenizer.pad_token_id)
+    label_ids = torch.tensor(tiny_engine.label_token_ids(words))
+    model = get_peft_model(tiny_engine.model, LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM"))
+    try:
+        with torch.no_grad():
+            loss = label_loss(model, batch, label_ids)
+            # The same numbers from the whole model: each row's logits at its own last prompt token.
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            picked = logits[torch.arange(3), batch["last"]][:, label_ids]
+        assert torch.allclose(loss, torch.nn.functional.cross_entropy(picked.float(), batch["target"]), atol=1e-5)
+    finally:
+        model.unload()
+
+
+def test_top_layers_put_lora_on_the_last_layers_only(tiny_model_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    data = write_jsonl(tmp_path / "s.jsonl", SENTIMENT_ROWS)
+    config = TrainConfig(task="sentiment", data=str(data), out=str(tmp_path / "adapter"), model=str(tiny_model_dir),
+                         max_steps=1, batch_size=2, lora=LoraSettings(top_layers=1))
+    train(config, engine_config=ModelConfig(name_or_path=str(tiny_model_dir), dtype="fp32"))
+    names = load_file(str(tmp_path / "adapter" / "adapter_model.safetensors"))
+    layers = {name.split(".layers.")[1].split(".")[0] for name in names}
+    total = json.loads((tiny_model_dir / "config.json").read_text())["num_hidden_layers"]
+    assert layers == {str(total - 1)}
+
+
 def test_training_resumes_and_the_adapter_serves(tiny_model_dir, tiny_engine, tmp_path):
     data = write_jsonl(tmp_path / "s.jsonl", SENTIMENT_ROWS)
     config = TrainConfig(task="sentiment", data=str(data), out=str(tmp_path / "adapter"),
@@ -95,7 +142,10 @@ def test_training_resumes_and_the_adapter_serves(tiny_model_dir, tiny_engine, tm
     log = [json.loads(line) for line in (tmp_path / "adapter" / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3, 4, 5]
     assert json.loads((tmp_path / "adapter" / "train_state.json").read_text())["step"] == 5
-    assert (tmp_path / "adapter" / "adapter_model.safetensors").exists()
+    from safetensors.torch import load_file
+
+    # Half precision: what is committed to resume from next session costs half.
+    assert {t.dtype for t in load_file(str(tmp_path / "adapter" / "adapter_model.safetensors")).values()} == {torch.float16}
     # Our model card, not peft's boilerplate, with how far training got and the data caveat.
     card = (tmp_path / "adapter" / "README.md").read_text(encoding="utf-8")
     assert card.startswith("# LoRA adapter: sentiment") and "Steps: 5 of 5" in card and "许可证" in card
@@ -132,6 +182,16 @@ def test_repetition_and_classification_metrics():
     assert rep["repeated_span_share"] == 0.5 and rep["unk_share"] == 0.5
     scores = classification_scores(["positive", "negative", "positive"], ["positive", "negative", "negative"])
     assert scores["accuracy"] == pytest.approx(66.67) and scores["macro_f1"] == pytest.approx(66.67)
+
+
+def test_a_run_resumed_with_a_fresh_optimizer_warms_up_again():
+    from finetune.train import _lr_at
+
+    config = TrainConfig(task="sentiment", data="d", out="o", max_steps=100, warmup_steps=10, learning_rate=1e-3)
+    assert _lr_at(0, config) == pytest.approx(1e-4) and _lr_at(10, config) == pytest.approx(1e-3)
+    plain, resumed = _lr_at(50, config), _lr_at(50, config, restart=50)
+    assert resumed == pytest.approx(plain / 10)  # the first step after the restart, a tenth
+    assert _lr_at(60, config, restart=50) == pytest.approx(_lr_at(60, config))  # warmed up again
 
 
 def test_length_grouped_batches_cover_every_example_once():
