@@ -313,7 +313,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                           batch_size=args.batch_size, learning_rate=args.lr, max_length=args.max_length,
                           limit=args.limit, save_every=args.save_every, checkpoint_dir=args.checkpoint_dir,
                           rank=args.rank, modules=args.modules,
-                          top_layers=args.top_layers)
+                          top_layers=args.top_layers, gradient_checkpointing=args.gradient_checkpointing)
     out = train(config)
     _emit(args, {"adapter": str(out)}, f"适配器已保存：{out}")
     return 0
@@ -703,6 +703,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modules", choices=["attention", "all"], default="attention",
                    help="LoRA 加在哪些投影上：attention（q/k/v/o，默认）或 all（再加 MLP 的 gate/up/down）")
     p.add_argument("--top-layers", type=int, help="只在最后 N 层加 LoRA（反向传播到此为止，CPU 上更快）")
+    p.add_argument("--gradient-checkpointing", action="store_true",
+                   help="反向传播时重算激活值：慢约三分之一，内存少得多（内存不足被系统终止时使用）")
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--limit", type=int, help="最多使用多少条样本")
     p.add_argument("--save-every", type=int, default=10)

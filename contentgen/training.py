@@ -27,7 +27,8 @@ ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj
 def train_config(settings: Settings, *, task: str, data: str, out: str, steps: int = 200, batch_size: int = 4,
                  learning_rate: float = 2e-4, max_length: int = 256, limit: int | None = None,
                  save_every: int = 10, checkpoint_dir: str | None = None, rank: int = 8,
-                 modules: str = "attention", top_layers: int | None = None):  # noqa: ANN201
+                 modules: str = "attention", top_layers: int | None = None,
+                 gradient_checkpointing: bool = False):  # noqa: ANN201
     """modules: "attention" (q/k/v/o) or "all" (the MLP's gate/up/down too)."""
     from finetune.train import LoraSettings, TrainConfig
 
@@ -37,7 +38,7 @@ def train_config(settings: Settings, *, task: str, data: str, out: str, steps: i
     return TrainConfig(task=task, data=str(data), out=str(out), model=settings.model.name_or_path,
                        max_steps=steps, batch_size=batch_size, learning_rate=learning_rate,
                        max_length=max_length, limit=limit, save_every=save_every,
-                       checkpoint_dir=checkpoint_dir, lora=lora)
+                       checkpoint_dir=checkpoint_dir, lora=lora, gradient_checkpointing=gradient_checkpointing)
 
 
 def runs_dir(settings: Settings) -> Path:

@@ -61,6 +61,9 @@ class TrainConfig:
     # work tree for long runs. <out> itself always holds the newest adapter and its step,
     # so a run can also resume from a committed adapter (with a fresh optimizer).
     checkpoint_dir: str | None = None
+    # Recompute each layer's activations in the backward pass instead of keeping them: about a third more
+    # time, a fraction of the memory (fp32 batch 8 x 320 tokens on every projection hit 24 GB on the 1.5B).
+    gradient_checkpointing: bool = False
     seed: int = 0
     lora: LoraSettings = field(default_factory=LoraSettings)
 
@@ -179,6 +182,8 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
     task = get_task(config.task)
     loaded = load_causal_lm(model_config)
     tokenizer, base, device = loaded.tokenizer, loaded.model, loaded.device
+    if config.gradient_checkpointing:
+        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
     state = {"step": 0, "seconds": 0.0}
     restart = 0
