@@ -68,10 +68,14 @@ class TrainConfig:
     lora: LoraSettings = field(default_factory=LoraSettings)
 
 
+def prompt_ids_of(example: Example, tokenizer) -> list[int]:  # noqa: ANN001
+    prompt = tokenizer.apply_chat_template(example.conversation, tokenize=False, add_generation_prompt=True)
+    return tokenizer(prompt, add_special_tokens=False)["input_ids"]
+
+
 def encode(example: Example, tokenizer, max_length: int) -> tuple[list[int], list[int]] | None:  # noqa: ANN001
     """Token ids and labels (prompt masked). The answer is cut, never the prompt."""
-    prompt = tokenizer.apply_chat_template(example.conversation, tokenize=False, add_generation_prompt=True)
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    prompt_ids = prompt_ids_of(example, tokenizer)
     answer_ids = tokenizer(example.answer, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     room = max_length - len(prompt_ids)
     if room < 2:
@@ -84,20 +88,25 @@ def encode_choice(example: Example, tokenizer, max_length: int, label_words: lis
     """Prompt ids and the index of the example's label among the task's label words."""
     if example.answer not in label_words:
         return None
-    prompt = tokenizer.apply_chat_template(example.conversation, tokenize=False, add_generation_prompt=True)
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    prompt_ids = prompt_ids_of(example, tokenizer)
     if len(prompt_ids) > max_length:
         return None
     return prompt_ids, label_words.index(example.answer)
 
 
+def padded(rows: list[list[int]], fill: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and the mask of real tokens."""
+    width = max(map(len, rows))
+    ids = torch.full((len(rows), width), fill)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, values in enumerate(rows):
+        ids[row, : len(values)] = torch.tensor(values)
+        mask[row, : len(values)] = 1
+    return ids, mask
+
+
 def collate_choices(batch: list[tuple[list[int], int]], pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(ids) for ids, _ in batch)
-    input_ids = torch.full((len(batch), width), pad_id)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, (ids, _) in enumerate(batch):
-        input_ids[row, : len(ids)] = torch.tensor(ids)
-        mask[row, : len(ids)] = 1
+    input_ids, mask = padded([ids for ids, _ in batch], pad_id)
     return {"input_ids": input_ids, "attention_mask": mask,
             "last": torch.tensor([len(ids) - 1 for ids, _ in batch]),
             "target": torch.tensor([target for _, target in batch])}
@@ -116,14 +125,8 @@ def label_loss(model, batch: dict[str, torch.Tensor], label_ids: torch.Tensor) -
 
 
 def collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(ids) for ids, _ in batch)
-    input_ids = torch.full((len(batch), width), pad_id)
-    labels = torch.full((len(batch), width), IGNORE)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, (ids, labs) in enumerate(batch):
-        input_ids[row, : len(ids)] = torch.tensor(ids)
-        labels[row, : len(labs)] = torch.tensor(labs)
-        mask[row, : len(ids)] = 1
+    input_ids, mask = padded([ids for ids, _ in batch], pad_id)
+    labels, _ = padded([labs for _, labs in batch], IGNORE)  # as long as the ids (`encode`)
     return {"input_ids": input_ids, "labels": labels, "attention_mask": mask}
 
 
@@ -206,13 +209,14 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
 
     examples = load_examples(Path(config.data), config.task, limit=config.limit, seed=config.seed,
                              balance=task.kind == "classify")
-    choices = task.kind == "classify" and bool(task.label_words)
-    if choices:
+    if task.kind == "classify" and task.label_words:
         label_words = list(task.label_words.values())
         label_ids = torch.tensor(ChatPrompts(tokenizer).label_token_ids(label_words))
         encoded = [e for e in (encode_choice(x, tokenizer, config.max_length, label_words) for x in examples) if e]
+        gather, loss_of = collate_choices, lambda model, batch: label_loss(model, batch, label_ids)
     else:
         encoded = [e for e in (encode(x, tokenizer, config.max_length) for x in examples) if e is not None]
+        gather, loss_of = collate, answer_loss
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
                                   lr=config.learning_rate, weight_decay=0.0)
     if (checkpoint / "optimizer.pt").exists():
@@ -229,11 +233,10 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
         started = time.perf_counter()
         # Deterministic batches: a resumed run sees exactly the batches it would have.
         indices = batches[step % len(batches)]
-        gather = collate_choices if choices else collate
         batch = {k: v.to(device) for k, v in gather([encoded[i] for i in indices], tokenizer.pad_token_id).items()}
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, config, restart)
-        loss = label_loss(model, batch, label_ids) if choices else answer_loss(model, batch)
+        loss = loss_of(model, batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
