@@ -275,6 +275,10 @@ def test_dashboard_filters_by_brand_from_an_alert_link(app_env):
     assert at.session_state["dash_brand"] == "第一坊"
     assert any("共 2 条记录" in c.value for c in at.caption) and at.metric[0].value == "100%"
     assert at.dataframe[0].value["差评"].sum() == 2  # the insight reads the same brand
+    at = AppTest.from_file(str(VIEWS / "dashboard.py"), default_timeout=60)
+    at.query_params.update({"from": date.today().isoformat(), "brand": "已删除的品牌"})
+    at.run()
+    assert "已删除的品牌" in at.warning[0].value and any("共 4 条记录" in c.value for c in at.caption)
 
 
 def test_sentiment_page_records_channel_and_aspects(app_env):

@@ -112,7 +112,8 @@ channel = middle.selectbox("来源", ["", *channels], key="dash_channel", format
 profiles = {b.name: b.id for b in store().brands.list()}
 brands = list(profiles)
 if st.session_state.get("dash_brand") and st.session_state["dash_brand"] not in brands:
-    st.session_state["dash_brand"] = ""  # a link to a brand since deleted: show every brand
+    st.warning(f"没有名为“{plain(st.session_state['dash_brand'])}”的品牌档案（可能已删除），已显示全部品牌。")
+    st.session_state["dash_brand"] = ""
 brand = brand_column.selectbox("品牌", ["", *brands], key="dash_brand", format_func=lambda b: b or "全部",
                                help="按生成或分析时选择的品牌档案筛选")
 brand_id = profiles.get(brand) if brand else None
