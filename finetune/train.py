@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from tqdm import tqdm
 
 from contentgen.adapters import write_scope
@@ -257,15 +257,17 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
 
 def _save_adapter(model, state: dict, config: TrainConfig, examples: int, out: Path) -> None:  # noqa: ANN001
     """The adapter serving loads, with how far training got."""
-    model.save_pretrained(str(out))
+    from peft import get_peft_model_state_dict
+
     # The adapter is committed at each session's end to resume from: half precision halves each commit.
-    weights = out / "adapter_model.safetensors"
-    save_file({k: v.to(torch.float16).contiguous() for k, v in load_file(str(weights)).items()}, str(weights),
-              metadata={"format": "pt"})
+    weights = get_peft_model_state_dict(model)
+    save_file({k: v.detach().to(torch.float16).contiguous() for k, v in weights.items()},
+              str(out / "adapter_model.safetensors"), metadata={"format": "pt"})
+    model.peft_config["default"].save_pretrained(str(out))
     (out / "train_state.json").write_text(json.dumps(
         {**state, "max_steps": config.max_steps, "examples": examples,
          "examples_seen": state["step"] * config.batch_size}, indent=1))
-    # peft's save_pretrained writes a boilerplate README.md; put our card back.
+    # The card says what was seen so far (it reads train_state.json).
     write_card(out)
 
 
