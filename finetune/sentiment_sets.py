@@ -12,6 +12,9 @@ negative rows, so the source's style cannot stand in for the label. Splits never
 
     python -m finetune.sentiment_sets --out ~/.cache/contentgen/sentiment_sets
     python -m finetune.sentiment_sets --lora --out ~/.cache/contentgen/sentiment_sets_lora
+
+Also written: `chnsenticorp_dev.jsonl` / `chnsenticorp_test.jsonl`, the reviews of the binary dev and
+test files that are ChnSentiCorp texts, to choose and report against the published benchmark.
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ SIZES = {
              ("ccf", "neutral"): 300, ("ccf", "positive"): 100, ("ccf", "negative"): 100,
              ("asap", "neutral"): 100, ("asap", "positive"): 100, ("asap", "negative"): 100},
 }
-# The LoRA run's training file (`--lora`): many more reviews, ChnSentiCorp's hotels, books and laptops
-# (the published benchmark) as half of them, and every kind of neutral text the data has.
+# The LoRA run's training file (`--lora`): many more reviews, ChnSentiCorp's hotel reviews (rows whose
+# first source is ChnSentiCorp) as half of them, and every kind of neutral text the data has.
 LORA_TRAIN_SIZES = {("reviews_chnsenticorp", "positive"): 2500, ("reviews_chnsenticorp", "negative"): 2500,
                     ("reviews", "positive"): 2500, ("reviews", "negative"): 2500,
                     ("smp", "neutral"): 2000, ("smp", "positive"): 500, ("smp", "negative"): 500,
@@ -149,6 +152,23 @@ def build(shared: Path = SHARED, seed: int = 0, lora: bool = False) -> dict[str,
     return sets
 
 
+def chnsenticorp_rows(shared: Path, split: str) -> list[dict]:
+    """Reviews of `sentiment/<split>.jsonl` that are ChnSentiCorp texts (hotels, books, laptops: the
+    published benchmark's mix), whatever source the row was merged under. `official_test` marks a text of
+    ChnSentiCorp's own test split: dev leaves those out, so no choice is made on the benchmark's texts."""
+    rows = []
+    for line in open(shared / "sentiment" / REVIEW_FILES[split], encoding="utf-8"):
+        row = json.loads(line)
+        if "ChnSentiCorp_hf" not in (row.get("all_sources") or [row.get("source")]):
+            continue
+        official_test = "test" in (row.get("chnsenticorp_hf_orig_split") or [])
+        if split == "dev" and official_test:
+            continue
+        rows.append({"id": row["id"], "text": row["text"], "label": row["label"], "source": "chnsenticorp",
+                     "origin": row.get("category") or "", "official_test": official_test, "split": split})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
@@ -163,6 +183,11 @@ def main() -> None:
         for row in rows:
             counts[f"{row['source']}/{row['label']}"] += 1
         print(split, len(rows), dict(sorted(counts.items())))
+    for split in ("dev", "test"):
+        rows = chnsenticorp_rows(SHARED, split)
+        with open(out / f"chnsenticorp_{split}.jsonl", "w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        print(f"chnsenticorp_{split}", len(rows), f"({sum(r['official_test'] for r in rows)} from its official test split)")
 
 
 if __name__ == "__main__":
