@@ -86,6 +86,16 @@ def covers(location: str, request: object) -> bool:
     return platform is None or platforms is None or platform in platforms
 
 
+LABEL_WORDS_LOSS = "label_words"  # train_state.json "loss": trained on the label words' probabilities
+
+
+def trained_on_label_words(location: str | Path) -> bool:
+    """A classification adapter trained on exactly what label scoring reads (`finetune.train.label_loss`);
+    older ones learned to write the answer."""
+    state = Path(location) / "train_state.json"
+    return state.is_file() and json.loads(state.read_text(encoding="utf-8")).get("loss") == LABEL_WORDS_LOSS
+
+
 def card_metrics(path: Path) -> dict:
     """The evaluation figures recorded next to an adapter, if any."""
     metrics = path / "metrics.json"

@@ -397,10 +397,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _eval_replies(args, settings)
     engine = build_engine(settings.model)
     _load_adapter_path(engine, args)
-    # As the service labels: the head (--head-path, or the shipped one) unless an adapter is named.
-    head = Head.load(Path(args.head_path)) if args.head_path else (
-        engine.heads.get(args.task) if args.adapter == "auto" else None)
-    adapter = None if head else ContentService(engine, None).resolve_adapter(args.task, args.adapter)
+    # As the service labels (ContentService.sentiment_labeller), or with the head given in --head-path.
+    service = ContentService(engine, None)
+    if args.head_path:
+        head, adapter = Head.load(Path(args.head_path)), None
+    elif args.task == "sentiment":
+        head, adapter = service.sentiment_labeller(args.adapter)
+    else:
+        head, adapter = None, service.resolve_adapter(args.task, args.adapter)
     predictions: list[dict] | None = [] if args.predictions else None
     result = evaluate(engine, args.task, Path(args.data), limit=args.limit, adapter=adapter,
                       baseline=args.baseline, max_new_tokens=args.max_new_tokens, seed=args.seed,

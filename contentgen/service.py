@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from contentgen.adapters import covers
+from contentgen.adapters import covers, trained_on_label_words
 from contentgen.aspects import aspect_clauses, industry_aspects, load_aspect_sets
 from contentgen.config import GenerationParams, RulesConfig
 from contentgen.engine.base import Engine, Generation
@@ -510,6 +510,20 @@ class ContentService:
                           compliance=[[f.as_dict() for f in checker.check(rewritten)]])
 
     # -------------------------------------------------------------- sentiment
+    def sentiment_labeller(self, adapter: str | None = AUTO) -> tuple[Head | None, str | None]:
+        """(head, adapter) that label sentiment. AUTO: the task's adapter when it was trained on the label
+        words (a company's own reviews, or the shipped three-label run), else the head over the base model's
+        hidden state (one pass, a calibrated neutral class), else label scoring. A named adapter (or none)
+        always scores the label words."""
+        if adapter == AUTO:
+            location = self.engine.adapters.get("sentiment")
+            if location is not None and covers(location, None) and trained_on_label_words(location):
+                return None, "sentiment"
+            head = self.engine.heads.get("sentiment")
+            if head is not None:
+                return head, None
+        return None, self.resolve_adapter("sentiment", adapter)
+
     @as_requester
     def tag(self, texts: Sequence[str | TagRequest], adapter: str | None = AUTO, *, channel: str = "",
             with_aspects: bool = True,
@@ -523,10 +537,7 @@ class ContentService:
             request.validate()
             refuse_unstorable_text(request)
         spec = get_task("sentiment")
-        # The head reads the base model's hidden state (one pass, a calibrated neutral class); a named
-        # adapter, or no head for this model, falls back to scoring the label words.
-        head = self.engine.heads.get("sentiment") if adapter == AUTO else None
-        adapter = None if head is not None else self.resolve_adapter("sentiment", adapter)
+        head, adapter = self.sentiment_labeller(adapter)
         labels = list(head.labels) if head is not None else list(spec.label_words)
         mentions = [aspect_clauses(r.text, self.aspects_for(r.industry)) if with_aspects else {} for r in requests]
         clause_requests = [TagRequest(text=clause) for m in mentions for clause in m.values()]

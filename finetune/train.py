@@ -24,7 +24,7 @@ import torch
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from contentgen.adapters import write_scope
+from contentgen.adapters import LABEL_WORDS_LOSS, write_scope
 from contentgen.config import DEFAULT_MODEL, ModelConfig
 from contentgen.engine.chat_prompts import ChatPrompts
 from finetune.card import write_card
@@ -214,9 +214,11 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
         label_ids = torch.tensor(ChatPrompts(tokenizer).label_token_ids(label_words))
         encoded = [e for e in (encode_choice(x, tokenizer, config.max_length, label_words) for x in examples) if e]
         gather, loss_of = collate_choices, lambda model, batch: label_loss(model, batch, label_ids)
+        loss_kind = LABEL_WORDS_LOSS
     else:
         encoded = [e for e in (encode(x, tokenizer, config.max_length) for x in examples) if e is not None]
         gather, loss_of = collate, answer_loss
+        loss_kind = "answer"
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
                                   lr=config.learning_rate, weight_decay=0.0)
     if (checkpoint / "optimizer.pt").exists():
@@ -250,7 +252,7 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
         progress.set_postfix(loss=f"{loss.item():.3f}")
         if state["step"] % config.save_every == 0 or state["step"] == config.max_steps:
             _save_checkpoint(model, optimizer, state, checkpoint)
-            _save_adapter(model, state, config, len(encoded), out)
+            _save_adapter(model, {**state, "loss": loss_kind}, config, len(encoded), out)
     progress.close()
     return out
 

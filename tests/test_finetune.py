@@ -156,7 +156,8 @@ def test_training_resumes_and_the_adapter_serves(tiny_model_dir, tiny_engine, tm
     train(TrainConfig(**{**config.__dict__, "max_steps": 5}), engine_config=engine_config)
     log = [json.loads(line) for line in (tmp_path / "adapter" / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3, 4, 5]
-    assert json.loads((tmp_path / "adapter" / "train_state.json").read_text())["step"] == 5
+    state = json.loads((tmp_path / "adapter" / "train_state.json").read_text())
+    assert state["step"] == 5 and state["loss"] == "label_words"  # serving prefers it over the head
     from safetensors.torch import load_file
 
     # Half precision: what is committed to resume from next session costs half.

@@ -85,6 +85,19 @@ def test_the_service_labels_with_the_head_and_records_it(service, store, tiny_en
     assert store.history.get(plain.request_id).params["method"] == "label_scoring" and plain.adapter_id is None
 
 
+@pytest.mark.parametrize(("loss", "labeller"), [("label_words", "adapter"), ("answer", "head"), (None, "head")])
+def test_a_sentiment_adapter_trained_on_the_label_words_labels_in_place_of_the_head(
+        service, tiny_engine, monkeypatch, tmp_path, loss, labeller):
+    adapter = tmp_path / "sentiment"
+    adapter.mkdir()
+    (adapter / "train_state.json").write_text(json.dumps({"step": 5, "max_steps": 5, **({"loss": loss} if loss else {})}))
+    head = neutral_head(tiny_engine._net.config.hidden_size)
+    monkeypatch.setattr(tiny_engine, "heads", {"sentiment": head})
+    monkeypatch.setattr(tiny_engine, "adapters", {"sentiment": adapter})
+    assert service.sentiment_labeller() == ((None, "sentiment") if labeller == "adapter" else (head, None))
+    assert service.sentiment_labeller("none") == (None, None)  # named: label scoring on what was named
+
+
 @pytest.mark.parametrize("named", [False, True])
 def test_eval_counts_with_the_head_like_the_service(app_env, capsys, tmp_path, tiny_engine, named):
     from contentgen.cli import main
