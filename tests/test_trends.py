@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from contentgen.aspects import aspect_clauses, load_aspects
 from db.history import ResultRecord
 from db.models import Request
-from db.trends import aspect_table, negative_alert, polarity_trend, sentiment_rows
+from db.trends import aspect_table, negative_alert, polarity_trend, sentiment_channels, sentiment_rows
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
@@ -46,6 +46,9 @@ def test_polarity_and_aspect_trends_over_seeded_history(store):
     assert table.loc["物流", "negative"] == 3 and table.loc["物流", "positive"] == 2
     assert len(sentiment_rows(store, since=NOW - timedelta(days=3))) == 7  # both channels
     assert sentiment_rows(store, since=NOW + timedelta(days=1)).empty
+    seed(store, NOW, "neutral", channel="")  # no channel: not a choice
+    assert sentiment_channels(store) == ["京东", "淘宝"]
+    assert sentiment_channels(store, user_name="someone else") == []
 
 
 def test_negative_share_alert(store):

@@ -8,7 +8,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from db.trends import aspect_table, labels_in, negative_alert, polarity_trend, sentiment_rows, trend_frequency
+from db.trends import (aspect_table, labels_in, negative_alert, polarity_trend, sentiment_channels, sentiment_rows,
+                       trend_frequency)
 from contentgen.insight import OTHER, insight_workbook
 from ui.state import (current_user, guard, keep_inputs, plain, poll_interval, records_service, service, settings,
                       shared_jobs, store, visible_user)
@@ -104,8 +105,7 @@ st.header("情感看板")
 left, middle, brand_column, right = st.columns(4)
 dates = left.date_input("日期范围", value=(date.today() - timedelta(days=29), date.today()), key="dash_dates")
 owner = visible_user()  # None for an admin: everyone's records
-everything = sentiment_rows(store(), user_name=owner)
-channels = sorted({c for c in everything["channel"].unique() if c})
+channels = sentiment_channels(store(), user_name=owner)
 if st.session_state.get("dash_channel") and st.session_state["dash_channel"] not in channels:
     channels.append(st.session_state["dash_channel"])
 channel = middle.selectbox("来源", ["", *channels], key="dash_channel", format_func=lambda c: c or "全部")
@@ -117,7 +117,14 @@ if st.session_state.get("dash_brand") and st.session_state["dash_brand"] not in 
 brand = brand_column.selectbox("品牌", ["", *brands], key="dash_brand", format_func=lambda b: b or "全部",
                                help="按生成或分析时选择的品牌档案筛选")
 brand_id = profiles.get(brand) if brand else None
-aspects_seen = sorted({a["aspect"] for found in everything["aspects"] if found for a in found})
+rows = None
+if len(dates) == 2:  # while a range is being picked, only its first day is set
+    since = datetime.combine(dates[0], time.min, tzinfo=timezone.utc)
+    until = datetime.combine(dates[1], time.max, tzinfo=timezone.utc)
+    rows = sentiment_rows(store(), since=since, until=until, channel=channel or None, user_name=owner,
+                          brand_id=brand_id)
+# The aspects the range's reviews mention (read once, with the range).
+aspects_seen = sorted({a["aspect"] for found in (rows["aspects"] if rows is not None else []) if found for a in found})
 if st.session_state.get("dash_aspect") and st.session_state["dash_aspect"] not in aspects_seen:
     aspects_seen.append(st.session_state["dash_aspect"])
 aspect = right.selectbox("方面", ["", *aspects_seen], key="dash_aspect", format_func=lambda a: a or "整条评论")
@@ -129,11 +136,7 @@ alert = negative_alert(store(), window=timedelta(hours=int(window_hours)), thres
                        channel=channel or None, user_name=owner, brand_id=brand_id)
 (st.error if alert.triggered else st.info)(("⚠️ " if alert.triggered else "") + alert.message)
 
-if len(dates) == 2:
-    since = datetime.combine(dates[0], time.min, tzinfo=timezone.utc)
-    until = datetime.combine(dates[1], time.max, tzinfo=timezone.utc)
-    rows = sentiment_rows(store(), since=since, until=until, channel=channel or None, user_name=owner,
-                          brand_id=brand_id)
+if rows is not None:
     if aspect:  # the aspect's own labels: a positive review can complain about 物流
         rows = rows[[any(a.get("aspect") == aspect for a in (found or [])) for found in rows["aspects"]]]
         rows = rows.assign(label=[next(a["label"] for a in found if a.get("aspect") == aspect)
