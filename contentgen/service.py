@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from contentgen.adapters import covers, trained_on_label_words
+from contentgen.adapters import covers, serves_by_default, trained_on_label_words
 from contentgen.aspects import aspect_clauses, industry_aspects, load_aspect_sets
 from contentgen.config import GenerationParams, RulesConfig
 from contentgen.engine.base import Engine, Generation
@@ -517,7 +517,7 @@ class ContentService:
         always scores the label words."""
         if adapter == AUTO:
             location = self.engine.adapters.get("sentiment")
-            if location is not None and covers(location, None) and trained_on_label_words(location):
+            if location is not None and serves_by_default(location) and trained_on_label_words(location):
                 return None, "sentiment"
             head = self.engine.heads.get("sentiment")
             if head is not None:

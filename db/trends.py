@@ -22,7 +22,7 @@ def sentiment_channels(store: HistoryStore, *, user_name: str | None = None) -> 
     if user_name:
         statement = statement.where(Request.user_name == user_name)
     with store.sessions() as session:
-        return sorted(c for c in session.scalars(statement) if c)
+        return sorted(session.scalars(statement))
 
 
 def sentiment_rows(store: HistoryStore, *, since: datetime | None = None, until: datetime | None = None,

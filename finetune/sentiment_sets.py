@@ -27,6 +27,8 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+from contentgen.inputs import write_jsonl
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SMP_POLARITY = {"happy": "positive", "neural": "neutral", "angry": "negative", "sad": "negative"}
 SMP_FOLDS = {"train": (0, 1, 2), "dev": (3,), "test": (4,)}
@@ -177,16 +179,14 @@ def main() -> None:
     out = Path(args.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     for split, rows in build(lora=args.lora).items():
-        with open(out / f"{split}.jsonl", "w", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        write_jsonl(out / f"{split}.jsonl", rows)
         counts: dict[str, int] = defaultdict(int)
         for row in rows:
             counts[f"{row['source']}/{row['label']}"] += 1
         print(split, len(rows), dict(sorted(counts.items())))
     for split in ("dev", "test"):
         rows = chnsenticorp_rows(SHARED, split)
-        with open(out / f"chnsenticorp_{split}.jsonl", "w", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        write_jsonl(out / f"chnsenticorp_{split}.jsonl", rows)
         print(f"chnsenticorp_{split}", len(rows), f"({sum(r['official_test'] for r in rows)} from its official test split)")
 
 
