@@ -543,8 +543,9 @@ class ContentService:
         clause_requests = [TagRequest(text=clause) for m in mentions for clause in m.values()]
         started = time.perf_counter()
         # One pass for the reviews and every aspect clause (grouped by length inside).
-        conversations = [spec.conversation(r) for r in [*requests, *clause_requests]]
-        scores = sentiment_scores(self.engine, conversations, head=head, adapter=adapter)
+        everything = [*requests, *clause_requests]
+        scores = sentiment_scores(self.engine, [spec.conversation(r) for r in everything], head=head, adapter=adapter,
+                                  texts=[r.text for r in everything])
         per_item_ms = (time.perf_counter() - started) * 1000 / max(len(requests), 1)
         clause_scores = iter(scores[len(requests):])
         method = {"method": "head" if head is not None else "label_scoring", "labels": labels}
@@ -622,11 +623,13 @@ class ContentService:
 
 
 def sentiment_scores(engine: Engine, conversations: Sequence[Any], *, head: Head | None = None,
-                     adapter: str | None = None) -> list[dict[str, float]]:
-    """Label -> probability for each sentiment prompt: the head over the hidden state, or the label
-    words scored (with the adapter, if any). The service and `contentgen eval` both count this way."""
+                     adapter: str | None = None, texts: Sequence[str] | None = None) -> list[dict[str, float]]:
+    """Label -> probability for each sentiment prompt: the head over the hidden state (and its n-gram
+    scorer over `texts`, the texts the prompts carry), or the label words scored (with the adapter, if
+    any). The service and `contentgen eval` both count this way."""
     if head is not None:
-        return [dict(zip(head.labels, map(float, row))) for row in head.probabilities(engine.hidden_states(conversations))]
+        probabilities = head.probabilities(engine.hidden_states(conversations), list(texts) if texts is not None else None)
+        return [dict(zip(head.labels, map(float, row))) for row in probabilities]
     words = get_task("sentiment").label_words
     return [{label: scores[word] for label, word in words.items()}
             for scores in engine.score_labels(conversations, list(words.values()), adapter=adapter)]

@@ -47,7 +47,8 @@ def evaluate_sentiment(engine: Engine, rows: list[dict[str, Any]], adapter: str 
     examples = [(row, example_from_row(row, "sentiment")) for row in rows]
     examples = [(row, ex) for row, ex in examples if ex is not None]
     started = time.perf_counter()
-    scores = sentiment_scores(engine, [ex.conversation for _, ex in examples], head=head, adapter=adapter)
+    scores = sentiment_scores(engine, [ex.conversation for _, ex in examples], head=head, adapter=adapter,
+                              texts=[row["text"] for row, _ in examples])
     seconds = time.perf_counter() - started
     gold = [row["label"] for row, _ in examples]
     predicted = [max(s, key=s.get) for s in scores]

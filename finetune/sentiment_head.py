@@ -66,10 +66,11 @@ def nll(logits: np.ndarray, y: np.ndarray) -> float:
     return float(-log_probs[np.arange(len(y)), y].mean())
 
 
-def report(head: Head, rows: list[dict], x: np.ndarray) -> dict:
+def report(head: Head, rows: list[dict], x: np.ndarray, texts: list[str] | None = None) -> dict:
     """Three-class accuracy, neutral recall, per source; and the binary figure on the reviews (positive
-    or negative rows, the larger of the two probabilities), as the two-class benchmarks count it."""
-    probs = head.probabilities(x)
+    or negative rows, the larger of the two probabilities), as the two-class benchmarks count it.
+    `texts`: for the head's n-gram scorer, if it has one."""
+    probs = head.probabilities(x, texts)
     predicted = [head.labels[i] for i in probs.argmax(axis=1)]
     gold = [r["label"] for r in rows]
     out = {"items": len(rows), **classification_scores(predicted, gold)}

@@ -9,6 +9,7 @@ from contentgen.heads import Head, find_head, head_dir_name
 from contentgen.service import HEAD_ID
 from finetune.features import extract, load_features
 from finetune.sentiment_head import LABELS, fit, fit_temperature, report
+from finetune.sentiment_ngrams import combine, head_alone, train_scorer
 
 TEXTS = {"positive": ["物流很快，好评", "质量很好，非常满意"], "neutral": ["今天到货了", "这款车下个月上市"],
          "negative": ["太差了，退货", "客服不理人，差评"]}
@@ -23,6 +24,16 @@ def neutral_head(hidden: int, neutral_bias: float = 5.0) -> Head:
     """A head that answers neutral whatever it reads: the wiring, not accuracy, is under test."""
     return Head(LABELS, np.zeros((3, hidden), np.float32), np.array([0.0, neutral_bias, 0.0], np.float32),
                 np.zeros(hidden, np.float32), np.ones(hidden, np.float32))
+
+
+REVIEWS = {"positive": ["物流很快，好评", "质量很好，非常满意", "很满意，好评", "服务热情，满意"],
+           "negative": ["太差了，退货", "客服不理人，差评", "质量太差，差评", "很失望，退货"]}
+
+
+def scorer_and_reviews():
+    texts = [t for label in REVIEWS for t in REVIEWS[label]]
+    labels = [label for label in REVIEWS for _ in REVIEWS[label]]
+    return train_scorer(texts, labels, strength=10.0), texts, labels
 
 
 def test_features_are_written_in_shards_and_an_interrupted_run_carries_on(tiny_engine, tmp_path, monkeypatch):
@@ -112,3 +123,56 @@ def test_eval_counts_with_the_head_like_the_service(app_env, capsys, tmp_path, t
     assert code == 0 and result["head"] is named
     if named:  # every answer neutral: two of six right
         assert result["neutral_share"] == 1.0 and result["accuracy"] == round(100 * 2 / 6, 2)
+
+
+def test_the_ngram_scorer_scores_as_scikit_learn_does_and_leans_the_right_way(tmp_path):
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+
+    scorer, texts, labels = scorer_and_reviews()
+    # The same pipeline, dense and unpruned: the sparse storage and the unseen buckets' idf change nothing.
+    vectorizer = HashingVectorizer(analyzer="char", ngram_range=scorer.ngram_range, n_features=scorer.n_features,
+                                   alternate_sign=False, norm=None)
+    tfidf = TfidfTransformer(sublinear_tf=True).fit(vectorizer.transform(texts))
+    model = LogisticRegression(C=10.0, solver="liblinear", max_iter=3000)
+    model.fit(tfidf.transform(vectorizer.transform(texts)), [label == "positive" for label in labels])
+    unseen = ["物流太慢了，差评", "今天到货了，还没用", "非常满意！五星好评"]
+    expected = model.decision_function(tfidf.transform(vectorizer.transform(unseen)))
+    np.testing.assert_allclose(scorer.log_odds(unseen), expected, rtol=1e-5, atol=1e-6)
+    assert scorer.log_odds(["好评，满意"])[0] > 0 > scorer.log_odds(["差评，退货"])[0]
+    # Saved with a head and loaded again, it gives the same probabilities.
+    head = Head(LABELS, np.zeros((3, 4), np.float32), np.zeros(3, np.float32), np.zeros(4, np.float32),
+                np.ones(4, np.float32), ngrams=scorer, ngram_weight=2.0)
+    head.save(tmp_path / "head")
+    loaded = Head.load(tmp_path / "head")
+    x = np.zeros((3, 4), np.float32)
+    np.testing.assert_allclose(loaded.probabilities(x, unseen), head.probabilities(x, unseen), atol=1e-6)
+    # Without the texts the scorer is left out, and the head alone answers (all three equal here).
+    np.testing.assert_allclose(loaded.probabilities(x), np.full((3, 3), 1 / 3), atol=1e-6)
+
+
+def test_the_weight_is_chosen_on_dev_and_a_second_run_starts_from_the_head_alone():
+    scorer, texts, labels = scorer_and_reviews()
+    # A head that cannot tell positive from negative, but knows neutral by its features.
+    dev_rows = [{"id": str(i), "text": t, "label": label, "source": "s"} for i, (t, label) in enumerate(
+        [*zip(texts, labels), ("今天到货了", "neutral"), ("这款车下个月上市", "neutral")])]
+    x = np.array([[0.0] if r["label"] != "neutral" else [1.0] for r in dev_rows], np.float32)
+    head = Head(LABELS, np.array([[0.0], [8.0], [0.0]], np.float32), np.array([0.0, -4.0, 0.0], np.float32),
+                np.zeros(1, np.float32), np.ones(1, np.float32), temperature=1.5, info={"task": "sentiment"})
+    assert report(head, dev_rows, x)["accuracy"] < 80
+    combined, choice = combine(head, scorer, dev_rows, x)
+    assert choice["chosen"]["weight"] > 0 and choice["chosen"]["recall_neutral"] == 100
+    assert report(combined, dev_rows, x, [r["text"] for r in dev_rows])["accuracy"] == 100
+    combined.info = {**head.info, "neutral_shift": choice["chosen"]["neutral_shift"], "head_temperature": 1.5}
+    again = head_alone(combined)
+    assert again.ngrams is None and again.temperature == 1.5 and again.info == head.info
+    np.testing.assert_allclose(again.bias, head.bias, atol=1e-6)
+
+
+def test_the_service_hands_the_texts_to_the_heads_scorer(service, tiny_engine, monkeypatch):
+    scorer, _, _ = scorer_and_reviews()
+    head = neutral_head(tiny_engine._net.config.hidden_size, neutral_bias=1.0)
+    head.ngrams, head.ngram_weight = scorer, 50.0
+    monkeypatch.setattr(tiny_engine, "heads", {"sentiment": head})
+    labels = [r.label for r in service.tag(["非常满意，好评", "太差了，差评退货"], with_aspects=False)]
+    assert labels == ["positive", "negative"]
