@@ -4,7 +4,7 @@ probabilities that can be calibrated, which label scoring on a LoRA adapter neve
 0.001-0.002 on “东西还行吧，一般般”).
 
 A head may carry a character n-gram scorer over the text itself (`NgramScorer`, trained on every
-review of the training file in seconds, where the hidden states cost a second per text): its
+review of the training file in about a minute, where the hidden states cost a second per text): its
 positive-vs-negative log-odds are added to the head's logits, with a weight chosen on dev.
 
 Shipped heads: `adapters/<base model>/<task>-head/` (head.safetensors, head.json, README.md,
@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
-
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.preprocessing import normalize
 
 from contentgen.adapters import SHIPPED_DIR, base_key, user_adapter_dir
 from contentgen.config import ModelConfig
@@ -45,22 +43,32 @@ class NgramScorer:
     coef: np.ndarray       # weight of those buckets; > 0 leans positive
     intercept: float
 
-    def vectorizer(self) -> HashingVectorizer:
+    def vectorizer(self):  # noqa: ANN201 - scikit-learn loads only when a head has a scorer
+        from sklearn.feature_extraction.text import HashingVectorizer
+
         return HashingVectorizer(analyzer="char", ngram_range=tuple(self.ngram_range), n_features=self.n_features,
                                  alternate_sign=False, norm=None)
 
     def log_odds(self, texts: list[str]) -> np.ndarray:
         """log P(positive) / P(negative) for each text."""
+        from sklearn.preprocessing import normalize
+
         counts = self.vectorizer().transform(texts).astype(np.float64)
         counts.data = 1.0 + np.log(counts.data)
+        idf, coef = self.dense
+        return normalize(counts.multiply(idf).tocsr()) @ coef + self.intercept
+
+    @cached_property
+    def dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """idf and weight of every bucket (built once: 32 MB, where each request would rebuild them)."""
         idf = np.full(self.n_features, self.unseen_idf)
         idf[self.buckets] = self.idf
         coef = np.zeros(self.n_features)
         coef[self.buckets] = self.coef
-        return normalize(counts.multiply(idf).tocsr()) @ coef + self.intercept
+        return idf, coef
 
     def save(self, path: Path) -> dict:
-        save_file({"buckets": self.buckets.astype(np.int64), "idf": self.idf.astype(np.float32),
+        save_file({"buckets": self.buckets.astype(np.int32), "idf": self.idf.astype(np.float32),
                    "coef": self.coef.astype(np.float32)}, str(path / NGRAM_WEIGHTS))
         return {"n_features": self.n_features, "ngram_range": list(self.ngram_range),
                 "unseen_idf": self.unseen_idf, "intercept": self.intercept}
@@ -68,8 +76,8 @@ class NgramScorer:
     @classmethod
     def load(cls, path: Path, settings: dict) -> NgramScorer:
         tensors = load_file(str(path / NGRAM_WEIGHTS))
-        return cls(int(settings["n_features"]), tuple(settings["ngram_range"]), tensors["buckets"], tensors["idf"],
-                   float(settings["unseen_idf"]), tensors["coef"], float(settings["intercept"]))
+        return cls(int(settings["n_features"]), tuple(settings["ngram_range"]), tensors["buckets"].astype(np.int64),
+                   tensors["idf"], float(settings["unseen_idf"]), tensors["coef"], float(settings["intercept"]))
 
 
 @dataclass

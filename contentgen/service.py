@@ -628,7 +628,8 @@ def sentiment_scores(engine: Engine, conversations: Sequence[Any], *, head: Head
     scorer over `texts`, the texts the prompts carry), or the label words scored (with the adapter, if
     any). The service and `contentgen eval` both count this way."""
     if head is not None:
-        probabilities = head.probabilities(engine.hidden_states(conversations), list(texts) if texts is not None else None)
+        features = engine.hidden_states(conversations)
+        probabilities = head.probabilities(features, list(texts) if texts is not None else None)
         return [dict(zip(head.labels, map(float, row))) for row in probabilities]
     words = get_task("sentiment").label_words
     return [{label: scores[word] for label, word in words.items()}
