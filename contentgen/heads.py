@@ -30,6 +30,15 @@ SETTINGS = "head.json"
 NGRAM_WEIGHTS = "ngrams.safetensors"
 
 
+def char_ngram_vectorizer(n_features: int, ngram_range: tuple[int, int]):  # noqa: ANN201
+    """Counts of hashed character n-grams: what the scorer is trained on and reads (one definition, so the
+    two cannot drift). scikit-learn loads only when a head has a scorer."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(analyzer="char", ngram_range=tuple(ngram_range), n_features=n_features,
+                             alternate_sign=False, norm=None)
+
+
 @dataclass
 class NgramScorer:
     """Logistic regression over hashed character n-grams, TF-IDF weighted (sublinear tf, L2 norm), as
@@ -43,17 +52,11 @@ class NgramScorer:
     coef: np.ndarray       # weight of those buckets; > 0 leans positive
     intercept: float
 
-    def vectorizer(self):  # noqa: ANN201 - scikit-learn loads only when a head has a scorer
-        from sklearn.feature_extraction.text import HashingVectorizer
-
-        return HashingVectorizer(analyzer="char", ngram_range=tuple(self.ngram_range), n_features=self.n_features,
-                                 alternate_sign=False, norm=None)
-
     def log_odds(self, texts: list[str]) -> np.ndarray:
         """log P(positive) / P(negative) for each text."""
         from sklearn.preprocessing import normalize
 
-        counts = self.vectorizer().transform(texts).astype(np.float64)
+        counts = char_ngram_vectorizer(self.n_features, self.ngram_range).transform(texts).astype(np.float64)
         counts.data = 1.0 + np.log(counts.data)
         idf, coef = self.dense
         return normalize(counts.multiply(idf).tocsr()) @ coef + self.intercept

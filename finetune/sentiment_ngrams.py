@@ -19,10 +19,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 
-from contentgen.heads import Head, NgramScorer
+from contentgen.heads import Head, NgramScorer, char_ngram_vectorizer
+from finetune.data import read_rows
 from finetune.sentiment_head import LABELS, NEUTRAL_RECALL_FLOOR, fit_temperature, load_split, report
 
 N_FEATURES = 2 ** 21  # ~540k distinct 1-3 character n-grams in the 71k reviews: few collisions
@@ -32,23 +33,27 @@ WEIGHTS = tuple(np.round(np.arange(0.0, 4.01, 0.25), 2))
 NEUTRAL_SHIFTS = tuple(np.round(np.arange(0.0, 1.51, 0.25), 2))
 
 
-def read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
-
-
-def train_scorer(texts: list[str], labels: list[str], strength: float) -> NgramScorer:
-    """Positive vs negative; other labels are left out."""
+def train_scorers(texts: list[str], labels: list[str], strengths: tuple[float, ...]) -> dict[float, NgramScorer]:
+    """One scorer per regularisation strength, positive vs negative (other labels are left out); the
+    texts are counted once for all of them."""
     pairs = [(t, label) for t, label in zip(texts, labels) if label in ("positive", "negative")]
-    vectorizer = HashingVectorizer(analyzer="char", ngram_range=NGRAM_RANGE, n_features=N_FEATURES,
-                                   alternate_sign=False, norm=None)
-    counts = vectorizer.transform([t for t, _ in pairs])
+    counts = char_ngram_vectorizer(N_FEATURES, NGRAM_RANGE).transform([t for t, _ in pairs])
     tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
-    model = LogisticRegression(C=strength, solver="liblinear", max_iter=3000)
-    model.fit(tfidf.transform(counts), [label == "positive" for _, label in pairs])
+    weighted = tfidf.transform(counts)
+    positive = [label == "positive" for _, label in pairs]
     seen = np.unique(counts.indices)
     unseen_idf = float(np.log(1 + counts.shape[0]) + 1)  # smooth idf with a document frequency of 0
-    return NgramScorer(N_FEATURES, NGRAM_RANGE, seen, tfidf.idf_[seen], unseen_idf, model.coef_[0][seen],
-                       float(model.intercept_[0]))
+    scorers = {}
+    for strength in strengths:
+        model = LogisticRegression(C=strength, solver="liblinear", max_iter=3000).fit(weighted, positive)
+        scorers[strength] = NgramScorer(N_FEATURES, NGRAM_RANGE, seen, tfidf.idf_[seen], unseen_idf,
+                                        model.coef_[0][seen], float(model.intercept_[0]))
+    return scorers
+
+
+def neutral_mask(head: Head) -> np.ndarray:
+    """1 at the neutral label: what the neutral shift is added to."""
+    return np.array([label == "neutral" for label in head.labels], dtype=np.float32)
 
 
 def head_alone(head: Head) -> Head:
@@ -60,9 +65,8 @@ def head_alone(head: Head) -> Head:
     temperature = info.pop("head_temperature", head.temperature)
     for key in ("ngram_strength", "ngram_train_rows"):
         info.pop(key, None)
-    neutral = np.array([label == "neutral" for label in head.labels], dtype=np.float32)
-    return replace(head, ngrams=None, ngram_weight=0.0, bias=head.bias - shift * neutral, temperature=temperature,
-                   info=info)
+    return replace(head, ngrams=None, ngram_weight=0.0, bias=head.bias - shift * neutral_mask(head),
+                   temperature=temperature, info=info)
 
 
 def binary_accuracy(scorer: NgramScorer, rows: list[dict]) -> float:
@@ -76,7 +80,7 @@ def combine(head: Head, scorer: NgramScorer, dev_rows: list[dict], x_dev: np.nda
     then the temperature refitted on the combined logits."""
     texts = [r["text"] for r in dev_rows]
     y_dev = np.array([LABELS.index(r["label"]) for r in dev_rows])
-    neutral = np.array([label == "neutral" for label in head.labels], dtype=np.float32)
+    neutral = neutral_mask(head)
     trials = []
     for weight in WEIGHTS:
         for shift in NEUTRAL_SHIFTS:
@@ -102,13 +106,12 @@ def main() -> None:
     parser.add_argument("--no-test", action="store_true", help="只在开发集上选参数，不读测试集")
     args = parser.parse_args()
     train_path = Path(args.train).expanduser()
-    train = read(train_path)
-    binary_dev = read(Path(args.binary_dev).expanduser() if args.binary_dev else train_path.with_name("dev.jsonl"))
+    train = read_rows(train_path)
+    binary_dev = read_rows(Path(args.binary_dev).expanduser() if args.binary_dev else train_path.with_name("dev.jsonl"))
     head_dir, sets, features = (Path(p).expanduser() for p in (args.head, args.sets, args.features))
     head = head_alone(Head.load(head_dir))
     scorers = {}
-    for strength in STRENGTHS:
-        scorer = train_scorer([r["text"] for r in train], [r["label"] for r in train], strength)
+    for strength, scorer in train_scorers([r["text"] for r in train], [r["label"] for r in train], STRENGTHS).items():
         scorers[strength] = (binary_accuracy(scorer, binary_dev), scorer)
         print(f"C={strength:g}: binary dev accuracy {scorers[strength][0]}", flush=True)
     strength = max(scorers, key=lambda c: scorers[c][0])

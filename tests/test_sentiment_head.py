@@ -9,7 +9,7 @@ from contentgen.heads import Head, find_head, head_dir_name
 from contentgen.service import HEAD_ID
 from finetune.features import extract, load_features
 from finetune.sentiment_head import LABELS, fit, fit_temperature, report
-from finetune.sentiment_ngrams import combine, head_alone, train_scorer
+from finetune.sentiment_ngrams import combine, head_alone, train_scorers
 
 TEXTS = {"positive": ["物流很快，好评", "质量很好，非常满意"], "neutral": ["今天到货了", "这款车下个月上市"],
          "negative": ["太差了，退货", "客服不理人，差评"]}
@@ -33,7 +33,7 @@ REVIEWS = {"positive": ["物流很快，好评", "质量很好，非常满意", 
 def scorer_and_reviews():
     texts = [t for label in REVIEWS for t in REVIEWS[label]]
     labels = [label for label in REVIEWS for _ in REVIEWS[label]]
-    return train_scorer(texts, labels, strength=10.0), texts, labels
+    return train_scorers(texts, labels, (10.0,))[10.0], texts, labels
 
 
 def test_features_are_written_in_shards_and_an_interrupted_run_carries_on(tiny_engine, tmp_path, monkeypatch):
