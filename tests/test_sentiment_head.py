@@ -8,7 +8,7 @@ import pytest
 from contentgen.heads import Head, find_head, head_dir_name
 from contentgen.service import HEAD_ID
 from finetune.features import extract, load_features
-from finetune.sentiment_head import LABELS, fit, fit_temperature, report
+from finetune.sentiment_head import LABELS, NEUTRAL_RECALL_FLOOR, fit, fit_temperature, report
 from finetune.sentiment_ngrams import combine, head_alone, train_scorers
 
 TEXTS = {"positive": ["物流很快，好评", "质量很好，非常满意"], "neutral": ["今天到货了", "这款车下个月上市"],
@@ -167,6 +167,55 @@ def test_the_weight_is_chosen_on_dev_and_a_second_run_starts_from_the_head_alone
     again = head_alone(combined)
     assert again.ngrams is None and again.temperature == 1.5 and again.info == head.info
     np.testing.assert_allclose(again.bias, head.bias, atol=1e-6)
+
+
+def test_neutral_takes_only_the_shift_its_floor_needs():
+    scorer, texts, labels = scorer_and_reviews()
+    # Three of four neutral rows sit just under the head's neutral threshold: a shift is needed, and a
+    # larger one would not be taken even where it scores as well.
+    neutral_rows = [("今天到货了", 1.0), ("这款车下个月上市", 0.45), ("门店周一开门", 0.45), ("快递明天送", 0.45)]
+    dev_rows = [{"id": str(i), "text": t, "label": label, "source": "s"} for i, (t, label) in enumerate(
+        [*zip(texts, labels), *((t, "neutral") for t, _ in neutral_rows)])]
+    x = np.array([[0.0]] * len(texts) + [[v] for _, v in neutral_rows], np.float32)
+    head = Head(LABELS, np.array([[0.0], [8.0], [0.0]], np.float32), np.array([0.0, -4.0, 0.0], np.float32),
+                np.zeros(1, np.float32), np.ones(1, np.float32), info={"task": "sentiment"})
+    _, choice = combine(head, scorer, dev_rows, x)
+    chosen, trials = choice["chosen"], choice["trials"]
+    assert chosen["neutral_shift"] > 0 and chosen["recall_neutral"] >= NEUTRAL_RECALL_FLOOR
+    same_weight = [t for t in trials if t["weight"] == chosen["weight"]]
+    assert same_weight[-1] == chosen  # no larger shift was tried for this weight
+    assert all(t["recall_neutral"] < NEUTRAL_RECALL_FLOOR for t in same_weight[:-1])
+
+
+def test_keep_scorer_rechooses_the_weight_without_training_again(tmp_path, monkeypatch):
+    import sys
+
+    from finetune import sentiment_ngrams
+
+    scorer, texts, labels = scorer_and_reviews()
+    dev_rows = [{"id": str(i), "text": t, "label": label, "source": "s"} for i, (t, label) in enumerate(
+        [*zip(texts, labels), ("今天到货了", "neutral"), ("这款车下个月上市", "neutral")])]
+    x = np.array([[0.0] if r["label"] != "neutral" else [1.0] for r in dev_rows], np.float32)
+    (tmp_path / "sets").mkdir()
+    (tmp_path / "sets" / "dev.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in dev_rows))
+    (tmp_path / "features" / "dev").mkdir(parents=True)
+    np.savez(tmp_path / "features" / "dev" / "shard_00000.npz", ids=np.array([r["id"] for r in dev_rows]), features=x)
+    # Only neutral rows to train on: training a scorer here would fail, so passing means it was kept.
+    (tmp_path / "train.jsonl").write_text(json.dumps({"text": "今天到货了", "label": "neutral"}, ensure_ascii=False) + "\n")
+    (tmp_path / "dev.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in dev_rows[:-2]))
+    head = Head(LABELS, np.array([[0.0], [8.0], [0.0]], np.float32), np.array([0.0, -4.0, 0.0], np.float32),
+                np.zeros(1, np.float32), np.ones(1, np.float32), ngrams=scorer, ngram_weight=4.0,
+                info={"task": "sentiment", "ngram_strength": 10.0, "neutral_shift": 0.0, "head_temperature": 1.0})
+    head.save(tmp_path / "head")
+    saved = Head.load(tmp_path / "head").ngrams.coef
+    monkeypatch.setattr(sys, "argv", ["sentiment_ngrams", "--train", str(tmp_path / "train.jsonl"), "--sets",
+                                      str(tmp_path / "sets"), "--features", str(tmp_path / "features"),
+                                      "--head", str(tmp_path / "head"), "--no-test", "--keep-scorer"])
+    sentiment_ngrams.main()
+    again = Head.load(tmp_path / "head")
+    np.testing.assert_array_equal(again.ngrams.coef, saved)
+    assert again.ngram_weight < 4.0 and again.info["ngram_strength"] == 10.0
+    assert report(again, dev_rows, x, [r["text"] for r in dev_rows])["accuracy"] == 100
 
 
 def test_the_service_hands_the_texts_to_the_heads_scorer(service, tiny_engine, monkeypatch):
