@@ -112,16 +112,17 @@ def main() -> None:
                         help="沿用分类头里已有的打分器，只重新选权重和中性偏置（不重新训练，结果可复现）")
     args = parser.parse_args()
     train_path = Path(args.train).expanduser()
-    train = read_rows(train_path)
     binary_dev = read_rows(Path(args.binary_dev).expanduser() if args.binary_dev else train_path.with_name("dev.jsonl"))
     head_dir, sets, features = (Path(p).expanduser() for p in (args.head, args.sets, args.features))
     shipped = Head.load(head_dir)
     head = head_alone(shipped)
     if args.keep_scorer and shipped.ngrams is not None:
-        # liblinear's result moves in the fourth decimal from run to run: keep the committed scorer.
-        strength, scorer = shipped.info["ngram_strength"], shipped.ngrams
+        # liblinear shuffles as it trains, so a retrained scorer differs in the fourth decimal: keep the committed one.
+        strength, scorer, train_rows = shipped.info["ngram_strength"], shipped.ngrams, shipped.info["ngram_train_rows"]
         scorers = {strength: (binary_accuracy(scorer, binary_dev), scorer)}
     else:
+        train = read_rows(train_path)
+        train_rows = len(train)
         scorers = {}
         for strength, scorer in train_scorers([r["text"] for r in train], [r["label"] for r in train], STRENGTHS).items():
             scorers[strength] = (binary_accuracy(scorer, binary_dev), scorer)
@@ -131,7 +132,7 @@ def main() -> None:
     dev_rows, x_dev = load_split(sets, features, "dev")
     before = report(head, dev_rows, x_dev)
     combined, choice = combine(head, scorer, dev_rows, x_dev)
-    combined.info = {**(head.info or {}), "ngram_strength": strength, "ngram_train_rows": len(train),
+    combined.info = {**(head.info or {}), "ngram_strength": strength, "ngram_train_rows": train_rows,
                      "neutral_shift": choice["chosen"]["neutral_shift"], "head_temperature": head.temperature}
     texts = [r["text"] for r in dev_rows]
     results = {"strength": strength, "binary_dev_accuracy": {f"{c:g}": a for c, (a, _) in scorers.items()},

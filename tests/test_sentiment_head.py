@@ -205,7 +205,8 @@ def test_keep_scorer_rechooses_the_weight_without_training_again(tmp_path, monke
     (tmp_path / "dev.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in dev_rows[:-2]))
     head = Head(LABELS, np.array([[0.0], [8.0], [0.0]], np.float32), np.array([0.0, -4.0, 0.0], np.float32),
                 np.zeros(1, np.float32), np.ones(1, np.float32), ngrams=scorer, ngram_weight=4.0,
-                info={"task": "sentiment", "ngram_strength": 10.0, "neutral_shift": 0.0, "head_temperature": 1.0})
+                info={"task": "sentiment", "ngram_strength": 10.0, "ngram_train_rows": 8, "neutral_shift": 0.0,
+                      "head_temperature": 1.0})
     head.save(tmp_path / "head")
     saved = Head.load(tmp_path / "head").ngrams.coef
     monkeypatch.setattr(sys, "argv", ["sentiment_ngrams", "--train", str(tmp_path / "train.jsonl"), "--sets",
@@ -214,7 +215,7 @@ def test_keep_scorer_rechooses_the_weight_without_training_again(tmp_path, monke
     sentiment_ngrams.main()
     again = Head.load(tmp_path / "head")
     np.testing.assert_array_equal(again.ngrams.coef, saved)
-    assert again.ngram_weight < 4.0 and again.info["ngram_strength"] == 10.0
+    assert again.ngram_weight < 4.0 and again.info["ngram_strength"] == 10.0 and again.info["ngram_train_rows"] == 8
     assert report(again, dev_rows, x, [r["text"] for r in dev_rows])["accuracy"] == 100
 
 
