@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from contentgen.heads import Head, find_head, head_dir_name
+from contentgen.inputs import write_jsonl
 from contentgen.service import HEAD_ID
 from finetune.features import extract, load_features
 from finetune.sentiment_head import LABELS, NEUTRAL_RECALL_FLOOR, fit, fit_temperature, report
@@ -114,7 +115,7 @@ def test_eval_counts_with_the_head_like_the_service(app_env, capsys, tmp_path, t
     from contentgen.cli import main
 
     data = tmp_path / "three.jsonl"
-    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows()), encoding="utf-8")
+    write_jsonl(data, rows())
     head_path = tmp_path / "head"
     neutral_head(tiny_engine._net.config.hidden_size).save(head_path)
     arguments = ["eval", "--task", "sentiment", "--data", str(data), "--json"]
@@ -151,14 +152,24 @@ def test_the_ngram_scorer_scores_as_scikit_learn_does_and_leans_the_right_way(tm
     np.testing.assert_allclose(loaded.probabilities(x), np.full((3, 3), 1 / 3), atol=1e-6)
 
 
-def test_the_weight_is_chosen_on_dev_and_a_second_run_starts_from_the_head_alone():
+def toy_dev(neutral_rows=(("今天到货了", 1.0), ("这款车下个月上市", 1.0))):
+    """The toy reviews (feature 0) and neutral rows with the given feature, as dev rows; and the scorer."""
     scorer, texts, labels = scorer_and_reviews()
-    # A head that cannot tell positive from negative, but knows neutral by its features.
     dev_rows = [{"id": str(i), "text": t, "label": label, "source": "s"} for i, (t, label) in enumerate(
-        [*zip(texts, labels), ("今天到货了", "neutral"), ("这款车下个月上市", "neutral")])]
-    x = np.array([[0.0] if r["label"] != "neutral" else [1.0] for r in dev_rows], np.float32)
-    head = Head(LABELS, np.array([[0.0], [8.0], [0.0]], np.float32), np.array([0.0, -4.0, 0.0], np.float32),
-                np.zeros(1, np.float32), np.ones(1, np.float32), temperature=1.5, info={"task": "sentiment"})
+        [*zip(texts, labels), *((t, "neutral") for t, _ in neutral_rows)])]
+    x = np.array([[0.0]] * len(texts) + [[v] for _, v in neutral_rows], np.float32)
+    return scorer, dev_rows, x
+
+
+def blind_head(**kwargs) -> Head:
+    """A head that cannot tell positive from negative, but knows neutral by its feature (above 0.5)."""
+    return Head(LABELS, np.array([[0.0], [8.0], [0.0]], np.float32), np.array([0.0, -4.0, 0.0], np.float32),
+                np.zeros(1, np.float32), np.ones(1, np.float32), **kwargs)
+
+
+def test_the_weight_is_chosen_on_dev_and_a_second_run_starts_from_the_head_alone():
+    scorer, dev_rows, x = toy_dev()
+    head = blind_head(temperature=1.5, info={"task": "sentiment"})
     assert report(head, dev_rows, x)["accuracy"] < 80
     combined, choice = combine(head, scorer, dev_rows, x)
     assert choice["chosen"]["weight"] > 0 and choice["chosen"]["recall_neutral"] == 100
@@ -170,15 +181,10 @@ def test_the_weight_is_chosen_on_dev_and_a_second_run_starts_from_the_head_alone
 
 
 def test_neutral_takes_only_the_shift_its_floor_needs():
-    scorer, texts, labels = scorer_and_reviews()
     # Three of four neutral rows sit just under the head's neutral threshold: a shift is needed, and a
     # larger one would not be taken even where it scores as well.
-    neutral_rows = [("今天到货了", 1.0), ("这款车下个月上市", 0.45), ("门店周一开门", 0.45), ("快递明天送", 0.45)]
-    dev_rows = [{"id": str(i), "text": t, "label": label, "source": "s"} for i, (t, label) in enumerate(
-        [*zip(texts, labels), *((t, "neutral") for t, _ in neutral_rows)])]
-    x = np.array([[0.0]] * len(texts) + [[v] for _, v in neutral_rows], np.float32)
-    head = Head(LABELS, np.array([[0.0], [8.0], [0.0]], np.float32), np.array([0.0, -4.0, 0.0], np.float32),
-                np.zeros(1, np.float32), np.ones(1, np.float32), info={"task": "sentiment"})
+    scorer, dev_rows, x = toy_dev((("今天到货了", 1.0), ("这款车下个月上市", 0.45), ("门店周一开门", 0.45), ("快递明天送", 0.45)))
+    head = blind_head(info={"task": "sentiment"})
     _, choice = combine(head, scorer, dev_rows, x)
     chosen, trials = choice["chosen"], choice["trials"]
     assert chosen["neutral_shift"] > 0 and chosen["recall_neutral"] >= NEUTRAL_RECALL_FLOOR
@@ -192,21 +198,16 @@ def test_keep_scorer_rechooses_the_weight_without_training_again(tmp_path, monke
 
     from finetune import sentiment_ngrams
 
-    scorer, texts, labels = scorer_and_reviews()
-    dev_rows = [{"id": str(i), "text": t, "label": label, "source": "s"} for i, (t, label) in enumerate(
-        [*zip(texts, labels), ("今天到货了", "neutral"), ("这款车下个月上市", "neutral")])]
-    x = np.array([[0.0] if r["label"] != "neutral" else [1.0] for r in dev_rows], np.float32)
-    (tmp_path / "sets").mkdir()
-    (tmp_path / "sets" / "dev.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in dev_rows))
+    scorer, dev_rows, x = toy_dev()
+    write_jsonl(tmp_path / "sets" / "dev.jsonl", dev_rows)
     (tmp_path / "features" / "dev").mkdir(parents=True)
     np.savez(tmp_path / "features" / "dev" / "shard_00000.npz", ids=np.array([r["id"] for r in dev_rows]), features=x)
     # Only neutral rows to train on: training a scorer here would fail, so passing means it was kept.
-    (tmp_path / "train.jsonl").write_text(json.dumps({"text": "今天到货了", "label": "neutral"}, ensure_ascii=False) + "\n")
-    (tmp_path / "dev.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in dev_rows[:-2]))
-    head = Head(LABELS, np.array([[0.0], [8.0], [0.0]], np.float32), np.array([0.0, -4.0, 0.0], np.float32),
-                np.zeros(1, np.float32), np.ones(1, np.float32), ngrams=scorer, ngram_weight=4.0,
-                info={"task": "sentiment", "ngram_strength": 10.0, "ngram_train_rows": 8, "neutral_shift": 0.0,
-                      "head_temperature": 1.0})
+    write_jsonl(tmp_path / "train.jsonl", [{"text": "今天到货了", "label": "neutral"}])
+    write_jsonl(tmp_path / "dev.jsonl", dev_rows[:-2])  # the binary dev file beside it
+    head = blind_head(ngrams=scorer, ngram_weight=4.0, info={"task": "sentiment", "ngram_strength": 10.0,
+                                                              "ngram_train_rows": 8, "neutral_shift": 0.0,
+                                                              "head_temperature": 1.0})
     head.save(tmp_path / "head")
     saved = Head.load(tmp_path / "head").ngrams.coef
     monkeypatch.setattr(sys, "argv", ["sentiment_ngrams", "--train", str(tmp_path / "train.jsonl"), "--sets",
