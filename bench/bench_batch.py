@@ -38,7 +38,7 @@ from contentgen.models import REGISTRY, assemble_gguf  # noqa: E402
 from contentgen.runtime import build_engine  # noqa: E402
 from contentgen.service import ContentService  # noqa: E402
 from contentgen.tasks import CopyRequest, TagRequest, get_task
-from contentgen.tasks.copy import copy_params  # noqa: E402
+from contentgen.tasks.copy.task import copy_params  # noqa: E402
 from db.batches import BatchStore  # noqa: E402
 from db.database import Database  # noqa: E402
 from db.models import Request, Result  # noqa: E402

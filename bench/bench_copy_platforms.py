@@ -28,7 +28,7 @@ def main() -> None:
     from bench.bench_engines import cpu_model, has_amx, others_running
     from contentgen.config import load_settings
     from contentgen.runtime import build_service
-    from contentgen.tasks.copy import CopyRequest
+    from contentgen.tasks.copy.task import CopyRequest
     from db.database import Database
 
     parser = argparse.ArgumentParser(description=__doc__)

@@ -31,7 +31,7 @@ from contentgen.config import Settings, load_settings
 from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
 from contentgen.alerts import notice_row
-from contentgen.insight import insight_workbook
+from contentgen.tasks.sentiment.insight import insight_workbook
 from contentgen.runtime import build_service
 from contentgen.service import (
     ContentService,

@@ -185,7 +185,7 @@ def cmd_brand(args: argparse.Namespace) -> int:
 
 
 def cmd_faq(args: argparse.Namespace) -> int:
-    from contentgen.knowledge import FaqIndex, parse_faq_file
+    from contentgen.tasks.reply.knowledge import FaqIndex, parse_faq_file
     from contentgen.runtime import build_store
     from contentgen.service import (
         add_faq_entry, answer_unanswered, delete_faq_entry, edit_faq_entry, faq_row, unanswered_rows,
@@ -382,7 +382,7 @@ def _eval_briefs(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from contentgen.heads import Head
+    from contentgen.tasks.sentiment.head import Head
     from contentgen.inputs import write_jsonl
     from contentgen.runtime import build_engine
     from contentgen.service import ContentService

@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from contentgen.errors import UserFacingError
-from contentgen.tasks.chat import MAX_CHAT_TOKENS, MAX_CHOICES, ChatRequest
+from contentgen.tasks.chat.task import MAX_CHAT_TOKENS, MAX_CHOICES, ChatRequest
 
 PATHS = ("/v1/models", "/v1/chat/completions")
 

@@ -7,7 +7,7 @@ import logging
 from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings
 from contentgen.engine import Engine, load_engine
-from contentgen.heads import Head, find_head
+from contentgen.tasks.sentiment.head import Head, find_head
 from contentgen.service import ContentService
 from db.database import Database
 

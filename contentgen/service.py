@@ -17,24 +17,24 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from contentgen.adapters import covers, serves_by_default, trained_on_label_words
-from contentgen.aspects import aspect_clauses, industry_aspects, load_aspect_sets
+from contentgen.tasks.sentiment.aspects import aspect_clauses, industry_aspects, load_aspect_sets
 from contentgen.config import GenerationParams, RulesConfig
 from contentgen.engine.base import Engine, Generation
 from contentgen.engine.fair import current_requester
 from contentgen.errors import UserFacingError
-from contentgen.heads import Head
+from contentgen.tasks.sentiment.head import Head
 from contentgen.inputs import refuse_unstorable_text
-from contentgen.insight import Insight, build_insight
-from contentgen.knowledge import FaqHit, FaqIndex
+from contentgen.tasks.sentiment.insight import Insight, build_insight
+from contentgen.tasks.reply.knowledge import FaqHit, FaqIndex
 from contentgen.notify import post_json
 from contentgen.privacy import mask_personal_data, mask_value
-from contentgen.reply_checks import sounds_upset
+from contentgen.tasks.reply.checks import sounds_upset
 from contentgen.tasks import Prepared, Task, get_task
 from contentgen.tasks.base import without_control_chars
-from contentgen.tasks.complaints import ComplaintsRequest
-from contentgen.tasks.reply import RELEVANCE_LABELS, relevance_conversation
-from contentgen.tasks.rewrite import RewriteRequest
-from contentgen.tasks.sentiment import TagRequest
+from contentgen.tasks.complaints.task import ComplaintsRequest
+from contentgen.tasks.reply.task import RELEVANCE_LABELS, relevance_conversation
+from contentgen.tasks.rewrite.task import RewriteRequest
+from contentgen.tasks.sentiment.task import TagRequest
 from db.database import Database
 from db.batches import BatchItemRef, ItemAlreadyDone
 from db.history import ResultRecord
@@ -604,7 +604,7 @@ class ContentService:
 
     @property
     def aspect_sets(self) -> dict[str, dict[str, set[str]]]:
-        """Industry -> aspect -> keywords (rules/aspects.csv, or the company's own file)."""
+        """Industry -> aspect -> keywords (tasks/sentiment/aspects.csv, or the company's own file)."""
         if self._aspects is None:
             self._aspects = load_aspect_sets(self.rules.aspects or None)
         return self._aspects

@@ -28,7 +28,7 @@ from typing import Any
 
 import jieba
 
-from contentgen.tasks.copy import LENGTHS, PLATFORMS, TONES
+from contentgen.tasks.copy.task import LENGTHS, PLATFORMS, TONES
 
 TITLES = Path("../shared/data/raw/taobao_title_ner/train.txt")  # from the repository root, as the README's commands
 # Titles of things no marketer writes copy for this way (game currency, recharge cards).

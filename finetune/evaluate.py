@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from contentgen.engine.base import Engine
-from contentgen.heads import Head
+from contentgen.tasks.sentiment.head import Head
 from contentgen.service import sentiment_scores
 from contentgen.tasks import get_task
 from finetune.data import example_from_row, read_rows
@@ -139,7 +139,7 @@ def add_brief_brands(service, rows: list[dict[str, Any]]) -> None:  # noqa: ANN0
 
 def brief_request(row: dict[str, Any], versions: int = 1):  # noqa: ANN201
     """A copy brief row as the request a user would send."""
-    from contentgen.tasks.copy import CopyRequest
+    from contentgen.tasks.copy.task import CopyRequest
 
     return CopyRequest(product=row.get("product", ""), points=tuple(row.get("points", ())),
                        brand=row.get("brand", ""), platform=row["platform"], tone=row.get("tone", "亲切温暖"),
@@ -210,7 +210,7 @@ def load_faq(service, faq_rows: list[dict[str, Any]]) -> dict[str, dict[str, Any
 
 
 def reply_request(row: dict[str, Any]):  # noqa: ANN201
-    from contentgen.tasks.reply import ReplyRequest
+    from contentgen.tasks.reply.task import ReplyRequest
 
     return ReplyRequest(message=row["message"], context=tuple(row.get("context", ())), order=row.get("order", ""))
 
@@ -218,7 +218,7 @@ def reply_request(row: dict[str, Any]):  # noqa: ANN201
 def judge_reply(row: dict[str, Any], text: str, used: list[dict[str, Any]], expected: dict[str, Any] | None) -> dict:
     """What the grounded evaluation counts for one reply: the right entry's facts there and nothing
     contradicting it, promises nobody made, loops, an apology."""
-    from contentgen.reply_checks import (
+    from contentgen.tasks.reply.checks import (
         ReplyGrounds, check_loops, check_placeholders, check_promises, contradicted, mentions,
     )
 

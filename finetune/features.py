@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from contentgen.tasks import get_task
-from contentgen.tasks.sentiment import TagRequest
+from contentgen.tasks.sentiment.task import TagRequest
 
 SHARD_ROWS = 128
 

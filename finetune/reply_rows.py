@@ -25,8 +25,8 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
-from contentgen.knowledge import FaqIndex
-from contentgen.reply_checks import ReplyGrounds, sounds_upset, verify
+from contentgen.tasks.reply.knowledge import FaqIndex
+from contentgen.tasks.reply.checks import ReplyGrounds, sounds_upset, verify
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TRAIN_FAQ = Path(__file__).with_name("reply_sets") / "train_faq.jsonl"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from contentgen.heads import Head
+from contentgen.tasks.sentiment.head import Head
 from finetune.features import load_features
 from finetune.metrics import classification_scores
 

@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 
-from contentgen.heads import Head, NgramScorer, char_ngram_vectorizer
+from contentgen.tasks.sentiment.head import Head, NgramScorer, char_ngram_vectorizer
 from finetune.data import read_rows
 from finetune.sentiment_head import LABELS, NEUTRAL_RECALL_FLOOR, fit_temperature, load_split, report
 

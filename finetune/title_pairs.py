@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from contentgen.inputs import write_jsonl
-from contentgen.tasks.title import DEFAULT_TITLE_PLATFORM, TITLE_LIMITS, title_width
+from contentgen.tasks.title.task import DEFAULT_TITLE_PLATFORM, TITLE_LIMITS, title_width
 
 WORD = re.compile(r"[\w.]+")
 

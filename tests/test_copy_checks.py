@@ -6,8 +6,10 @@ from dataclasses import replace
 import pytest
 
 from contentgen.compliance import ComplianceChecker
-from contentgen.copy_checks import Brief, categories, distorted_facts, length_bounds, quantities, verify, visible_length
-from contentgen.copy_repair import fix_characters, parts, repair
+from contentgen.facts import quantities, visible_length
+from contentgen.tasks.copy.brief import Brief, length_bounds
+from contentgen.tasks.copy.checks import categories, distorted_facts, verify
+from contentgen.tasks.copy.repair import fix_characters, parts, repair
 
 EARPHONES = Brief(product="无线降噪耳机", brand="声悦", facts=("40dB主动降噪", "30小时续航", "蓝牙5.3"), platform="电商详情",
                   length="短")

@@ -13,7 +13,7 @@ import pytest
 
 from contentgen.config import GenerationParams, ModelConfig
 from contentgen.tasks import CopyRequest
-from contentgen.tasks.rewrite import RewriteRequest
+from contentgen.tasks.rewrite.task import RewriteRequest
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.embedded

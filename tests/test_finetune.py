@@ -305,7 +305,7 @@ def test_recheck_moves_kept_self_training_rows_that_fail_todays_checks(tmp_path)
 
 def test_reply_rows_put_the_answering_entry_in_the_prompt_as_inference_does():
     from contentgen.tasks import get_task
-    from contentgen.tasks.reply import ReplyRequest
+    from contentgen.tasks.reply.task import ReplyRequest
     from finetune.reply_rows import grounded_rows, shop_entries
 
     entries = next(iter(shop_entries().values()))

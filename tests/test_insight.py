@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from contentgen.errors import UserFacingError
-from contentgen.insight import OTHER, opinion_phrase
+from contentgen.tasks.sentiment.insight import OTHER, opinion_phrase
 from db.history import ResultRecord
 from db.models import Request
 from tests.test_api import api, client  # noqa: F401  (the module's server fixture)
@@ -72,7 +72,7 @@ def test_insight_of_a_week_against_the_week_before(tiny_engine, any_store):
 
 
 def test_the_model_sums_up_each_topic_and_the_report_has_every_sheet(service, store):
-    from contentgen.insight import insight_workbook
+    from contentgen.tasks.sentiment.insight import insight_workbook
 
     week(store)
     insight, rows = service.review_insight(NOW - timedelta(days=7), NOW, summaries=True)

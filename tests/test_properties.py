@@ -15,7 +15,7 @@ from contentgen.batch import build_request, parse_columns, resolve_mapping
 from contentgen.compliance import ComplianceChecker
 from contentgen.errors import UserFacingError
 from contentgen.inputs import parse_context_lines, read_table, split_points
-from contentgen.knowledge import parse_faq_file
+from contentgen.tasks.reply.knowledge import parse_faq_file
 from contentgen.privacy import mask_personal_data
 from finetune.data import example_from_row
 

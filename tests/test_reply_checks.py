@@ -2,7 +2,7 @@
 
 import pytest
 
-from contentgen.reply_checks import (
+from contentgen.tasks.reply.checks import (
     Handoff,
     ReplyGrounds,
     handoff_after,
@@ -205,7 +205,7 @@ def test_a_state_the_customer_gave_is_not_an_action_taken():
 
 
 def test_a_repeated_greeting_is_said_once():
-    from contentgen.tasks.reply import ReplyRequest, tidy
+    from contentgen.tasks.reply.task import ReplyRequest, tidy
 
     assert tidy(ReplyRequest(message="耳机能连电脑吗"), "您好，您好，您好，支持蓝牙5.0及以上的设备。") == "您好，支持蓝牙5.0及以上的设备。"
     assert tidy(ReplyRequest(message="在吗"), "您好，在的。") == "您好，在的。"

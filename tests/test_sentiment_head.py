@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from contentgen.heads import Head, find_head, head_dir_name
+from contentgen.tasks.sentiment.head import Head, find_head, head_dir_name
 from contentgen.inputs import write_jsonl
 from contentgen.service import HEAD_ID
 from finetune.features import extract, load_features

@@ -3,8 +3,8 @@ import pytest
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
 from contentgen.tasks import CopyRequest, ReplyRequest, get_task
-from contentgen.tasks.copy import format_attributes
-from contentgen.tasks.rewrite import RewriteRequest
+from contentgen.tasks.copy.task import format_attributes
+from contentgen.tasks.rewrite.task import RewriteRequest
 
 SHORT = GenerationParams(max_new_tokens=12, do_sample=False, no_repeat_ngram_size=0)
 
@@ -213,14 +213,14 @@ def test_copy_whose_best_candidate_misses_a_fact_gets_a_second_round_that_starts
     ("小红书", "声悦无线降噪耳机｜40dB主动降噪\n\n40dB主动降噪，30小时续航，"),
 ])
 def test_the_second_round_opening_holds_every_fact(platform, start):
-    from contentgen.tasks.copy import opening
+    from contentgen.tasks.copy.task import opening
 
     assert opening(CopyRequest(product="无线降噪耳机", brand="声悦", points=("40dB主动降噪", "30小时续航"),
                                platform=platform)) == start
 
 
 def test_a_press_release_opening_puts_date_and_place_in_the_lead():
-    from contentgen.tasks.copy import opening
+    from contentgen.tasks.copy.task import opening
 
     release = CopyRequest(product="智能扫地机器人X1", brand="净途科技", platform="新闻稿",
                           points=("12月1日", "上海", "4000Pa吸力", "激光导航"))
@@ -233,7 +233,7 @@ def test_a_press_release_opening_puts_date_and_place_in_the_lead():
     ("智能门锁", "安途发布智能门锁"),
 ])
 def test_a_press_release_opening_says_what_happens_to_a_shop_an_event_or_a_product(product, headline):
-    from contentgen.tasks.copy import opening
+    from contentgen.tasks.copy.task import opening
 
     text = opening(CopyRequest(product=product, brand="安途", platform="新闻稿", points=("12月8日", "杭州")))
     assert text.split("\n")[0] == headline and "12月8日" in text and "杭州" in text

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from contentgen.cli import main
-from contentgen.knowledge import FaqIndex, parse_faq_file
+from contentgen.tasks.reply.knowledge import FaqIndex, parse_faq_file
 from contentgen.tasks import ReplyRequest, get_task
-from contentgen.tasks.reply import APOLOGY
+from contentgen.tasks.reply.task import APOLOGY
 
 FAQ = pd.DataFrame({
     "问题": ["如何申请退货？", "多久发货？", "可以开发票吗？", "会员积分怎么用？"],

@@ -14,7 +14,7 @@ import pytest
 from contentgen.cli import build_parser, main
 from contentgen.tasks import TASKS, batch_tasks, get_task, with_command
 from contentgen.tasks.base import INTEGER, LINES
-from contentgen.tasks.title import TitleRequest, best_titles, fit_title, tidy_title, title_width
+from contentgen.tasks.title.task import TitleRequest, best_titles, fit_title, tidy_title, title_width
 from tests.conftest import REPO
 from tests.test_api import api, client  # noqa: F401  (the API server fixture, shared)
 

@@ -1,7 +1,7 @@
 import json
 from datetime import datetime, timedelta, timezone
 
-from contentgen.aspects import aspect_clauses, load_aspects
+from contentgen.tasks.sentiment.aspects import aspect_clauses, load_aspects
 from db.history import ResultRecord
 from db.models import Request
 from db.trends import aspect_table, negative_alert, polarity_trend, sentiment_channels, sentiment_rows

@@ -48,11 +48,11 @@ __all__ = ["TASKS", "InputField", "Prepared", "Task", "batch_tasks", "get_task",
            "trainable", "with_command"]
 
 # The request types, for callers that build requests directly (tests, scripts, bench).
-from contentgen.tasks.chat import ChatRequest  # noqa: E402
-from contentgen.tasks.copy import CopyRequest  # noqa: E402
-from contentgen.tasks.reply import ReplyRequest  # noqa: E402
-from contentgen.tasks.rewrite import RewriteRequest  # noqa: E402
-from contentgen.tasks.sentiment import TagRequest  # noqa: E402
-from contentgen.tasks.title import TitleRequest  # noqa: E402
+from contentgen.tasks.chat.task import ChatRequest  # noqa: E402
+from contentgen.tasks.copy.task import CopyRequest  # noqa: E402
+from contentgen.tasks.reply.task import ReplyRequest  # noqa: E402
+from contentgen.tasks.rewrite.task import RewriteRequest  # noqa: E402
+from contentgen.tasks.sentiment.task import TagRequest  # noqa: E402
+from contentgen.tasks.title.task import TitleRequest  # noqa: E402
 
 __all__ += ["ChatRequest", "CopyRequest", "ReplyRequest", "RewriteRequest", "TagRequest", "TitleRequest"]

@@ -5,9 +5,9 @@ import streamlit as st
 from contentgen.inputs import split_points
 from contentgen.service import check_text
 from contentgen.tasks import get_task
-from contentgen.copy_checks import UNCHECKED
+from contentgen.tasks.copy.brief import UNCHECKED
 from contentgen.compliance import GENERAL, INDUSTRIES
-from contentgen.tasks.copy import AD_LAW, LENGTHS, PLATFORMS, TONES, CopyRequest
+from contentgen.tasks.copy.task import AD_LAW, LENGTHS, PLATFORMS, TONES, CopyRequest
 from ui.state import (
     settings,
     adapter_picker,

@@ -10,7 +10,7 @@ import streamlit as st
 
 from db.trends import (aspect_table, labels_in, negative_alert, polarity_trend, sentiment_channels, sentiment_rows,
                        trend_frequency)
-from contentgen.insight import OTHER, insight_workbook
+from contentgen.tasks.sentiment.insight import OTHER, insight_workbook
 from ui.state import (current_user, guard, keep_inputs, plain, poll_interval, records_service, service, settings,
                       shared_jobs, store, visible_user)
 

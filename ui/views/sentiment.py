@@ -6,7 +6,7 @@ import streamlit as st
 from contentgen.errors import UserFacingError
 from contentgen.inputs import read_table, texts_from_table
 from contentgen.tasks import TagRequest, get_task
-from contentgen.tasks.sentiment import INDUSTRIES
+from contentgen.tasks.sentiment.task import INDUSTRIES
 from ui.state import (
     adapter_label,
     adapter_picker,

@@ -4,7 +4,7 @@ import streamlit as st
 
 from contentgen.inputs import split_points
 from contentgen.tasks import get_task
-from contentgen.tasks.title import TITLE_LIMITS, TitleRequest, title_width
+from contentgen.tasks.title.task import TITLE_LIMITS, TitleRequest, title_width
 from ui.state import adapter_picker, feedback_controls, guard, keep_inputs, plain, render_generation, shared_jobs, submit_stream
 
 guard("title")

@@ -36,7 +36,7 @@ QUESTION_WORDS = ("什么时候", "时候", "多久", "多长时间", "怎么办
 PAIRS_WEIGHT = 0.5
 # What the customer said earlier in the conversation, against the latest message's 1.0.
 EARLIER_WEIGHT = 0.5
-SYNONYMS_FILE = Path(__file__).with_name("rules") / "support_synonyms.txt"
+SYNONYMS_FILE = Path(__file__).with_name("support_synonyms.txt")
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,33 @@ import re
 from dataclasses import dataclass
 
 from contentgen.compliance import clause_around, simplified
-from contentgen.copy_checks import (
-    ASSISTANT_TALK, BRACKET_LABEL, BRACKET_RUN, BRACKET_SLOGAN, EMOJI, FIELD_LABELS, GLUED_LABEL, INLINE_LABEL, LIST_MARKER,
-    MARKDOWN, NOTE_LINE, OUTLINE_LINE, PLACEHOLDERS, QUOTED_LINE, STAGE_NOTE, TITLE_MAX_CHARS, Brief, check_invented,
-    check_restated, cut_or_stretched, distorted_facts, distorted_names, fact_kept, good_tag, last_word, length_bounds,
+from contentgen.tasks.copy.checks import (
+    ASSISTANT_TALK,
+    BRACKET_LABEL,
+    BRACKET_RUN,
+    BRACKET_SLOGAN,
+    EMOJI,
+    FIELD_LABELS,
+    GLUED_LABEL,
+    INLINE_LABEL,
+    LIST_MARKER,
+    MARKDOWN,
+    NOTE_LINE,
+    OUTLINE_LINE,
+    PLACEHOLDERS,
+    QUOTED_LINE,
+    STAGE_NOTE,
+    TITLE_MAX_CHARS,
+    Brief,
+    check_invented,
+    check_restated,
+    cut_or_stretched,
+    distorted_facts,
+    distorted_names,
+    fact_kept,
+    good_tag,
+    last_word,
+    length_bounds,
     visible_length,
 )
 

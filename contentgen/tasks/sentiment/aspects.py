@@ -1,6 +1,6 @@
 """Aspect tags (物流/质量/价格/…): which aspects a review talks about, and how it feels about each.
 
-Aspects and their keywords are data per industry (电商, 餐饮, 酒店, 汽车: contentgen/rules/aspects.csv
+Aspects and their keywords are data per industry (电商, 餐饮, 酒店, 汽车: contentgen/tasks/sentiment/aspects.csv
 or CONTENTGEN_ASPECTS, columns industry, aspect, keywords).
 A clause that mentions an aspect's keyword (a jieba word, so 值 does not fire inside 价值)
 is scored for polarity with the same label scoring as the whole review.
@@ -16,7 +16,7 @@ from pathlib import Path
 import jieba
 
 jieba.setLogLevel(logging.WARNING)
-RULES = Path(__file__).with_name("rules") / "aspects.csv"
+RULES = Path(__file__).with_name("aspects.csv")
 CLAUSE_SPLIT = re.compile(r"[，。！？；,.!?;~～\n]+")
 
 

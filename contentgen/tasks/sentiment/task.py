@@ -12,7 +12,7 @@ from contentgen.tasks.base import CHOICE, InputField, Task
 LABEL_NAMES = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 # An edited label may be typed in English or Chinese.
 LABELS_TYPED = {**{label: label for label in LABEL_NAMES}, **{name: label for label, name in LABEL_NAMES.items()}}
-INDUSTRIES = ("电商", "餐饮", "酒店", "汽车")  # the aspect sets of rules/aspects.csv
+INDUSTRIES = ("电商", "餐饮", "酒店", "汽车")  # the aspect sets of tasks/sentiment/aspects.csv
 # Long reviews are cut for scoring (their opening carries the verdict); the full text is stored.
 SENTIMENT_MAX_CHARS = 256
 MAX_TEXT_CHARS = 20000
@@ -23,7 +23,7 @@ class TagRequest:
     text: str = ""
     # Where the text came from (淘宝评论, 客服消息, …): the dashboard filters on it.
     channel: str = ""
-    # Which aspect set reads it (rules/aspects.csv): 电商 (default), 餐饮, 酒店, 汽车.
+    # Which aspect set reads it (tasks/sentiment/aspects.csv): 电商 (default), 餐饮, 酒店, 汽车.
     industry: str = ""
 
     def validate(self) -> None:

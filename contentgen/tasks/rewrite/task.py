@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
 from contentgen.tasks.base import MAX_FIELD_CHARS, Task
-from contentgen.tasks.copy import SYSTEM_PROMPT
+from contentgen.tasks.copy.task import SYSTEM_PROMPT
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,22 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from contentgen import copy_checks, copy_repair
 from contentgen.compliance import GENERAL, INDUSTRIES, industry_pack
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
-from contentgen.tasks.base import CHOICE, INTEGER, LINES, MAX_FIELD_CHARS, InputField, Prepared, Task
+from contentgen.tasks.base import (
+    CHOICE,
+    INTEGER,
+    LINES,
+    MAX_FIELD_CHARS,
+    InputField,
+    Prepared,
+    Task,
+)
+from contentgen.tasks.copy import checks as copy_checks
+from contentgen.tasks.copy import repair as copy_repair
+from contentgen.facts import visible_length
+from contentgen.tasks.copy.brief import Brief, LENGTHS, TITLE_MAX_CHARS, length_bounds
 
 # Product-page copy: also what AdvertiseGen rows and rows without a platform column are.
 DEFAULT_PLATFORM = "电商详情"
@@ -39,7 +50,7 @@ FORMATS: dict[str, str] = {
 TONES: tuple[str, ...] = ("专业可信", "亲切温暖", "活泼俏皮", "高端精致", "简洁直接")
 
 # Target length in Chinese characters, and the bounds each platform allows: copy_checks.
-LENGTHS = copy_checks.LENGTHS
+LENGTHS = LENGTHS
 
 SYSTEM_PROMPT = (
     "你是一名资深的中文电商营销文案策划。你根据商品信息写出流畅、具体、有感染力的中文营销文案，"
@@ -105,7 +116,7 @@ def format_attributes(attributes: str) -> str:
 def copy_user_prompt(request: CopyRequest) -> str:
     # Platform, format and length first: requests for one platform share this prompt start,
     # which the engine keeps cached.
-    low, high = copy_checks.length_bounds(request.platform, request.length)
+    low, high = length_bounds(request.platform, request.length)
     lines = [f"平台：{request.platform}。{PLATFORMS[request.platform]}", FORMATS[request.platform],
              f"字数：全文 {low}-{high} 字，写完最后一句就结束。"]
     lines.append("要求：商品名原样写出；每条卖点都写进文案，数字和单位原样保留；不添加没有给出的参数、数字、认证、"
@@ -138,14 +149,14 @@ TOKENS_PER_CHAR = 0.8
 
 
 def copy_params(request: CopyRequest) -> GenerationParams:
-    low, high = copy_checks.length_bounds(request.platform, request.length)
+    low, high = length_bounds(request.platform, request.length)
     return replace(DEFAULT_PARAMS, max_new_tokens=int(high * TOKENS_PER_CHAR) + 24, min_chars=low)
 
 
-def brief_of(request: CopyRequest) -> copy_checks.Brief:
+def brief_of(request: CopyRequest) -> Brief:
     attributes = tuple(v for pair in format_attributes(request.attributes).split("；") if pair
                        for v in [pair.partition("：")[2]] if v)
-    return copy_checks.Brief(
+    return Brief(
         product=request.product, brand=request.brand,
         facts=tuple(p.strip() for p in request.points if p.strip()) + attributes,
         platform=request.platform, length=request.length,
@@ -200,11 +211,11 @@ def revise(prepared: Prepared, text: str) -> str:
 
 def best_versions(request: CopyRequest, texts: list[str], findings: list[list[dict[str, Any]]]) -> list[int]:
     """The versions with the fewest findings; among equals the one nearest the target length."""
-    low, high = copy_checks.length_bounds(request.platform, request.length)
+    low, high = length_bounds(request.platform, request.length)
     middle = (low + high) / 2
 
     def rank(index: int) -> tuple[int, float]:
-        return len(findings[index]), abs(copy_checks.visible_length(texts[index]) - middle)
+        return len(findings[index]), abs(visible_length(texts[index]) - middle)
 
     return sorted(range(len(texts)), key=rank)[:request.n]
 
@@ -238,7 +249,7 @@ def opening(request: CopyRequest) -> str:
         lead = f"{dates[0]}，{lead}" if dates else lead
         return f"{headline}\n\n{lead}" + ("，" + "，".join(rest) if rest else "") + "。"
     if request.platform == "小红书":  # a title of its own, then the facts open the body
-        title = f"{name}｜{facts[0]}" if len(name) + len(facts[0]) < copy_checks.TITLE_MAX_CHARS["小红书"] else name
+        title = f"{name}｜{facts[0]}" if len(name) + len(facts[0]) < TITLE_MAX_CHARS["小红书"] else name
         return f"{title}\n\n{'，'.join(facts)}，"
     if request.platform == "抖音":
         return f"{name}来了！{'，'.join(facts)}，"
@@ -270,9 +281,9 @@ def batch_output(result) -> dict[str, Any]:  # noqa: ANN001
 
 def length_for(text: str) -> str:
     """The 篇幅 whose bounds hold a text of this size (中 when none does)."""
-    size = copy_checks.visible_length(text)
-    return next((name for name in LENGTHS if copy_checks.length_bounds(DEFAULT_PLATFORM, name)[0] <= size
-                 <= copy_checks.length_bounds(DEFAULT_PLATFORM, name)[1]), "中")
+    size = visible_length(text)
+    return next((name for name in LENGTHS if length_bounds(DEFAULT_PLATFORM, name)[0] <= size
+                 <= length_bounds(DEFAULT_PLATFORM, name)[1]), "中")
 
 
 def training_pair(row: dict[str, Any]) -> tuple[CopyRequest, str] | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import jieba
 
-from contentgen.copy_checks import chinese_number, fact_kept, finding, missing, normalize, quantities
+from contentgen.facts import chinese_number, fact_kept, finding, missing, normalize, quantities
 
 # ------------------------------------------------------------------ what the reply may draw on
 
