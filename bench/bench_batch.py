@@ -36,7 +36,7 @@ from contentgen.batch import create_job, run_job  # noqa: E402
 from contentgen.config import ModelConfig  # noqa: E402
 from contentgen.models import REGISTRY, assemble_gguf  # noqa: E402
 from contentgen.runtime import build_engine  # noqa: E402
-from contentgen.service import ContentService  # noqa: E402
+from contentgen.usecases.service import ContentService
 from contentgen.tasks import CopyRequest, TagRequest, get_task
 from contentgen.tasks.copy.task import copy_params  # noqa: E402
 from db.batches import BatchStore  # noqa: E402

@@ -114,7 +114,7 @@ def reviews(count: int) -> list[str]:
 def bench_engine(backend: str, model: str, batch_rows: int, review_count: int) -> dict:
     from contentgen.config import GenerationParams, ModelConfig
     from contentgen.runtime import build_engine
-    from contentgen.service import ContentService
+    from contentgen.usecases.service import ContentService
     from contentgen.tasks import CopyRequest, TagRequest, get_task
     from db.database import Database
 
@@ -180,8 +180,8 @@ def bench_engine(backend: str, model: str, batch_rows: int, review_count: int) -
     out["batch_copy_tokens_per_s"] = round(sum(tokens) / seconds, 1)
 
     texts = reviews(review_count)
-    service.tag(texts[:8])
-    _, seconds = _timed(lambda: service.tag(texts))
+    service.sentiment.tag(texts[:8])
+    _, seconds = _timed(lambda: service.sentiment.tag(texts))
     out["tag_reviews_per_s"] = round(len(texts) / seconds, 2)  # the product: review and its clauses (aspects)
     # Like for like with the peer: one label scoring per review, the sentiment adapter on.
     sentiment = get_task("sentiment")

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from contentgen.compliance import ComplianceChecker  # noqa: E402
 from contentgen.config import GenerationParams  # noqa: E402
-from contentgen.service import ContentService  # noqa: E402
+from contentgen.usecases.service import ContentService
 from contentgen.tasks import CopyRequest, ReplyRequest  # noqa: E402
 from db.database import Database  # noqa: E402
 from db.models import Request  # noqa: E402
@@ -61,12 +61,12 @@ def run_load(engine, store: Database, *, users: int = 8, seconds: float = 60.0,
             started = time.perf_counter()
             try:
                 if task == "copy":
-                    ids = [service.copy(CopyRequest(product=rng.choice(PRODUCTS), length="短"), params=params).request_id]
+                    ids = [service.generate("copy", CopyRequest(product=rng.choice(PRODUCTS), length="短"), params=params).request_id]
                 elif task == "reply":
-                    ids = [service.reply(ReplyRequest(message=rng.choice(MESSAGES)),
+                    ids = [service.generate("reply", ReplyRequest(message=rng.choice(MESSAGES)),
                                          params=replace(params, do_sample=False)).request_id]
                 elif task == "tag":
-                    ids = [r.request_id for r in service.tag(rng.sample(REVIEWS, 2))]
+                    ids = [r.request_id for r in service.sentiment.tag(rng.sample(REVIEWS, 2))]
                 else:
                     checker.check(f"{rng.choice(PRODUCTS)}是全网最好的国家级产品")
                     ids = []

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from contentgen.config import AlertRule, AlertsConfig
 from contentgen.errors import UserFacingError
 from contentgen.notify import post_json
-from contentgen.service import find_brand
+from contentgen.usecases.rules import find_brand
 from db.database import Database
 from db.models import aware
 from db.trends import window_figures

@@ -33,17 +33,10 @@ from contentgen.errors import UserFacingError
 from contentgen.alerts import notice_row
 from contentgen.tasks.sentiment.insight import insight_workbook
 from contentgen.runtime import build_service
-from contentgen.service import (
-    ContentService,
-    add_faq_entry,
-    answer_unanswered,
-    check_text,
-    delete_faq_entry,
-    edit_faq_entry,
-    faq_row,
-    history_row,
-    unanswered_rows,
-)
+from contentgen.usecases.service import ContentService
+from contentgen.usecases.faq import add_faq_entry, answer_unanswered, delete_faq_entry, edit_faq_entry, faq_row, unanswered_rows
+from contentgen.usecases.rules import check_text
+from contentgen.usecases.history import history_row
 from contentgen.tasks import TASKS, Task, batch_tasks, with_command
 from contentgen.tasks.base import CHOICE, INTEGER, LINES, TURNS, InputField
 from db.database import Database
@@ -439,7 +432,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # -------------------------------------------------------------- review insight and alerts
     def insight_for(account: Account, since: datetime, until: datetime, channel: str, brand: str, summaries: bool):
         allowed(account, "sentiment")
-        return service_for(account).review_insight(
+        return service_for(account).sentiment.review_insight(
             aware(since), aware(until), channel=channel or None, brand=brand or None,
             user_name=None if account.is_admin else account.name, summaries=summaries)
 

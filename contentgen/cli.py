@@ -187,9 +187,7 @@ def cmd_brand(args: argparse.Namespace) -> int:
 def cmd_faq(args: argparse.Namespace) -> int:
     from contentgen.tasks.reply.knowledge import FaqIndex, parse_faq_file
     from contentgen.runtime import build_store
-    from contentgen.service import (
-        add_faq_entry, answer_unanswered, delete_faq_entry, edit_faq_entry, faq_row, unanswered_rows,
-    )
+    from contentgen.usecases.faq import add_faq_entry, answer_unanswered, delete_faq_entry, edit_faq_entry, faq_row, unanswered_rows
 
     store = build_store(_settings(args))
     if args.action == "import":
@@ -264,7 +262,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from contentgen.runtime import build_store
-    from contentgen.service import check_text
+    from contentgen.usecases.rules import check_text
 
     if args.file and not Path(args.file).is_file():
         raise UserFacingError(f"找不到文件“{args.file}”，请检查路径。")
@@ -282,7 +280,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from contentgen.runtime import build_store
-    from contentgen.service import search_history
+    from contentgen.usecases.history import search_history
 
     rows = search_history(build_store(_settings(args)), args.search or "", task=args.task,
                           user_name=args.filter_user, limit=args.limit)
@@ -385,7 +383,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from contentgen.tasks.sentiment.head import Head
     from contentgen.inputs import write_jsonl
     from contentgen.runtime import build_engine
-    from contentgen.service import ContentService
+    from contentgen.usecases.service import ContentService
     from finetune.evaluate import dumps, evaluate
 
     settings = _settings(args)
@@ -397,12 +395,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _eval_replies(args, settings)
     engine = build_engine(settings.model)
     _load_adapter_path(engine, args)
-    # As the service labels (ContentService.sentiment_labeller), or with the head given in --head-path.
+    # As the service labels (SentimentDesk.labeller), or with the head given in --head-path.
     service = ContentService(engine, None)
     if args.head_path:
         head, adapter = Head.load(Path(args.head_path)), None
     elif args.task == "sentiment":
-        head, adapter = service.sentiment_labeller(args.adapter)
+        head, adapter = service.sentiment.labeller(args.adapter)
     else:
         head, adapter = None, service.resolve_adapter(args.task, args.adapter)
     predictions: list[dict] | None = [] if args.predictions else None

@@ -8,7 +8,7 @@ from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings
 from contentgen.engine import Engine, load_engine
 from contentgen.tasks.sentiment.head import Head, find_head
-from contentgen.service import ContentService
+from contentgen.usecases.service import ContentService
 from db.database import Database
 
 log = logging.getLogger(__name__)

@@ -88,7 +88,7 @@ def main() -> None:
     started = time.perf_counter()
     predicted = []
     for start in range(0, len(rows), 16):
-        results = service.tag([TagRequest(text=r["text"], industry=industry) for r in rows[start:start + 16]],
+        results = service.sentiment.tag([TagRequest(text=r["text"], industry=industry) for r in rows[start:start + 16]],
                               adapter=args.adapter)
         predicted += [[(a["aspect"], a["label"]) for a in r.aspects] for r in results]
     result = {"set": args.set, "industry": industry, "adapter": args.adapter,

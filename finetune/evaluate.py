@@ -17,7 +17,7 @@ from typing import Any
 
 from contentgen.engine.base import Engine
 from contentgen.tasks.sentiment.head import Head
-from contentgen.service import sentiment_scores
+from contentgen.usecases.sentiment import sentiment_scores
 from contentgen.tasks import get_task
 from finetune.data import example_from_row, read_rows
 from finetune.metrics import classification_scores, generation_scores, repetition_scores
@@ -149,13 +149,13 @@ def brief_request(row: dict[str, Any], versions: int = 1):  # noqa: ANN201
 def brief_findings(rows: list[dict[str, Any]], texts: list[str]) -> list[list[dict[str, Any]]]:
     """Today's copy findings (verifier and 广告法) for stored versions of briefs, without a model:
     outputs made under older checks are judged again by the same rules."""
-    from contentgen.service import ContentService
+    from contentgen.usecases.service import ContentService
     from db.database import Database
 
     service = ContentService(engine=None, store=Database("sqlite://"))  # type: ignore[arg-type]  # checks only
     add_brief_brands(service, rows)
     task = get_task("copy")
-    return [task.check(task.prepare(service, brief_request(row)), text) for row, text in zip(rows, texts, strict=True)]
+    return [task.check(service.prepare(task, brief_request(row)), text) for row, text in zip(rows, texts, strict=True)]
 
 
 def evaluate_briefs(service, rows: list[dict[str, Any]], *, versions: int = 1,  # noqa: ANN001

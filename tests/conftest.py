@@ -87,7 +87,7 @@ def store(db_url):
 
 @pytest.fixture
 def service(tiny_engine, store):
-    from contentgen.service import ContentService
+    from contentgen.usecases.service import ContentService
 
     return ContentService(tiny_engine, store, user_name="测试员", source="test")
 

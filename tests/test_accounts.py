@@ -233,7 +233,7 @@ def test_one_client_guessing_many_names_is_slowed_down(store):
 
 
 def test_admin_page_adds_a_rule_and_switches_a_shipped_one_off(app_env, store):
-    from contentgen.service import check_text
+    from contentgen.usecases.rules import check_text
 
     AccountStore(store).add("boss", "admin password", "admin")
     at = page_as("admin", "boss", "admin")

@@ -19,7 +19,7 @@ from contentgen.batch import create_job, parse_columns, resolve_mapping, run_job
 from contentgen.cli import main
 from contentgen.config import load_settings
 from contentgen.runtime import build_engine
-from contentgen.service import ContentService
+from contentgen.usecases.service import ContentService
 from contentgen.errors import UserFacingError
 from db.batches import BatchItemRef, BatchStore, ItemAlreadyDone
 from db.history import ResultRecord

@@ -5,6 +5,7 @@ import pytest
 
 from contentgen.cli import main
 from contentgen.compliance import ComplianceChecker, load_rules
+from contentgen.usecases.rewrite import compliant_rewrite
 
 TEXT = "第一坊新品：全网最好的国家级工艺，销量第一，最近很火，100%纯棉，可治疗失眠。快来买！"
 
@@ -72,7 +73,7 @@ def test_cli_check_json(capsys):
 
 
 def test_model_rewrite_is_checked_and_recorded(service, store):
-    result = service.compliant_rewrite(TEXT, ComplianceChecker(protected_words=["第一坊"]))
+    result = compliant_rewrite(service, TEXT, ComplianceChecker(protected_words=["第一坊"]))
     assert ComplianceChecker(protected_words=["第一坊"]).check(result.outputs[0]) == []
     row = store.history.get(result.request_id)
     assert row.task == "rewrite" and row.inputs["flagged"][:2] == ["最好", "国家级"]

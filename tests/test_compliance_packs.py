@@ -4,7 +4,7 @@ import pytest
 
 from contentgen.compliance import INDUSTRIES, ComplianceChecker, Rule, load_rules, normalized, validate_rule
 from contentgen.errors import UserFacingError
-from contentgen.service import check_text, compliance_rules, restore_rule, rule_table, save_rule, set_rule_enabled
+from contentgen.usecases.rules import check_text, compliance_rules, restore_rule, rule_table, save_rule, set_rule_enabled
 
 SHIPPED = load_rules()
 

@@ -126,7 +126,7 @@ def test_brand_profiles_and_brand_filter(store):
 def test_export_opens_in_excel_readers_with_chinese_intact(store, tmp_path):
     import pandas as pd
 
-    from contentgen.service import export_history
+    from contentgen.usecases.history import export_history
 
     add(store, text="便携榨汁杯", output="鲜榨果汁，随时随地")
     rows = store.history.search()

@@ -49,7 +49,7 @@ def real_engine():
 
 @pytest.fixture
 def real_service(real_engine, store):
-    from contentgen.service import ContentService
+    from contentgen.usecases.service import ContentService
 
     return ContentService(real_engine, store, user_name="ci", source="test")
 
@@ -107,7 +107,7 @@ def longest_repeat(text: str) -> int:
 def test_copy_is_fluent_chinese_without_loops(real_service, store):
     request = CopyRequest(product="便携榨汁杯", points=("USB充电", "300ml", "一键清洗"),
                           platform="小红书", length="短", n=2)
-    result = real_service.copy(request, GenerationParams(max_new_tokens=160, seed=1))
+    result = real_service.generate("copy", request, GenerationParams(max_new_tokens=160, seed=1))
     for text in result.outputs:
         chinese = len(re.findall(r"[\u4e00-\u9fff]", text))
         assert chinese >= 50, text
@@ -194,7 +194,7 @@ EARPHONE_ENTRY = ("耳机一边没声音怎么办？", "请先把两只耳机放
 def test_the_shipped_reply_adapter_answers_from_the_entry_in_its_prompt(both_engines, store):
     """The adapter itself (greedy, no second round) writes the entry's steps; the service, on the app's
     engine with the shipped adapters, uses it by default."""
-    from contentgen.service import ContentService
+    from contentgen.usecases.service import ContentService
     from contentgen.tasks import ReplyRequest, get_task
 
     llama_engine = both_engines[1]
@@ -206,5 +206,5 @@ def test_the_shipped_reply_adapter_answers_from_the_entry_in_its_prompt(both_eng
     assert "10秒" in draft.text and "重新配对" in draft.text, draft.text
     store.faq.add([EARPHONE_ENTRY, ("付款后多久发货？", "付款后48小时内发货。", "物流")])
     service = ContentService(llama_engine, store, user_name="ci", source="test")
-    result = service.reply(ReplyRequest(message="耳机左耳没声音了，右耳正常，怎么回事？"))
+    result = service.generate("reply", ReplyRequest(message="耳机左耳没声音了，右耳正常，怎么回事？"))
     assert result.adapter_id == "reply" and "10秒" in result.outputs[0] and not result.parts[0]["handoff"]

@@ -7,9 +7,9 @@ from finetune.data import load_examples
 
 
 def test_ratings_and_edits_become_finetune_data(service, store, tmp_path):
-    liked = service.copy(CopyRequest(product="保温杯", points=("316不锈钢",)))
-    edited = service.copy(CopyRequest(product="羽绒服", n=2))
-    disliked = service.copy(CopyRequest(product="雨伞"))
+    liked = service.generate("copy", CopyRequest(product="保温杯", points=("316不锈钢",)))
+    edited = service.generate("copy", CopyRequest(product="羽绒服", n=2))
+    disliked = service.generate("copy", CopyRequest(product="雨伞"))
     first, second = store.history.get(edited.request_id).results
     store.feedback.set(store.history.get(liked.request_id).results[0].id, rating=1)
     store.feedback.set(first.id, rating=-1, edited_text="轻盈保暖的羽绒服，通勤出游都合适。")
@@ -26,11 +26,11 @@ def test_ratings_and_edits_become_finetune_data(service, store, tmp_path):
 
 
 def test_reply_and_sentiment_exports(service, store, tmp_path):
-    reply = service.reply(ReplyRequest(message="快递到哪了", order="已发货"))
+    reply = service.generate("reply", ReplyRequest(message="快递到哪了", order="已发货"))
     store.feedback.set(store.history.get(reply.request_id).results[0].id, edited_text="您好，包裹已发出，预计明天送达。")
     assert export_dataset(store, "reply", tmp_path / "r.jsonl") == 1
     assert load_examples(tmp_path / "r.jsonl", "reply")[0].answer == "您好，包裹已发出，预计明天送达。"
-    tag = service.tag(["还行吧"])[0]
+    tag = service.sentiment.tag(["还行吧"])[0]
     store.feedback.set(store.history.get(tag.request_id).results[0].id, edited_text="中性")
     assert export_dataset(store, "sentiment", tmp_path / "s.jsonl") == 1
     assert json.loads((tmp_path / "s.jsonl").read_text(encoding="utf-8"))["label"] == "neutral"

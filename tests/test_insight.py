@@ -50,12 +50,12 @@ def test_the_opinion_is_what_the_clause_says_after_its_aspect(clause, keywords, 
 
 
 def test_insight_of_a_week_against_the_week_before(tiny_engine, any_store):
-    from contentgen.service import ContentService
+    from contentgen.usecases.service import ContentService
 
     store = any_store  # SQLite and PostgreSQL
     service = ContentService(tiny_engine, store)
     week(store)
-    insight, rows = service.review_insight(NOW - timedelta(days=7), NOW)
+    insight, rows = service.sentiment.review_insight(NOW - timedelta(days=7), NOW)
     assert (insight.total, insight.negative, insight.previous_total) == (6, 4, 1)
     assert insight.previous_negative_share == 1.0
     complaints = {(p.aspect, p.phrase): p for p in insight.complaints}
@@ -75,7 +75,7 @@ def test_the_model_sums_up_each_topic_and_the_report_has_every_sheet(service, st
     from contentgen.tasks.sentiment.insight import insight_workbook
 
     week(store)
-    insight, rows = service.review_insight(NOW - timedelta(days=7), NOW, summaries=True)
+    insight, rows = service.sentiment.review_insight(NOW - timedelta(days=7), NOW, summaries=True)
     assert all(0 < len(t.summary) <= 60 and not {"\n", "\r"} & set(t.summary) for t in insight.topics)
     sheets = pd.read_excel(io.BytesIO(insight_workbook(insight, rows)), sheet_name=None)
     assert list(sheets) == ["概览", "方面", "差评主题", "好评与差评短语", "明细"]
@@ -86,14 +86,14 @@ def test_the_model_sums_up_each_topic_and_the_report_has_every_sheet(service, st
 def test_one_user_sees_only_their_reviews_and_bad_ranges_are_chinese_errors(service, store):
     week(store)
     seed(store, NOW - timedelta(days=1), "别人的差评", "negative", user="other")
-    assert service.review_insight(NOW - timedelta(days=7), NOW, user_name="u")[0].total == 6
-    assert service.review_insight(NOW - timedelta(days=7), NOW)[0].total == 7
+    assert service.sentiment.review_insight(NOW - timedelta(days=7), NOW, user_name="u")[0].total == 6
+    assert service.sentiment.review_insight(NOW - timedelta(days=7), NOW)[0].total == 7
     with pytest.raises(UserFacingError, match="晚于"):
-        service.review_insight(NOW, NOW - timedelta(days=1))
+        service.sentiment.review_insight(NOW, NOW - timedelta(days=1))
     with pytest.raises(UserFacingError, match="最长"):
-        service.review_insight(NOW - timedelta(days=800), NOW)
+        service.sentiment.review_insight(NOW - timedelta(days=800), NOW)
     with pytest.raises(UserFacingError, match="品牌"):
-        service.review_insight(NOW - timedelta(days=7), NOW, brand="没有这个牌子")
+        service.sentiment.review_insight(NOW - timedelta(days=7), NOW, brand="没有这个牌子")
 
 
 def test_insight_and_report_over_http(api):  # noqa: F811

@@ -168,11 +168,11 @@ def test_auto_picks_llamacpp_for_a_gguf_on_a_cpu_and_transformers_otherwise(tiny
 
 
 def test_the_service_runs_every_task_on_the_llamacpp_engine(tiny_llama_engine, store):
-    from contentgen.service import ContentService
+    from contentgen.usecases.service import ContentService
     from contentgen.tasks import CopyRequest
 
     service = ContentService(tiny_llama_engine, store, user_name="u", source="api")
     result = service.generate("copy", CopyRequest(product="保温杯", points=("316不锈钢",), platform="小红书", n=2))
     assert len(result.outputs) == 2 and all(result.outputs)
-    tagged = service.tag(["物流很快", "太差了"])
+    tagged = service.sentiment.tag(["物流很快", "太差了"])
     assert all(abs(sum(t.scores.values()) - 1) < 1e-4 for t in tagged)

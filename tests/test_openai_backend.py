@@ -85,11 +85,11 @@ def test_label_scoring_through_logprobs(engine):
 
 
 def test_service_records_through_the_remote_backend(engine, store):
-    from contentgen.service import ContentService
+    from contentgen.usecases.service import ContentService
     from contentgen.tasks import CopyRequest
 
     service = ContentService(engine, store, user_name="remote", source="test")
-    result = service.copy(CopyRequest(product="保温杯", points=("316不锈钢",), length="短"),
+    result = service.generate("copy", CopyRequest(product="保温杯", points=("316不锈钢",), length="短"),
                           params=GenerationParams(max_new_tokens=32))
     record = store.history.get(result.request_id)
     assert record.model_id == BASE and record.results[0].text == result.outputs[0] != ""

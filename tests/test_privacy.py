@@ -26,7 +26,7 @@ def test_reply_history_never_holds_the_phone_number(service, store):
     request = ReplyRequest(message="我的电话是13812345678，地址浙江省杭州市西湖区文三路123号，快递还没到",
                            context=({"role": "customer", "text": "身份证110101199003071234"},),
                            order="收件电话 13912345678")
-    result = service.reply(request)
+    result = service.generate("reply", request)
     row = store.history.get(result.request_id)
     stored = repr(row.inputs) + row.input_text + "".join(r.text for r in row.results) + row.search_text
     for secret in ("13812345678", "13912345678", "110101199003071234", "文三路"):

@@ -159,7 +159,7 @@ def test_a_customer_message_cannot_open_a_turn_of_its_own(tiny_engine, message, 
 
 def test_exports_do_not_run_formulas(store, tmp_path):
     from db.batches import BatchStore
-    from contentgen.service import export_history
+    from contentgen.usecases.history import export_history
     from db.history import ResultRecord
 
     import pandas as pd
@@ -193,8 +193,8 @@ def test_a_hundred_thousand_characters(service):
 
     huge = "好" * 100_000
     with pytest.raises(UserFacingError, match="超过上限"):
-        service.copy(CopyRequest(product=huge))
+        service.generate("copy", CopyRequest(product=huge))
     with pytest.raises(UserFacingError, match="超过上限"):
-        service.reply(ReplyRequest(message=huge))
-    [tagged] = service.tag([huge])
+        service.generate("reply", ReplyRequest(message=huge))
+    [tagged] = service.sentiment.tag([huge])
     assert service.store.history.get(tagged.request_id).inputs["text"] == huge

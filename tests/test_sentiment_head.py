@@ -7,7 +7,7 @@ import pytest
 
 from contentgen.tasks.sentiment.head import Head, find_head, head_dir_name
 from contentgen.inputs import write_jsonl
-from contentgen.service import HEAD_ID
+from contentgen.usecases.sentiment import HEAD_ID
 from finetune.features import extract, load_features
 from finetune.sentiment_head import LABELS, NEUTRAL_RECALL_FLOOR, fit, fit_temperature, report
 from finetune.sentiment_ngrams import combine, head_alone, train_scorers
@@ -86,14 +86,14 @@ def test_a_head_saved_in_the_adapter_folder_is_found_and_loads_the_same(tmp_path
 
 def test_the_service_labels_with_the_head_and_records_it(service, store, tiny_engine, monkeypatch):
     monkeypatch.setattr(tiny_engine, "heads", {"sentiment": neutral_head(tiny_engine._net.config.hidden_size)})
-    result = service.tag(["东西还行吧，一般般，物流很快"])[0]
+    result = service.sentiment.tag(["东西还行吧，一般般，物流很快"])[0]
     assert result.label == "neutral" and result.adapter_id == HEAD_ID
     assert abs(sum(result.scores.values()) - 1) < 1e-5 and result.confidence == max(result.scores.values())
     assert result.aspects and all(a["label"] == "neutral" for a in result.aspects)  # 物流's clause too
     record = store.history.get(result.request_id)
     assert record.params["method"] == "head" and record.adapter_id == HEAD_ID
     # A named adapter (here: the base model) is label scoring, as before.
-    plain = service.tag(["东西还行吧"], adapter="none")[0]
+    plain = service.sentiment.tag(["东西还行吧"], adapter="none")[0]
     assert store.history.get(plain.request_id).params["method"] == "label_scoring" and plain.adapter_id is None
 
 
@@ -106,8 +106,8 @@ def test_a_sentiment_adapter_trained_on_the_label_words_labels_in_place_of_the_h
     head = neutral_head(tiny_engine._net.config.hidden_size)
     monkeypatch.setattr(tiny_engine, "heads", {"sentiment": head})
     monkeypatch.setattr(tiny_engine, "adapters", {"sentiment": adapter})
-    assert service.sentiment_labeller() == ((None, "sentiment") if labeller == "adapter" else (head, None))
-    assert service.sentiment_labeller("none") == (None, None)  # named: label scoring on what was named
+    assert service.sentiment.labeller() == ((None, "sentiment") if labeller == "adapter" else (head, None))
+    assert service.sentiment.labeller("none") == (None, None)  # named: label scoring on what was named
 
 
 @pytest.mark.parametrize("named", [False, True])
@@ -225,5 +225,5 @@ def test_the_service_hands_the_texts_to_the_heads_scorer(service, tiny_engine, m
     head = neutral_head(tiny_engine._net.config.hidden_size, neutral_bias=1.0)
     head.ngrams, head.ngram_weight = scorer, 50.0
     monkeypatch.setattr(tiny_engine, "heads", {"sentiment": head})
-    labels = [r.label for r in service.tag(["非常满意，好评", "太差了，差评退货"], with_aspects=False)]
+    labels = [r.label for r in service.sentiment.tag(["非常满意，好评", "太差了，差评退货"], with_aspects=False)]
     assert labels == ["positive", "negative"]

@@ -11,7 +11,7 @@ SHORT = GenerationParams(max_new_tokens=12, do_sample=False, no_repeat_ngram_siz
 
 def test_copy_records_request_and_every_variant(service, store):
     request = CopyRequest(product="便携榨汁杯", points=("USB充电", "一键清洗"), platform="小红书", n=3)
-    result = service.copy(request, GenerationParams(max_new_tokens=12, seed=7))
+    result = service.generate("copy", request, GenerationParams(max_new_tokens=12, seed=7))
     assert len(result.outputs) == 3 and all(result.outputs)
     row = store.history.get(result.request_id)
     assert row.task == "copy" and row.user_name == "测试员" and row.source == "test"
@@ -24,10 +24,10 @@ def test_copy_records_request_and_every_variant(service, store):
 def test_variants_are_sampled_even_when_defaults_are_greedy(service, store):
     rewrite = service.generate("rewrite", RewriteRequest(text="全网最好的羽绒服"))  # one greedy candidate
     assert store.history.get(rewrite.request_id).params["do_sample"] is False
-    copies = service.copy(CopyRequest(product="羽绒服", n=2), SHORT)
+    copies = service.generate("copy", CopyRequest(product="羽绒服", n=2), SHORT)
     assert store.history.get(copies.request_id).params["do_sample"] is True
     # A reply is the best of three candidates: sampled even when the caller asks for greedy settings.
-    reply = service.reply(ReplyRequest(message="快递到哪了"), GenerationParams(max_new_tokens=8, do_sample=False))
+    reply = service.generate("reply", ReplyRequest(message="快递到哪了"), GenerationParams(max_new_tokens=8, do_sample=False))
     assert store.history.get(reply.request_id).params["do_sample"] is True
 
 
@@ -66,7 +66,7 @@ def test_copy_stream_returns_the_best_checked_versions_whole(service, store):
 
 
 def test_tag_scores_labels_and_records_each_text(service, store):
-    results = service.tag(["物流很快，好评！", "太差了，再也不买了"])
+    results = service.sentiment.tag(["物流很快，好评！", "太差了，再也不买了"])
     assert [r.text for r in results] == ["物流很快，好评！", "太差了，再也不买了"]
     for r in results:
         assert r.label in {"positive", "neutral", "negative"}
@@ -148,26 +148,26 @@ def test_a_copy_adapter_answers_only_the_platforms_it_learned(service, monkeypat
 
 @pytest.mark.parametrize("text", ["差评\x00", "好评\ud800"])
 def test_unstorable_characters_are_refused_the_same_on_every_database(tiny_engine, any_store, text):
-    from contentgen.service import ContentService
+    from contentgen.usecases.service import ContentService
 
     service = ContentService(tiny_engine, any_store, user_name="u", source="test")
     with pytest.raises(UserFacingError, match="无法保存的字符"):
-        service.tag([text])
+        service.sentiment.tag([text])
     with pytest.raises(UserFacingError, match="无法保存的字符"):
-        service.reply(ReplyRequest(message=text))
+        service.generate("reply", ReplyRequest(message=text))
     assert any_store.history.search("") == []
 
 
 def test_control_characters_a_model_writes_are_not_stored(tiny_engine, any_store, monkeypatch):
     """The tiny model wrote a NUL, PostgreSQL refused the row and the answer was lost (bench/reliability.py)."""
     from contentgen.engine.base import Generation
-    from contentgen.service import ContentService
+    from contentgen.usecases.service import ContentService
 
     service = ContentService(tiny_engine, any_store, user_name="u", source="test")
     monkeypatch.setattr(tiny_engine, "generate",
                         lambda conversations, params, adapter=None: [Generation("好\x00文\x01案\n第二行", 3, 5, "stop")
                                                                      for _ in conversations])
-    result = service.copy(CopyRequest(product="保温杯"))
+    result = service.generate("copy", CopyRequest(product="保温杯"))
     assert result.outputs == ["好文案\n第二行"]
     assert any_store.history.get(result.request_id).results[0].text == "好文案\n第二行"
 
@@ -185,7 +185,7 @@ def test_copy_whose_best_candidate_misses_a_fact_gets_a_second_round_that_starts
         return [Generation(rest if c[-1]["role"] == "assistant" else first, 1, 1, "stop") for c in conversations]
 
     monkeypatch.setattr(service.engine, "generate", fake_generate)
-    result = service.copy(request)
+    result = service.generate("copy", request)
     count = get_task("copy").candidate_count(request)
     assert [len(c) for c in calls] == [count, count]
     assert calls[1][0] == {"role": "assistant", "content": "保温杯，12小时保温。"}
@@ -197,13 +197,13 @@ def test_copy_whose_best_candidate_misses_a_fact_gets_a_second_round_that_starts
     fixed = "保温杯，12小时保温，出门带着，冬天随时喝口热水。"
     monkeypatch.setattr(service.engine, "generate", lambda conversations, params, adapter=None: (
         calls.append(conversations) or [Generation(fixed, 1, 1, "stop") for _ in conversations]))
-    assert service.copy(request).outputs == [fixed] and len(calls) == 1  # clean at once: no second round
+    assert service.generate("copy", request).outputs == [fixed] and len(calls) == 1  # clean at once: no second round
     assert [r.outputs for r in service.generate_many("copy", [request, request])] == [[fixed], [fixed]]
     # Nothing given to open with: no second round.
     calls.clear()
     monkeypatch.setattr(service.engine, "generate", lambda conversations, params, adapter=None: (
         calls.append(conversations) or [Generation("文案", 1, 1, "stop") for _ in conversations]))
-    service.copy(CopyRequest(product="保温杯", platform="朋友圈"))
+    service.generate("copy", CopyRequest(product="保温杯", platform="朋友圈"))
     assert len(calls) == 1
 
 

@@ -17,6 +17,7 @@ from contentgen.tasks.base import INTEGER, LINES
 from contentgen.tasks.title.task import TitleRequest, best_titles, fit_title, tidy_title, title_width
 from tests.conftest import REPO
 from tests.test_api import api, client  # noqa: F401  (the API server fixture, shared)
+from contentgen.usecases.rewrite import compliant_rewrite
 
 # Inputs as a user types them, per task. A new task needs a row here.
 SAMPLES: dict[str, dict[str, str]] = {
@@ -81,7 +82,7 @@ def test_service_runs_and_records(service, store, task_name):
         [result] = service.run_many(task_name, [request])
         assert result.label in task.label_words
     elif task_name == "rewrite":  # the copy pages' button
-        result = service.compliant_rewrite(SAMPLES[task_name]["text"])
+        result = compliant_rewrite(service, SAMPLES[task_name]["text"])
     else:
         result = service.generate(task_name, request)
         assert len(result.outputs) == task.versions(request) and len(result.compliance) == len(result.outputs)

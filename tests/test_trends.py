@@ -25,7 +25,7 @@ def test_aspect_clauses_use_jieba_words():
 
 
 def test_tag_records_aspects_and_channel(service, store):
-    result = service.tag(["物流很快，但是味道一般"], channel="外卖")[0]
+    result = service.sentiment.tag(["物流很快，但是味道一般"], channel="外卖")[0]
     assert {a["aspect"] for a in result.aspects} == {"物流", "口味"}
     assert all(a["label"] in {"positive", "neutral", "negative"} for a in result.aspects)
     row = store.history.get(result.request_id)
@@ -84,8 +84,8 @@ def test_each_industry_reads_its_own_aspects(service, app_env, capsys):
     from contentgen.tasks import TagRequest
 
     text = "油耗有点高，但是空间很大，物流也快"
-    car = service.tag([TagRequest(text=text, industry="汽车")])[0]
-    shop = service.tag([text])[0]
+    car = service.sentiment.tag([TagRequest(text=text, industry="汽车")])[0]
+    shop = service.sentiment.tag([text])[0]
     assert [a["aspect"] for a in car.aspects] == ["油耗", "空间"]
     assert [a["aspect"] for a in shop.aspects] == ["物流"]
     assert main(["tag", "--text", "房间很干净，早餐一般", "--industry", "酒店", "--json"]) == 0

@@ -13,7 +13,7 @@ from contentgen.config import ModelConfig, Settings, load_settings
 from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
 from contentgen.runtime import build_engine, build_service
-from contentgen.service import ContentService
+from contentgen.usecases.service import ContentService
 from db.database import Database
 from db.models import utcnow
 from ui.jobs import JobRegistry

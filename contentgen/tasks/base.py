@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Protocol
 
 from contentgen.config import GenerationParams
 from contentgen.engine.base import Conversation, Generation
@@ -74,6 +74,41 @@ class InputField:
         return text
 
 
+class KnowledgeBase(Protocol):
+    """The company's FAQ as a task reads it (the support desk implements it)."""
+
+    def search(self, message: str, k: int = 3, earlier: str = "") -> list[Any]:
+        """The entries (`FaqHit`s) that best match a message, the customer's earlier turns beside it."""
+
+    def count_hit(self, entry_id: int) -> None:
+        """An entry answered a question (the FAQ page shows how often)."""
+
+    def log_unanswered(self, question: str) -> None:
+        """A question no entry answers (the knowledge loop)."""
+
+
+class CheckerFactory(Protocol):
+    def __call__(self, profile: Any = None, protected: Sequence[str] = (), *, industry: str = "",
+                 platform: str = "") -> Any:
+        """The 广告法 checker (`contentgen.compliance.ComplianceChecker`) for a brand profile, with the
+        brand's banned words and the `protected` names kept whole."""
+
+
+class BrandLookup(Protocol):
+    def __call__(self, name: str | None, *, required: bool = False) -> Any:
+        """The brand profile of that name (`db.models.Brand`), or None; `required`: a Chinese error instead."""
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a task may use while it prepares a request, and nothing else of the service."""
+
+    brand: BrandLookup
+    checker: CheckerFactory
+    knowledge: KnowledgeBase
+    engine: Any  # contentgen.engine.base.Engine: scoring passes or a second round
+
+
 @dataclass
 class Prepared:
     """A request ready for the model, with what the service learned on the way."""
@@ -123,8 +158,8 @@ class Task:
     # A second round when a picked version still has findings: request -> the request its new
     # candidates are generated from (copy: one whose answer opens with the facts); None: none.
     retry: Callable[[Any], Any] | None = None
-    # The service hook: brand profile, knowledge base, ... (service, request) -> Prepared.
-    prepare: Callable[[Any, Any], Prepared] | None = None
+    # Brand profile, knowledge base, 广告法 checker… (TaskContext, request) -> Prepared.
+    prepare: Callable[[TaskContext, Any], Prepared] | None = None
     # Findings for one output (each a dict with start, end, text, category, rule, suggestion).
     check: Callable[[Prepared, str], list[dict[str, Any]]] | None = None
     # A curated answer returned as it is, without the model (a 直接回答 knowledge-base entry); None: generate.

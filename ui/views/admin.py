@@ -7,7 +7,7 @@ from contentgen.accounts import ROLES, ApiKeyStore
 from contentgen.adapters import discover, scope_platforms, serves_by_default
 from contentgen.compliance import INDUSTRIES, MATCHES
 from contentgen.errors import UserFacingError
-from contentgen.service import restore_rule, rule_table, save_rule, set_rule_enabled
+from contentgen.usecases.rules import restore_rule, rule_table, save_rule, set_rule_enabled
 from contentgen.tasks.copy.task import PLATFORMS
 from ui.state import accounts, guard, plain, settings, shared_engine, store
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from contentgen.inputs import split_points
-from contentgen.service import check_text
+from contentgen.usecases.rules import check_text
 from contentgen.tasks import get_task
 from contentgen.tasks.copy.brief import UNCHECKED
 from contentgen.compliance import GENERAL, INDUSTRIES
@@ -22,6 +22,7 @@ from ui.state import (
     submit_stream,
 )
 from ui.state import guard
+from contentgen.usecases.rewrite import compliant_rewrite
 
 guard("copy")
 
@@ -106,7 +107,7 @@ def show_compliance(index: int, text: str) -> None:
         if svc is not None:
             def work(job, svc=svc, text=text, brand=brand, protected=protected, where=where):
                 job.texts = [""]
-                job.result = svc.compliant_rewrite(text, brand=brand, protected=protected, **where)
+                job.result = compliant_rewrite(svc, text, brand=brand, protected=protected, **where)
                 job.request_id, job.texts = job.result.request_id, job.result.outputs
 
             st.session_state.rewrite_job = shared_jobs().submit("rewrite", current_user(), work).id

@@ -52,7 +52,7 @@ def insight_section(since: datetime, until: datetime, channel: str, brand: str, 
     scope = (since, until, channel, brand, owner)
     job = shared_jobs().get(st.session_state.get("dash_summary_job"))
     summarised = job.result if job is not None and job.status == "done" and job.result[0] == scope else None
-    insight, reviews = summarised[1] if summarised else records_service().review_insight(
+    insight, reviews = summarised[1] if summarised else records_service().sentiment.review_insight(
         since, until, channel=channel or None, brand=brand or None, user_name=owner)
     left, right = st.columns(2)
     left.metric("负面占比", f"{insight.negative_share:.0%}",
@@ -68,7 +68,7 @@ def insight_section(since: datetime, until: datetime, channel: str, brand: str, 
             svc = service()
             if svc is not None:
                 def work(job, svc=svc, scope=scope):  # noqa: ANN001
-                    job.result = (scope, svc.review_insight(scope[0], scope[1], channel=scope[2] or None,
+                    job.result = (scope, svc.sentiment.review_insight(scope[0], scope[1], channel=scope[2] or None,
                                                             brand=scope[3] or None, user_name=scope[4],
                                                             summaries=True))
                 st.session_state.dash_summary_job = shared_jobs().submit("insight", current_user(), work).id

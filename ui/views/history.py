@@ -5,7 +5,7 @@ from datetime import datetime, time, timezone
 import pandas as pd
 import streamlit as st
 
-from contentgen.service import export_history, history_row
+from contentgen.usecases.history import export_history, history_row
 from contentgen.tasks import titles
 from ui.state import guard, keep_inputs, store, visible_user
 

@@ -5,7 +5,7 @@ import streamlit as st
 from contentgen.errors import UserFacingError
 from contentgen.inputs import parse_context_lines
 from contentgen.tasks.reply.knowledge import parse_faq_file
-from contentgen.service import add_faq_entry, answer_unanswered, delete_faq_entry, edit_faq_entry, faq_row, unanswered_rows
+from contentgen.usecases.faq import add_faq_entry, answer_unanswered, delete_faq_entry, edit_faq_entry, faq_row, unanswered_rows
 from contentgen.tasks.reply.task import ReplyRequest
 from ui.state import (
     adapter_picker,

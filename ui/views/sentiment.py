@@ -57,7 +57,7 @@ if st.button("分析情感", type="primary"):
             def work(job, svc=svc, texts=tuple(texts), adapter=st.session_state.sentiment_adapter,
                      channel=(st.session_state.get("sentiment_channel") or "").strip(),
                      industry=st.session_state.get("sentiment_industry") or INDUSTRIES[0]):
-                job.result = svc.tag([TagRequest(text=t, industry=industry) for t in texts], adapter=adapter,
+                job.result = svc.sentiment.tag([TagRequest(text=t, industry=industry) for t in texts], adapter=adapter,
                                      channel=channel)
 
             st.session_state.sentiment_job = shared_jobs().submit("sentiment", current_user(), work).id

@@ -17,6 +17,7 @@ from contentgen.tasks.base import (
     InputField,
     Prepared,
     Task,
+    TaskContext,
 )
 from contentgen.tasks.copy import checks as copy_checks
 from contentgen.tasks.copy import repair as copy_repair
@@ -176,16 +177,15 @@ def with_brand(request: CopyRequest, brand) -> CopyRequest:  # noqa: ANN001
     )
 
 
-def prepare(service, request: CopyRequest) -> Prepared:  # noqa: ANN001
-    profile = service.brand_profile(request.brand, required=True) if request.brand else None
+def prepare(context: TaskContext, request: CopyRequest) -> Prepared:
+    profile = context.brand(request.brand, required=True) if request.brand else None
     if profile is not None:
         request = with_brand(request, profile)
-    checker = service.compliance_checker(profile, (request.product,), industry=request.industry,
-                                         platform=request.platform)
+    checker = context.checker(profile, (request.product,), industry=request.industry, platform=request.platform)
     # A given fact such as 北美白橡木 holds 美白 only across its words: it is protected as the name is.
     if hiding := checker.names_hiding_terms(brief_of(request).facts):
-        checker = service.compliance_checker(profile, (request.product, *hiding), industry=request.industry,
-                                             platform=request.platform)
+        checker = context.checker(profile, (request.product, *hiding), industry=request.industry,
+                                  platform=request.platform)
     return Prepared(request, profile.id if profile else None, checker)
 
 

@@ -11,7 +11,7 @@ from contentgen.tasks.reply import checks as reply_checks
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
 from contentgen.tasks.reply.checks import Handoff, ReplyGrounds
-from contentgen.tasks.base import MAX_FIELD_CHARS, TURNS, InputField, Prepared, Task
+from contentgen.tasks.base import MAX_FIELD_CHARS, TURNS, InputField, Prepared, Task, TaskContext
 
 APOLOGY = "非常抱歉给您带来不好的体验，"
 CANDIDATES = 3
@@ -111,14 +111,23 @@ def relevance_conversation(question: str, entry_question: str) -> list[dict[str,
     return conversation
 
 
-def answering_entry(service, question: str, hits: list) -> Any | None:  # noqa: ANN001
+def relevance(engine: Any, question: str, hit: Any) -> float:
+    """How likely a knowledge-base entry asks what the customer asks, as the base model judges it
+    (one scoring pass): word overlap alone also finds entries that share a word and answer
+    something else."""
+    scores = engine.score_labels([relevance_conversation(question, hit.question)], list(RELEVANCE_LABELS),
+                                 adapter=None)[0]
+    return scores[RELEVANCE_LABELS[0]]
+
+
+def answering_entry(engine: Any, question: str, hits: list) -> Any | None:
     """The entry that answers the question: the first hit when the model says so, else the surest
     of the next two when it is sure (retrieval ranks “赠品什么时候发？” first for “下单三天了怎么还不发货”)."""
     if not hits:
         return None
-    if service.relevance(question, hits[0]) >= ANSWERS_THRESHOLD:
+    if relevance(engine, question, hits[0]) >= ANSWERS_THRESHOLD:
         return hits[0]
-    later = [(service.relevance(question, hit), hit) for hit in hits[1:]]
+    later = [(relevance(engine, question, hit), hit) for hit in hits[1:]]
     sure = [(p, hit) for p, hit in later if p >= LATER_ENTRY_THRESHOLD]
     return max(sure, key=lambda pair: pair[0])[1] if sure else None
 
@@ -136,24 +145,24 @@ def grounds(request: ReplyRequest) -> ReplyGrounds:
     return ReplyGrounds(request.message, tuple(request.context), request.order, tuple(request.faq), request.answering)
 
 
-def prepare(service, request: ReplyRequest) -> Prepared:  # noqa: ANN001
+def prepare(context: TaskContext, request: ReplyRequest) -> Prepared:
     """The knowledge-base entries for the conversation (the one that answers it first), whether the
     customer is upset (then the reply opens with an apology) and reasons to hand over to a person."""
     faq, answering, direct = request.faq, request.answering, ""
     if not faq and not reply_checks.is_chit_chat(request.message):  # 谢谢 / 在吗: nothing to look up
-        hits = service.faq_hits(request.message, k=FAQ_ENTRIES, earlier=earlier_turns(request))
-        answer = answering_entry(service, retrieval_query(request), hits)
+        hits = context.knowledge.search(request.message, k=FAQ_ENTRIES, earlier=earlier_turns(request))
+        answer = answering_entry(context.engine, retrieval_query(request), hits)
         if answer is not None:  # the answering entry leads: the prompt and the checks read it first
             hits = [answer] + [h for h in hits if h is not answer]
-            service.count_faq_hit(answer.id)
+            context.knowledge.count_hit(answer.id)
             direct = answer.answer if answer.direct else ""
         faq = tuple({"id": str(h.id), "question": h.question, "answer": h.answer} for h in hits)
         answering = answer is not None
-    upset = request.apologize or service.is_upset(request.message)
+    upset = request.apologize or reply_checks.sounds_upset(request.message)
     prepared = replace(request, faq=faq, apologize=upset, answering=answering)
     before = reply_checks.handoff_before(grounds(prepared), relevant=answering, upset=upset)
     if before.reason.startswith(reply_checks.NO_ENTRY):
-        service.log_unanswered(request.message)  # the knowledge loop: what the FAQ lacks, with counts
+        context.knowledge.log_unanswered(request.message)  # the knowledge loop: what the FAQ lacks, with counts
     # A curated answer goes out as written only to a message nobody needs to take over.
     return Prepared(replace(prepared, handoff_reason=before.reason, direct_answer="" if before.needed else direct))
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
-from contentgen.tasks.base import CHOICE, INTEGER, LINES, InputField, Prepared, Task
+from contentgen.tasks.base import CHOICE, INTEGER, LINES, InputField, Prepared, Task, TaskContext
 
 # Characters allowed per platform (Taobao/Tmall 60 bytes, JD 45 characters, Pinduoduo 30).
 TITLE_LIMITS: dict[str, int] = {"淘宝": 30, "天猫": 30, "京东": 45, "拼多多": 30}
@@ -159,11 +159,11 @@ def best_titles(request: TitleRequest, texts: list[str], findings: list[list[dic
     return chosen[: request.n]
 
 
-def prepare(service, request: TitleRequest) -> Prepared:  # noqa: ANN001
+def prepare(context: TaskContext, request: TitleRequest) -> Prepared:
     # The brand is the brand word itself; a profile of that name adds its banned words.
-    profile = service.brand_profile(request.brand) if request.brand.strip() else None
+    profile = context.brand(request.brand) if request.brand.strip() else None
     protected = tuple(w for w in (request.brand.strip(), request.product.strip()) if w)
-    return Prepared(request, profile.id if profile else None, service.compliance_checker(profile, protected))
+    return Prepared(request, profile.id if profile else None, context.checker(profile, protected))
 
 
 def batch_output(result) -> dict[str, Any]:  # noqa: ANN001
