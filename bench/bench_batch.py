@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_batch.py            # copy: 64-item job; sentiment: 200 reviews
 
-1. copy: a 64-row batch job (AdvertiseGen test products) through `contentgen.batch` on the
+1. copy: a 64-row batch job (AdvertiseGen test products) through `contentgen.usecases.batch` on the
    default model (transformers, bf16, auto batch size), aggregate generated tokens/s and the
    worker's peak RSS; then llama-cpp-python generating the same prompts one at a time
    (single stream) on the same GGUF, tokens/s.
@@ -32,7 +32,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from contentgen.batch import create_job, run_job  # noqa: E402
+from contentgen.usecases.batch import create_job, run_job  # noqa: E402
 from contentgen.config import ModelConfig  # noqa: E402
 from contentgen.models import REGISTRY, assemble_gguf  # noqa: E402
 from contentgen.runtime import build_engine  # noqa: E402

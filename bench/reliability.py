@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from contentgen.accounts import AccountStore, ApiKeyStore  # noqa: E402
+from contentgen.usecases.accounts import AccountStore, ApiKeyStore  # noqa: E402
 from contentgen.api import create_app  # noqa: E402
 from contentgen.config import BatchConfig, DatabaseConfig, ModelConfig, Settings  # noqa: E402
 from db.database import Database  # noqa: E402

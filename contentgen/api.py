@@ -24,13 +24,13 @@ from pydantic import BaseModel, Field, create_model
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from contentgen import batch as batches_module
+from contentgen.usecases import batch as batches_module
 from contentgen import openai_api
-from contentgen.accounts import ROLE_TASKS, Account, ApiKeyStore
+from contentgen.usecases.accounts import ROLE_TASKS, Account, ApiKeyStore
 from contentgen.config import Settings, load_settings
 from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
-from contentgen.alerts import notice_row
+from contentgen.usecases.alerts import notice_row
 from contentgen.tasks.sentiment.insight import insight_workbook
 from contentgen.runtime import build_service
 from contentgen.usecases.service import ContentService

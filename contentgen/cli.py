@@ -238,7 +238,7 @@ def cmd_faq(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from contentgen.feedback import export_dataset
+    from contentgen.usecases.feedback import export_dataset
     from contentgen.runtime import build_store
 
     store = build_store(_settings(args))
@@ -304,7 +304,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from contentgen.training import train_config
+    from contentgen.usecases.training_runs import train_config
     from finetune.train import train
 
     config = train_config(_settings(args), task=args.task, data=args.data, out=args.out, steps=args.steps,
@@ -417,7 +417,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from contentgen import batch
+    from contentgen.usecases import batch
     from contentgen.runtime import build_service, build_store
     from db.batches import BatchStore
 
@@ -478,7 +478,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    from contentgen.accounts import ROLES, AccountStore
+    from contentgen.usecases.accounts import ROLES, AccountStore
     from contentgen.runtime import build_store
 
     accounts = AccountStore(build_store(_settings(args)))
@@ -503,7 +503,7 @@ def cmd_user(args: argparse.Namespace) -> int:
 
 
 def cmd_apikey(args: argparse.Namespace) -> int:
-    from contentgen.accounts import ApiKeyStore
+    from contentgen.usecases.accounts import ApiKeyStore
     from contentgen.runtime import build_store
 
     keys = ApiKeyStore(build_store(_settings(args)))
@@ -554,7 +554,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     """Negative-review alerts and digests ([alerts] in contentgen.toml): run once, watch, list, test."""
     import time
 
-    from contentgen.alerts import check_config, notice_row, run_due, send_test
+    from contentgen.usecases.alerts import check_config, notice_row, run_due, send_test
     from contentgen.processes import process_alive
     from contentgen.runtime import build_store
 

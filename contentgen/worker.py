@@ -22,7 +22,7 @@ def run_batch(settings: Settings, job_id: str, *, claimed: bool) -> None:
     """The job, then queued jobs while there are any this worker may take (the model stays loaded)."""
     import os
 
-    from contentgen.batch import BatchJobs, run_job
+    from contentgen.usecases.batch import BatchJobs, run_job
     from contentgen.runtime import build_service
 
     service = build_service(settings, source="batch")
@@ -37,7 +37,7 @@ def run_batch(settings: Settings, job_id: str, *, claimed: bool) -> None:
 
 
 def run_training(settings: Settings, run_dir: str) -> None:
-    from contentgen.training import train_run
+    from contentgen.usecases.training_runs import train_run
 
     train_run(settings, Path(run_dir))
 

@@ -1,4 +1,4 @@
-"""Accounts and API keys as rows: the SQL behind contentgen.accounts (which holds the policy:
+"""Accounts and API keys as rows: the SQL behind contentgen.usecases.accounts (which holds the policy:
 password hashing, roles, lock-out, key format)."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
     db.history.record(...) / db.history.search(...)      requests and results
     db.brands, db.faq, db.unanswered, db.feedback          brand profiles, knowledge base and what it lacks, ratings and edits
     db.batches                                             batch jobs and their rows
-    db.users, db.api_keys                                  accounts and API keys (rows; policy in contentgen.accounts)
+    db.users, db.api_keys                                  accounts and API keys (rows; policy in contentgen.usecases.accounts)
     db.rules                                               广告法 rules an admin added or edited
     db.notices                                             alerts and digests that were sent
 """

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from contentgen.accounts import LOCKOUT, MAX_FAILED_LOGINS, SESSION_TTL, AccountStore, session_expired
+from contentgen.usecases.accounts import LOCKOUT, MAX_FAILED_LOGINS, SESSION_TTL, AccountStore, session_expired
 from contentgen.cli import main
 from contentgen.errors import UserFacingError
 from db.history import ResultRecord
@@ -167,7 +167,7 @@ def test_expired_session_must_log_in_again(app_env, store):
 
 
 def test_admin_page_issues_an_api_key_that_works(app_env, store):
-    from contentgen.accounts import ApiKeyStore
+    from contentgen.usecases.accounts import ApiKeyStore
 
     AccountStore(store).add("boss", "admin password", "admin")
     at = page_as("admin", "boss", "admin")
@@ -219,7 +219,7 @@ def test_a_stranger_cannot_lock_a_user_out_or_learn_which_names_exist(store):
 
 
 def test_one_client_guessing_many_names_is_slowed_down(store):
-    from contentgen.accounts import MAX_CLIENT_FAILURES
+    from contentgen.usecases.accounts import MAX_CLIENT_FAILURES
 
     accounts = AccountStore(store)
     accounts.add("小王", "marketing pw", "marketing")

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from contentgen.alerts import check_config, last_due, run_due, webhook_payload
+from contentgen.usecases.alerts import check_config, last_due, run_due, webhook_payload
 from contentgen.config import AlertRule, AlertsConfig
 from contentgen.errors import UserFacingError
 from db.history import ResultRecord
@@ -184,7 +184,7 @@ def test_a_receiver_that_is_down_is_recorded_not_raised(store):
 
 
 def test_webhook_formats_of_the_robots():
-    from contentgen.alerts import Message
+    from contentgen.usecases.alerts import Message
 
     message = Message("alert", "r", "标题", "### 标题\n- 内容", "", {}, NOW, NOW)
     assert webhook_payload(message, "wecom") == {"msgtype": "markdown", "markdown": {"content": "### 标题\n- 内容"}}

@@ -12,7 +12,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from contentgen.accounts import AccountStore, ApiKeyStore
+from contentgen.usecases.accounts import AccountStore, ApiKeyStore
 from contentgen.api import create_app
 from contentgen.config import Settings, load_settings
 from tests.servers import serve_in_thread

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from contentgen.batch import create_job, parse_columns, resolve_mapping, run_job
+from contentgen.usecases.batch import create_job, parse_columns, resolve_mapping, run_job
 from contentgen.cli import main
 from contentgen.config import load_settings
 from contentgen.runtime import build_engine
@@ -195,7 +195,7 @@ def test_xlsx_of_products_end_to_end(app_env, capsys, tmp_path, store):
 def _jobs_with_fake_workers(store, tmp_path, monkeypatch, **caps):
     """BatchJobs whose worker processes are this test process (alive, counted, never run)."""
     from contentgen import processes
-    from contentgen.batch import BatchJobs
+    from contentgen.usecases.batch import BatchJobs
     from contentgen.config import ModelConfig, Settings, BatchConfig
 
     started = []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from contentgen.accounts import AccountStore
+from contentgen.usecases.accounts import AccountStore
 from db.database import Database
 from tests.servers import free_port, wait_until_up
 

@@ -1,7 +1,7 @@
 import json
 
 from contentgen.cli import main
-from contentgen.feedback import export_dataset
+from contentgen.usecases.feedback import export_dataset
 from contentgen.tasks import CopyRequest, ReplyRequest
 from finetune.data import load_examples
 

@@ -10,7 +10,7 @@ import dataclasses
 import openai
 import pytest
 
-from contentgen.accounts import AccountStore, ApiKeyStore
+from contentgen.usecases.accounts import AccountStore, ApiKeyStore
 from contentgen.api import create_app
 from contentgen.config import DatabaseConfig, GenerationParams, ModelConfig, load_settings
 from tests.servers import serve_in_thread

@@ -44,7 +44,7 @@ def test_sigterm_stops_the_server_and_frees_its_port(app_env, tmp_path, command,
 
 def test_sigterm_interrupts_a_batch_worker_and_the_job_resumes(app_env, tmp_path):
     """A service manager stopping a worker leaves the job interrupted, never half-claimed."""
-    from contentgen.batch import BatchJobs
+    from contentgen.usecases.batch import BatchJobs
     from contentgen.config import load_settings
     from db.database import Database
 

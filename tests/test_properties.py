@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contentgen.batch import build_request, parse_columns, resolve_mapping
+from contentgen.usecases.batch import build_request, parse_columns, resolve_mapping
 from contentgen.compliance import ComplianceChecker
 from contentgen.errors import UserFacingError
 from contentgen.inputs import parse_context_lines, read_table, split_points
@@ -164,7 +164,7 @@ def test_exports_do_not_run_formulas(store, tmp_path):
 
     import pandas as pd
 
-    from contentgen.batch import create_job, output_bytes, output_frame
+    from contentgen.usecases.batch import create_job, output_bytes, output_frame
     from db.export import safe_frame
 
     store.history.record(task="copy", inputs={}, input_text='=HYPERLINK("http://evil","点我")',

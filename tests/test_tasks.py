@@ -136,7 +136,7 @@ def test_batch(app_env, capsys, tmp_path, store, task_name):
 @pytest.mark.parametrize("task_name", list(TASKS))
 def test_faces_know_the_task(tiny_engine, db_url, task_name):
     """The CLI has its sub-command, the API its route, the UI its page, the roles name it."""
-    from contentgen.accounts import ROLE_TASKS
+    from contentgen.usecases.accounts import ROLE_TASKS
     from contentgen.api import create_app
     from contentgen.config import DatabaseConfig, Settings
     from ui.state import ROLE_PAGES, all_pages

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from contentgen.accounts import ROLES
+from contentgen.usecases.accounts import ROLES
 from contentgen.errors import UserFacingError
 from ui.state import ROLE_PAGES, accounts, all_pages, current_account, log_in, login_required, plain, settings
 

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from contentgen.accounts import ROLE_TASKS, Account, AccountStore, session_expired
+from contentgen.usecases.accounts import ROLE_TASKS, Account, AccountStore, session_expired
 from contentgen.tasks import TASKS
 from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings, load_settings

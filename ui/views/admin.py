@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from contentgen.accounts import ROLES, ApiKeyStore
+from contentgen.usecases.accounts import ROLES, ApiKeyStore
 from contentgen.adapters import discover, scope_platforms, serves_by_default
 from contentgen.compliance import INDUSTRIES, MATCHES
 from contentgen.errors import UserFacingError

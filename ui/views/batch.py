@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from contentgen import batch
+from contentgen.usecases import batch
 from contentgen.errors import UserFacingError
 from contentgen.inputs import read_table
 from contentgen.tasks import batch_tasks, get_task

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from contentgen import training
+from contentgen.usecases import training_runs as training
 from contentgen.adapters import discover
 from contentgen.errors import UserFacingError
 from contentgen.tasks import get_task, trainable
