@@ -42,7 +42,7 @@ from contentgen.tasks.copy.task import copy_params  # noqa: E402
 from db.batches import BatchStore  # noqa: E402
 from db.database import Database  # noqa: E402
 from db.models import Request, Result  # noqa: E402
-from finetune.evaluate import evaluate_snownlp, sample_rows  # noqa: E402
+from contentgen.evaluation.evaluate import evaluate_snownlp, sample_rows  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 DEFAULT, FAST = "qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from contentgen.compliance import clause_around  # noqa: E402
-from finetune.evaluate import brief_findings  # noqa: E402
+from contentgen.evaluation.evaluate import brief_findings  # noqa: E402
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from finetune.evaluate import judge_reply, reply_metrics  # noqa: E402
+from contentgen.evaluation.evaluate import judge_reply, reply_metrics  # noqa: E402
 
 
 def main() -> None:

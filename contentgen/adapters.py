@@ -90,7 +90,7 @@ LABEL_WORDS_LOSS = "label_words"  # train_state.json "loss": trained on the labe
 
 
 def trained_on_label_words(location: str | Path) -> bool:
-    """A classification adapter trained on exactly what label scoring reads (`finetune.train.label_loss`);
+    """A classification adapter trained on exactly what label scoring reads (`contentgen.training.train.label_loss`);
     older ones learned to write the answer."""
     state = Path(location) / "train_state.json"
     return state.is_file() and json.loads(state.read_text(encoding="utf-8")).get("loss") == LABEL_WORDS_LOSS

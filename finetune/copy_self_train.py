@@ -112,7 +112,7 @@ def finding_texts(findings: list[dict[str, Any]]) -> list[str]:
 
 def recheck(out: Path, rejected: Path | None) -> None:
     """Kept rows that fail today's checks move to the rejected file (or are dropped without one)."""
-    from finetune.evaluate import brief_findings
+    from contentgen.evaluation.evaluate import brief_findings
 
     rows = [json.loads(line) for line in out.open(encoding="utf-8") if line.strip()]
     briefs = [{**row, "points": row["points"].split(",")} for row in rows]
@@ -144,7 +144,7 @@ def main() -> None:
     from contentgen.config import load_settings
     from contentgen.runtime import build_service
     from db.database import Database
-    from finetune.evaluate import add_brief_brands, brief_request
+    from contentgen.evaluation.evaluate import add_brief_brands, brief_request
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["id"] for path in (args.out, args.rejected) if path and path.exists()

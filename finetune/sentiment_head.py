@@ -19,7 +19,7 @@ import torch
 
 from contentgen.tasks.sentiment.head import Head
 from finetune.features import load_features
-from finetune.metrics import classification_scores
+from contentgen.evaluation.metrics import classification_scores
 
 LABELS = ("positive", "neutral", "negative")
 DECAYS = (1e-2, 3e-2, 1e-1, 3e-1, 1.0)

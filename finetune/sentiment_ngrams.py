@@ -23,7 +23,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 
 from contentgen.tasks.sentiment.head import Head, NgramScorer, char_ngram_vectorizer
-from finetune.data import read_rows
+from contentgen.training.data import read_rows
 from finetune.sentiment_head import LABELS, NEUTRAL_RECALL_FLOOR, fit_temperature, load_split, report
 
 N_FEATURES = 2 ** 21  # ~540k distinct 1-3 character n-grams in the 71k reviews: few collisions

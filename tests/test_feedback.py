@@ -3,7 +3,7 @@ import json
 from contentgen.cli import main
 from contentgen.usecases.feedback import export_dataset
 from contentgen.tasks import CopyRequest, ReplyRequest
-from finetune.data import load_examples
+from contentgen.training.data import load_examples
 
 
 def test_ratings_and_edits_become_finetune_data(service, store, tmp_path):

@@ -4,17 +4,16 @@ import pytest
 import torch
 
 from contentgen.config import GenerationParams, ModelConfig
-from finetune.data import example_from_row, load_examples
-from finetune.metrics import (
+from contentgen.training.data import example_from_row, load_examples
+from contentgen.evaluation.metrics import (
     classification_scores,
     generation_scores,
     has_repeated_span,
     repetition_scores,
 )
-from finetune.train import (
+from contentgen.training.config import LoraSettings, TrainConfig
+from contentgen.training.train import (
     IGNORE,
-    LoraSettings,
-    TrainConfig,
     answer_loss,
     collate,
     collate_choices,
@@ -201,7 +200,7 @@ def test_repetition_and_classification_metrics():
 
 
 def test_a_run_resumed_with_a_fresh_optimizer_warms_up_again():
-    from finetune.train import _lr_at
+    from contentgen.training.train import _lr_at
 
     config = TrainConfig(task="sentiment", data="d", out="o", max_steps=100, warmup_steps=10, learning_rate=1e-3)
     assert _lr_at(0, config) == pytest.approx(1e-4) and _lr_at(10, config) == pytest.approx(1e-3)
@@ -211,7 +210,7 @@ def test_a_run_resumed_with_a_fresh_optimizer_warms_up_again():
 
 
 def test_length_grouped_batches_cover_every_example_once():
-    from finetune.train import length_grouped_batches
+    from contentgen.training.train import length_grouped_batches
 
     lengths = [5, 50, 6, 51, 7, 52, 8, 53]
     batches = length_grouped_batches(lengths, 2, seed=0)
@@ -239,7 +238,7 @@ def test_an_adapter_still_training_is_not_served(tmp_path):
 
 def test_platforms_of_a_training_file(tmp_path):
     from contentgen.tasks import get_task
-    from finetune.data import platforms_in
+    from contentgen.training.data import platforms_in
 
     copy = get_task("copy")
     adgen = write_jsonl(tmp_path / "a.jsonl", [{"content": "类型#裙", "summary": "裙子"}])
@@ -263,7 +262,7 @@ def test_placeholder_replies_are_not_learned_but_are_evaluated(tmp_path):
 
 
 def test_evaluation_reports_each_source_and_keeps_every_prediction(tiny_engine, tmp_path):
-    from finetune.evaluate import evaluate
+    from contentgen.evaluation.evaluate import evaluate
 
     rows = [{**row, "id": str(i), "source": "waimai" if i % 3 else "hotel"} for i, row in enumerate(SENTIMENT_ROWS)]
     data = write_jsonl(tmp_path / "test.jsonl", rows)

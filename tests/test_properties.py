@@ -17,7 +17,7 @@ from contentgen.errors import UserFacingError
 from contentgen.inputs import parse_context_lines, read_table, split_points
 from contentgen.tasks.reply.knowledge import parse_faq_file
 from contentgen.privacy import mask_personal_data
-from finetune.data import example_from_row
+from contentgen.training.data import example_from_row
 
 # Chinese, ASCII, emoji, control characters, markup and SQL-looking text.
 HOSTILE = st.one_of(

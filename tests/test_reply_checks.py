@@ -185,7 +185,7 @@ def test_an_adapter_that_lost_to_the_base_model_answers_only_when_named(tmp_path
 
 
 def test_the_grounded_evaluation_counts_facts_contradictions_promises_and_apologies():
-    from finetune.evaluate import judge_reply
+    from contentgen.evaluation.evaluate import judge_reply
 
     row = {"message": "耳机左耳没声音", "facts": ["10秒", "重新配对"]}
     good = judge_reply(row, "您好，请长按充电盒按钮10秒重置，再重新配对。", [EARPHONE], EARPHONE)

@@ -198,7 +198,7 @@ def test_title_findings_name_what_is_wrong(service):
 
 
 def test_title_pairs_from_bio_tags(tmp_path):
-    from finetune.data import example_from_row
+    from contentgen.training.data import example_from_row
     from finetune.title_pairs import read_bio, title_pair
 
     bio = tmp_path / "t.txt"

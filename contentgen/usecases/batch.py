@@ -33,6 +33,11 @@ MAX_CELL_CHARS = MAX_FIELD_CHARS
 JOB_SETTINGS = ("adapter",)
 
 
+def batch_store(store: Database) -> BatchStore:
+    """The batch jobs and rows of a history database."""
+    return BatchStore(store)
+
+
 def batch_task(name: str) -> Task:
     task = get_task(name)
     if task.batch_output is None:

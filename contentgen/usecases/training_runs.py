@@ -17,28 +17,11 @@ from contentgen.adapters import user_adapter_dir
 from contentgen.config import Settings
 from contentgen.errors import UserFacingError
 from contentgen.processes import process_alive
-from contentgen.tasks import get_task
+from contentgen.training.config import LoraSettings, TrainConfig, train_config
+from contentgen.training.train import train
 
 ADAPTER_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DATA_SUFFIXES = {".jsonl", ".json", ".csv", ".xlsx"}
-ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-
-
-def train_config(settings: Settings, *, task: str, data: str, out: str, steps: int = 200, batch_size: int = 4,
-                 learning_rate: float = 2e-4, max_length: int = 256, limit: int | None = None,
-                 save_every: int = 10, checkpoint_dir: str | None = None, rank: int = 8,
-                 modules: str = "attention", top_layers: int | None = None,
-                 gradient_checkpointing: bool = False):  # noqa: ANN201
-    """modules: "attention" (q/k/v/o) or "all" (the MLP's gate/up/down too)."""
-    from finetune.train import LoraSettings, TrainConfig
-
-    get_task(task)
-    lora = LoraSettings(rank=rank, alpha=rank * 2, top_layers=top_layers,
-                        **({"target_modules": ALL_PROJECTIONS} if modules == "all" else {}))
-    return TrainConfig(task=task, data=str(data), out=str(out), model=settings.model.name_or_path,
-                       max_steps=steps, batch_size=batch_size, learning_rate=learning_rate,
-                       max_length=max_length, limit=limit, save_every=save_every,
-                       checkpoint_dir=checkpoint_dir, lora=lora, gradient_checkpointing=gradient_checkpointing)
 
 
 def runs_dir(settings: Settings) -> Path:
@@ -86,8 +69,6 @@ def _update(run_dir: Path, **values: Any) -> None:
 
 def train_run(settings: Settings, run_dir: Path) -> Path:
     """What the worker does: train with the run's saved arguments."""
-    from finetune.train import LoraSettings, TrainConfig, train
-
     saved = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["config"]
     config = TrainConfig(**{**saved, "lora": LoraSettings(**{**saved["lora"],
                                                             "target_modules": tuple(saved["lora"]["target_modules"])})})

@@ -19,8 +19,8 @@ from contentgen.engine.base import Engine
 from contentgen.tasks.sentiment.head import Head
 from contentgen.usecases.sentiment import sentiment_scores
 from contentgen.tasks import get_task
-from finetune.data import example_from_row, read_rows
-from finetune.metrics import classification_scores, generation_scores, repetition_scores
+from contentgen.training.data import example_from_row, read_rows
+from contentgen.evaluation.metrics import classification_scores, generation_scores, repetition_scores
 
 
 def sample_rows(path: Path, limit: int | None, seed: int = 0) -> list[dict[str, Any]]:

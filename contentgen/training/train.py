@@ -17,7 +17,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -25,47 +25,13 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 
 from contentgen.adapters import LABEL_WORDS_LOSS, write_scope
-from contentgen.config import DEFAULT_MODEL, ModelConfig
+from contentgen.config import ModelConfig
 from contentgen.engine.chat_prompts import ChatPrompts
-from finetune.card import write_card
-from finetune.data import Example, load_examples, platforms_in
+from contentgen.training.card import write_card
+from contentgen.training.config import TrainConfig
+from contentgen.training.data import Example, load_examples, platforms_in
 
 IGNORE = -100
-
-
-@dataclass(frozen=True)
-class LoraSettings:
-    rank: int = 8
-    alpha: int = 16
-    dropout: float = 0.05
-    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
-    # Only the last N decoder layers get LoRA (None: all): the backward pass then stops there, which on a
-    # CPU without bf16 is what makes thousands of classification examples affordable.
-    top_layers: int | None = None
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    task: str
-    data: str
-    out: str
-    model: str = DEFAULT_MODEL
-    max_steps: int = 200
-    batch_size: int = 4
-    learning_rate: float = 2e-4
-    warmup_steps: int = 10
-    max_length: int = 256
-    limit: int | None = None
-    save_every: int = 10
-    # Full state (adapter + optimizer); defaults to <out>/checkpoint. Put it outside a git
-    # work tree for long runs. <out> itself always holds the newest adapter and its step,
-    # so a run can also resume from a committed adapter (with a fresh optimizer).
-    checkpoint_dir: str | None = None
-    # Recompute each layer's activations in the backward pass instead of keeping them: about a third more
-    # time, a fraction of the memory (fp32 batch 8 x 320 tokens on every projection hit 24 GB on the 1.5B).
-    gradient_checkpointing: bool = False
-    seed: int = 0
-    lora: LoraSettings = field(default_factory=LoraSettings)
 
 
 def prompt_ids_of(example: Example, tokenizer) -> list[int]:  # noqa: ANN001

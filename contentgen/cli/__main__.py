@@ -1,0 +1,5 @@
+import sys
+
+from contentgen.cli import main
+
+sys.exit(main())
