@@ -9,10 +9,11 @@ the Chinese message.
 
 from __future__ import annotations
 
+
 import json
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import StreamingResponse
@@ -20,6 +21,9 @@ from pydantic import BaseModel, Field
 
 from contentgen.errors import UserFacingError
 from contentgen.tasks.chat.task import MAX_CHAT_TOKENS, MAX_CHOICES, ChatRequest
+
+if TYPE_CHECKING:  # the context imports the guard, which reads this module's paths
+    from contentgen.api.context import ApiContext
 
 PATHS = ("/v1/models", "/v1/chat/completions")
 
@@ -65,8 +69,9 @@ def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
     return (text[: min(cuts)], True) if cuts else (text, False)
 
 
-def add_openai_routes(app: FastAPI, *, caller: Callable, service_for: Callable, allowed: Callable,
-                      engine_of: Callable) -> None:
+def register(app: FastAPI, api: ApiContext) -> None:
+    caller, service_for, allowed, engine_of = api.caller, api.service_for, api.allowed, api.engine
+
     def model_names() -> dict[str, str | None]:
         engine = engine_of()
         names: dict[str, str | None] = {engine.model_id: None}
