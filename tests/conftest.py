@@ -11,6 +11,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# CI sets it (.ci/run): what a test needs and cannot find is a failure there, not a skip.
+STRICT = os.environ.get("CONTENTGEN_TEST_STRICT") == "1"
+
+
+def missing(reason: str) -> None:
+    """A resource this test needs is not on the machine: skip by hand, fail in CI."""
+    if STRICT:
+        pytest.fail(f"CONTENTGEN_TEST_STRICT=1 and {reason}")
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +71,7 @@ def any_db_url(request, tmp_path) -> str:
         yield f"sqlite:///{tmp_path / 'history.db'}"
         return
     if not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set CONTENTGEN_TEST_POSTGRES_URL (.ci/run starts a server)")
+        missing("PostgreSQL not configured: set CONTENTGEN_TEST_POSTGRES_URL (.ci/run starts a server)")
     import uuid
 
     from sqlalchemy import create_engine, text

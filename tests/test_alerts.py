@@ -104,6 +104,27 @@ def test_a_negative_surge_reaches_the_webhook_and_the_mailbox_once_per_window(st
     # Within the same window nothing is sent again; after it, a surge that lasts is told again.
     assert run_due(store, config, now=NOW + timedelta(hours=1)) == []
     assert len(bodies) == 1
+    later = NOW + timedelta(hours=25)
+    for i in range(8):  # the next day is as bad
+        seed(store, later - timedelta(hours=1 + i), "negative" if i < 6 else "positive")
+    assert [m.rule for m in run_due(store, config, now=later)] == ["淘宝差评"]
+    assert len(bodies) == 2
+
+
+def test_the_re_send_window_follows_the_injected_clock_not_the_machine_clock(store, receiver):
+    """A check run for a time before the machine's clock (a back-fill, a test) must still repeat after
+    the window: the dedup once compared the row's real write time with the injected clock."""
+    url, bodies = receiver
+    config = AlertsConfig(rules=(AlertRule(name="淘宝差评", channel="淘宝", threshold=0.5),), webhook=url)
+    past = datetime(2020, 3, 2, 10, 0, tzinfo=timezone.utc)
+    for day in (0, 2):
+        when = past + timedelta(days=day)
+        for i in range(8):
+            seed(store, when - timedelta(hours=1 + i), "negative" if i < 6 else "positive")
+    assert len(run_due(store, config, now=past)) == 1
+    assert run_due(store, config, now=past + timedelta(hours=3)) == []
+    assert len(run_due(store, config, now=past + timedelta(days=2))) == 1
+    assert len(bodies) == 2
 
 
 def test_below_the_threshold_or_too_few_reviews_nothing_is_sent(store, receiver):

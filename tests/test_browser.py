@@ -10,17 +10,23 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright import sync_api
 
 from contentgen.usecases.accounts import AccountStore
 from db.database import Database
+from tests.conftest import missing
 from tests.servers import free_port, wait_until_up
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)")
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def chromium_installed() -> None:
+    if not Path(CHROMIUM).exists():
+        missing("Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from contentgen.config import GenerationParams, ModelConfig
 from contentgen.tasks import CopyRequest
 from contentgen.tasks.rewrite.task import RewriteRequest
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, missing
 
 pytestmark = pytest.mark.embedded
 
@@ -27,7 +27,7 @@ def clear_reviews(count_each: int = 5) -> list[dict]:
     """Short reviews whose wording leaves no doubt (and whose label agrees)."""
     path = SHARED_DATA / "sentiment" / "test.jsonl"
     if not path.exists():
-        pytest.skip(f"shared data not found at {path}")
+        missing(f"shared data not found at {path}")
     picked = {"positive": [], "negative": []}
     for line in path.open(encoding="utf-8"):
         row = json.loads(line)
@@ -194,8 +194,8 @@ EARPHONE_ENTRY = ("耳机一边没声音怎么办？", "请先把两只耳机放
 def test_the_shipped_reply_adapter_answers_from_the_entry_in_its_prompt(both_engines, store):
     """The adapter itself (greedy, no second round) writes the entry's steps; the service, on the app's
     engine with the shipped adapters, uses it by default."""
-    from contentgen.usecases.service import ContentService
     from contentgen.tasks import ReplyRequest, get_task
+    from contentgen.usecases.service import ContentService
 
     llama_engine = both_engines[1]
     task = get_task("reply")

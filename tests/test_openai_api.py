@@ -76,7 +76,21 @@ def test_streaming_deltas_join_to_the_whole_answer(served):
                                                  temperature=0, max_tokens=24, stream=True))
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
     assert text.strip() == greedy(engine, "house-style")
-    assert chunks[0].choices[0].delta.role == "assistant" and chunks[-1].choices[0].finish_reason == "stop"
+    whole = client.chat.completions.create(model="tiny-qwen2:house-style", messages=MESSAGES, temperature=0,
+                                           max_tokens=24)
+    # The stream ends as the non-streamed answer does: "length" when max_tokens cut it.
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-1].choices[0].finish_reason == whole.choices[0].finish_reason
+
+
+def test_a_stream_cut_by_max_tokens_says_length(served):
+    url, key, _engine, _store = served
+    client = openai.OpenAI(base_url=url, api_key=key)
+    chunks = list(client.chat.completions.create(model="tiny-qwen2", messages=MESSAGES, temperature=0,
+                                                 max_tokens=3, stream=True))
+    whole = client.chat.completions.create(model="tiny-qwen2", messages=MESSAGES, temperature=0, max_tokens=3)
+    assert whole.choices[0].finish_reason == "length"  # the tiny random model never ends within 3 tokens
+    assert chunks[-1].choices[0].finish_reason == "length"
 
 
 def test_stop_strings_cut_the_answer_streamed_or_not(served):

@@ -158,5 +158,7 @@ def _chunks(stream, model: str, created: int, n: int, stops: list[str]) -> Itera
         text, _ = cut_at_stop(texts[index], stops)
         if len(text) > sent[index]:
             yield event(index, {"content": text[sent[index]:]})
-        yield event(index, {}, "stop")
+        # As the non-streamed route says it: a stop string or the end of the answer, else max_tokens.
+        ran_out = index < len(stream.finish_reasons) and stream.finish_reasons[index] == "length"
+        yield event(index, {}, "length" if ran_out and not stopped[index] else "stop")
     yield "data: [DONE]\n\n"

@@ -63,11 +63,12 @@ class Engine(ABC):
     @abstractmethod
     def stream(
         self, conversations: Sequence[Conversation], params: GenerationParams,
-        adapter: str | None = None,
+        adapter: str | None = None, finish_reasons: list[str] | None = None,
     ) -> Iterator[tuple[int, str]]:
         """Yield (conversation index, text piece) as decoded, all conversations in one batch.
 
-        A piece never ends in a broken (partial UTF-8) character.
+        A piece never ends in a broken (partial UTF-8) character. When the stream has run to its end,
+        `finish_reasons` (if given) holds one reason per conversation, as `Generation.finish_reason`.
         """
 
     @abstractmethod

@@ -140,7 +140,8 @@ class IncrementalDecoder:
 Producer = Callable[[Callable[[int, int], None], threading.Event], None]
 
 
-def decoded_pieces(produce: Producer, decoders: list[IncrementalDecoder]) -> Iterator[tuple[int, str]]:
+def decoded_pieces(produce: Producer, decoders: list[IncrementalDecoder],
+                   finish_reasons: list[str] | None = None) -> Iterator[tuple[int, str]]:
     """Run `produce` in a worker thread and yield (row index, text piece) as its tokens arrive.
 
     Its exception reaches the consumer; closing the iterator early sets `stop` and waits for the
@@ -169,6 +170,8 @@ def decoded_pieces(produce: Producer, decoders: list[IncrementalDecoder]) -> Ite
         for index, decoder in enumerate(decoders):
             if piece := decoder.flush():
                 yield index, piece
+        if finish_reasons is not None:  # a row that never met its stop token ran out of tokens
+            finish_reasons[:] = ["stop" if decoder.finished else "length" for decoder in decoders]
     finally:
         stop.set()
         worker.join()

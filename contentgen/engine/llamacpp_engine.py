@@ -431,7 +431,7 @@ class LlamaCppEngine(Engine):
 
     def stream(
         self, conversations: Sequence[Conversation], params: GenerationParams,
-        adapter: str | None = None,
+        adapter: str | None = None, finish_reasons: list[str] | None = None,
     ) -> Iterator[tuple[int, str]]:
         encoded, prefix_size = self._encoded(conversations)
         if len(encoded) > self._row_capacity:  # the contract: stream is one batch
@@ -442,7 +442,8 @@ class LlamaCppEngine(Engine):
             with self._lock.hold(requester):
                 self._run(encoded, prefix_size, params, adapter, emit, stop)
 
-        yield from decoded_pieces(produce, [IncrementalDecoder(self.tokenizer, self.stop_token_ids) for _ in encoded])
+        yield from decoded_pieces(produce, [IncrementalDecoder(self.tokenizer, self.stop_token_ids) for _ in encoded],
+                                  finish_reasons)
 
     def _last_outputs(self, conversations: Sequence[Conversation], adapter: str | None,
                       features: bool = False) -> Iterator[tuple[int, np.ndarray]]:

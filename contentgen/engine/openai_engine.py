@@ -136,9 +136,10 @@ class OpenAIEngine(Engine):
             return list(pool.map(one, conversations))
 
     def stream(self, conversations: Sequence[Conversation], params: GenerationParams,
-               adapter: str | None = None) -> Iterator[tuple[int, str]]:
+               adapter: str | None = None, finish_reasons: list[str] | None = None) -> Iterator[tuple[int, str]]:
         pieces: queue.Queue[tuple[int, str | None, BaseException | None]] = queue.Queue()
         stop = threading.Event()
+        reasons = ["length"] * len(conversations)  # the server's own, as each stream says it
 
         def pump(index: int, conversation: Conversation) -> None:
             try:
@@ -155,7 +156,10 @@ class OpenAIEngine(Engine):
                         data = line[5:].strip()
                         if data == "[DONE]":
                             break
-                        delta = json.loads(data)["choices"][0].get("delta") or {}
+                        choice = json.loads(data)["choices"][0]
+                        if choice.get("finish_reason"):
+                            reasons[index] = "stop" if choice["finish_reason"] == "stop" else "length"
+                        delta = choice.get("delta") or {}
                         if delta.get("content"):
                             pieces.put((index, delta["content"], None))
                 pieces.put((index, None, None))
@@ -180,6 +184,8 @@ class OpenAIEngine(Engine):
                     started[index] = bool(piece)
                 if piece:
                     yield index, piece
+            if finish_reasons is not None:
+                finish_reasons[:] = reasons
         finally:
             stop.set()
 

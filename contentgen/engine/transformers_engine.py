@@ -281,7 +281,7 @@ class TransformersEngine(Engine):
 
     def stream(
         self, conversations: Sequence[Conversation], params: GenerationParams,
-        adapter: str | None = None,
+        adapter: str | None = None, finish_reasons: list[str] | None = None,
     ) -> Iterator[tuple[int, str]]:
         encoded = self._encode_all(conversations)
         prefix_size = self._shared_prefix_size(encoded, conversations)
@@ -298,7 +298,7 @@ class TransformersEngine(Engine):
 
         # After a row's stop token generate() pads it; the decoder ignores what follows the stop.
         yield from decoded_pieces(produce, [IncrementalDecoder(self.tokenizer, self.stop_token_ids)
-                                            for _ in conversations])
+                                            for _ in conversations], finish_reasons)
 
     def label_token_ids(self, labels: Sequence[str]) -> list[int]:
         return self.prompts.label_token_ids(labels)

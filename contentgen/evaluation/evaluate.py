@@ -139,11 +139,13 @@ def add_brief_brands(service, rows: list[dict[str, Any]]) -> None:  # noqa: ANN0
 
 def brief_request(row: dict[str, Any], versions: int = 1):  # noqa: ANN201
     """A copy brief row as the request a user would send."""
+    from contentgen.compliance import GENERAL
     from contentgen.tasks.copy.task import CopyRequest
 
     return CopyRequest(product=row.get("product", ""), points=tuple(row.get("points", ())),
                        brand=row.get("brand", ""), platform=row["platform"], tone=row.get("tone", "亲切温暖"),
-                       length=row.get("length", "中"), n=versions)
+                       length=row.get("length", "中"), audience=row.get("audience", ""),
+                       industry=row.get("industry") or GENERAL, n=versions)
 
 
 def brief_findings(rows: list[dict[str, Any]], texts: list[str]) -> list[list[dict[str, Any]]]:

@@ -218,8 +218,10 @@ def run_due(store: Database, config: AlertsConfig, now: datetime | None = None) 
     sent = []
     for rule in config.rules:
         last = store.notices.last("alert", rule.name)
-        if last is not None and aware(last.created_at) > now - timedelta(hours=rule.window_hours):
-            continue  # told already within this window
+        # Told already within this window. The window's end is the clock of the check that sent it
+        # (`now`), not when the row was written, so an injected clock and the real one agree.
+        if last is not None and aware(last.window_end) > now - timedelta(hours=rule.window_hours):
+            continue
         message = check_rule(store, config, rule, now)
         if message is not None:
             deliver(store, config, message)

@@ -38,6 +38,8 @@ class TaskStream:
     status: str = "running"
     error: str | None = None
     latency_ms: float = 0.0
+    # Per returned version: "stop" or "length" (max_new_tokens reached), once the stream has ended.
+    finish_reasons: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
         """With more candidates than versions (best of several), the chosen versions come whole
@@ -54,13 +56,15 @@ class TaskStream:
         drafts = [prefix] * count
         self.texts = drafts[:n]
         started = time.perf_counter()
+        streamed: list[str] = []
         self.status = "cancelled"
         current_requester.set(self.service.requester)  # this generator runs in the caller's thread
         try:
             if prefix and not picking:
                 for index in range(n):
                     yield index, prefix
-            for index, piece in self.service.engine.stream(conversations, self.params, adapter=self.adapter):
+            for index, piece in self.service.engine.stream(conversations, self.params, adapter=self.adapter,
+                                                           finish_reasons=streamed):
                 piece = without_control_chars(piece)
                 drafts[index] += piece
                 if piece and not picking:
@@ -73,14 +77,18 @@ class TaskStream:
             self.latency_ms = (time.perf_counter() - started) * 1000
             texts = [self.task.finished(self.prepared, t.strip()) for t in drafts]
             findings = self.service.findings(self.task, self.prepared, texts)
+            reasons = streamed or [None] * len(texts)  # None: the stream did not run to its end
             if picking and self.status == "ok":
                 candidates = Candidates(self.prepared, texts, findings, [])
                 self.service.second_round(self.task, [candidates], self.params, self.adapter)
+                reasons = reasons + [g.finish_reason for g in candidates.generations]
                 self.latency_ms = (time.perf_counter() - started) * 1000
             chosen = self.task.pick(request, texts, findings) if picking else list(range(n))
             self.texts, self.findings = [texts[i] for i in chosen], [findings[i] for i in chosen]
+            self.finish_reasons = [reasons[i] for i in chosen]
             self.request_id = self.service.record(
-                self.task, request, self.params, [ResultRecord(text=t, finish_reason=None) for t in self.texts],
+                self.task, request, self.params,
+                [ResultRecord(text=t, finish_reason=r) for t, r in zip(self.texts, self.finish_reasons, strict=True)],
                 self.latency_ms, status=self.status, error=self.error, adapter=self.adapter,
                 brand_id=self.prepared.brand_id,
             )
@@ -92,7 +100,7 @@ class TaskStream:
                 yield index, text
 
     def _fixed(self, fixed: Generation) -> Iterator[tuple[int, str]]:
-        self.texts, self.status = [fixed.text], "ok"
+        self.texts, self.status, self.finish_reasons = [fixed.text], "ok", ["stop"]
         self.findings = self.service.findings(self.task, self.prepared, self.texts)
         self.request_id = self.service.record(self.task, self.prepared.request, self.params,
                                                [ResultRecord(text=fixed.text, finish_reason="stop")], 0.0)
@@ -104,5 +112,6 @@ class TaskStream:
         return TaskResult(self.request_id, self.task.name, list(self.texts), self.service.engine.model_id,
                           self.adapter, self.latency_ms, self.status,
                           list(getattr(self.prepared.request, "faq", ())), self.findings, self.prepared.brand_id,
+                          finish_reasons=[r or "stop" for r in self.finish_reasons],
                           parts=self.task.parts_of(self.prepared.request, self.texts))
 

@@ -9,6 +9,7 @@ from typing import Any
 from contentgen.compliance import GENERAL, INDUSTRIES, industry_pack
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
+from contentgen.inputs import split_points
 from contentgen.tasks.base import (
     CHOICE,
     INTEGER,
@@ -287,20 +288,25 @@ def length_for(text: str) -> str:
 
 
 def training_pair(row: dict[str, Any]) -> tuple[CopyRequest, str] | None:
-    """AdvertiseGen {content, summary}, TaoDescribe {title, description} or our own columns."""
+    """AdvertiseGen {content, summary}, TaoDescribe {title, description}, or our own columns (a brief with
+    brand, audience and industry, and its copy: the gold set, feedback exports)."""
     target = str(row.get("summary") or row.get("copy") or row.get("description") or row.get("output") or "").strip()
     # AdvertiseGen's <UNK> placeholders must never be learned.
     if not target or "<UNK>" in target:
         return None
-    from contentgen.inputs import split_points
-
     # A TaoDescribe row's product is its listing title; its copy is short (45-140 characters).
     described = "description" in row and not row.get("copy")
+    points = row.get("points", "")
     request = CopyRequest(
-        product=str(row.get("product") or row.get("title") or ""), points=split_points(str(row.get("points", ""))),
+        product=str(row.get("product") or row.get("title") or ""),
+        points=tuple(str(p).strip() for p in points if str(p).strip()) if isinstance(points, list)
+        else split_points(str(points)),
         attributes=str(row.get("content") or row.get("attributes") or ""),
         platform=str(row.get("platform") or DEFAULT_PLATFORM), tone=str(row.get("tone") or "亲切温暖"),
         length=str(row.get("length") or (length_for(target) if described else "中")),
+        # The prompt names the brand and audience when the user gives them: so does the training prompt,
+        # or the adapter learns to write a brand nobody gave.
+        brand=str(row.get("brand") or ""), audience=str(row.get("audience") or ""),
     )
     return request, target
 
