@@ -1,5 +1,5 @@
 """Peak memory of bf16 forward+backward over many sequence lengths, with oneDNN's kernel cache at its
-default size or capped the way `finetune/train.py` caps it (set after torch is imported, as there).
+default size or capped the way `contentgen/training/train.py` caps it (set after torch is imported, as there).
 
     .venv/bin/python bench/bench_onednn_cache.py default
     .venv/bin/python bench/bench_onednn_cache.py capped

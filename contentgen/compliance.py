@@ -26,6 +26,8 @@ from pathlib import Path
 
 import jieba
 
+from contentgen.errors import UserFacingError
+
 RULES_DIR = Path(__file__).with_name("rules")
 jieba.setLogLevel(logging.WARNING)
 
@@ -39,7 +41,6 @@ GENERAL = "通用"  # what screens offer for "no industry pack"
 
 def industry_pack(industry: str | None) -> str:
     """The pack an industry names: "" for none (empty or 通用); a Chinese error for an unknown one."""
-    from contentgen.errors import UserFacingError
 
     industry = (industry or "").strip()
     if industry in ("", GENERAL):
@@ -109,7 +110,6 @@ def effective_rules(shipped: Sequence[Rule], edited: Iterable[tuple[Rule, bool]]
 
 def validate_rule(rule: Rule) -> None:
     """A Chinese error for a rule that cannot work; a rule must find its own example."""
-    from contentgen.errors import UserFacingError
 
     if not rule.term.strip() or not rule.category.strip() or not rule.rule.strip():
         raise UserFacingError("规则的词语、类别和依据都必须填写。")

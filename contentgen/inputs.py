@@ -10,7 +10,6 @@ from typing import Any
 
 from contentgen.errors import UserFacingError
 
-
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

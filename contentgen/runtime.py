@@ -44,7 +44,12 @@ def load_heads(config: ModelConfig) -> dict[str, Head]:
 
 
 def build_store(settings: Settings) -> Database:
-    return Database(settings.database.resolved_url())
+    return open_store(settings.database.resolved_url())
+
+
+def open_store(url: str) -> Database:
+    """The history database at a URL (SQLite file, sqlite:// in memory, or PostgreSQL)."""
+    return Database(url)
 
 
 def build_service(settings: Settings, *, source: str, engine: Engine | None = None,

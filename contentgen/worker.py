@@ -16,14 +16,15 @@ import sys
 from pathlib import Path
 
 from contentgen.config import Settings
+from contentgen.runtime import build_service
+from contentgen.usecases.batch import BatchJobs, run_job
+from contentgen.usecases.training_runs import train_run
 
 
 def run_batch(settings: Settings, job_id: str, *, claimed: bool) -> None:
     """The job, then queued jobs while there are any this worker may take (the model stays loaded)."""
     import os
 
-    from contentgen.usecases.batch import BatchJobs, run_job
-    from contentgen.runtime import build_service
 
     service = build_service(settings, source="batch")
     jobs = BatchJobs(settings, service.store)
@@ -37,8 +38,6 @@ def run_batch(settings: Settings, job_id: str, *, claimed: bool) -> None:
 
 
 def run_training(settings: Settings, run_dir: str) -> None:
-    from contentgen.usecases.training_runs import train_run
-
     train_run(settings, Path(run_dir))
 
 

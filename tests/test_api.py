@@ -276,3 +276,30 @@ def test_no_server_errors_anywhere_in_the_spec(api):
             case.validate_response(response, checks=[not_a_server_error])
 
         no_server_error()
+
+
+def test_a_revoked_key_or_one_of_a_disabled_or_demoted_user_is_refused_over_http(api):
+    """The key store's rules as a client meets them: 401 for a revoked key or a disabled user's key,
+    403 for a task the user's new role does not allow."""
+    from db.database import Database
+
+    url, _keys, settings = api
+    store = Database(settings.database.url)
+    accounts, keys = AccountStore(store), ApiKeyStore(store)
+    accounts.add("临时工", "password123", "marketing")
+    revoked, disabled, demoted = keys.create("临时工"), None, None
+    assert keys.revoke(revoked[:10]) == 1
+    accounts.add("离职员工", "password123", "marketing")
+    disabled = keys.create("离职员工")
+    accounts.update("离职员工", active=False)
+    accounts.add("调岗员工", "password123", "marketing")
+    demoted = keys.create("调岗员工")
+    accounts.update("调岗员工", role="support")
+    body = {"product": "保温杯", "length": "短"}
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for key in (revoked, disabled):
+            response = http.post("/v1/copy", json=body, headers={"Authorization": f"Bearer {key}"})
+            assert response.status_code == 401 and "API Key" in response.json()["message"]
+        response = http.post("/v1/copy", json=body, headers={"Authorization": f"Bearer {demoted}"})
+        assert response.status_code == 403 and "角色" in response.json()["message"]
+        assert http.get("/v1/faq", headers={"Authorization": f"Bearer {demoted}"}).status_code == 200

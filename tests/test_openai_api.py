@@ -118,3 +118,19 @@ def test_errors_reach_the_client_in_chinese(served):
         client.chat.completions.create(model="tiny-qwen2", messages=[{"role": "system", "content": "只有系统"}])
     with pytest.raises(openai.UnprocessableEntityError, match="请求格式不正确"):
         client.chat.completions.create(model="tiny-qwen2", messages=MESSAGES, max_tokens=100_000)
+
+
+def test_n_choices_list_content_parts_and_max_completion_tokens(served):
+    """Surfaces a client uses that no test had reached: several choices, content as a list of parts
+    (what newer clients send), and max_completion_tokens in place of max_tokens."""
+    url, key, engine, _store = served
+    client = openai.OpenAI(base_url=url, api_key=key)
+    two = client.chat.completions.create(model="tiny-qwen2", messages=MESSAGES, n=2, max_tokens=8)
+    assert [c.index for c in two.choices] == [0, 1] and all(c.message.content for c in two.choices)
+    parts = [MESSAGES[0], {"role": "user", "content": [{"type": "text", "text": "写一句保温杯"},
+                                                       {"type": "text", "text": "的文案"}]}]
+    joined = client.chat.completions.create(model="tiny-qwen2", messages=parts, temperature=0, max_tokens=24)
+    assert joined.choices[0].message.content == greedy(engine)  # the parts are the one message, joined
+    capped = client.chat.completions.create(model="tiny-qwen2", messages=MESSAGES, temperature=0,
+                                            max_completion_tokens=3)
+    assert capped.usage.completion_tokens <= 3 and capped.choices[0].finish_reason == "length"

@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 from contentgen.tasks.sentiment.aspects import aspect_clauses, load_aspects
 from db.history import ResultRecord
 from db.models import Request
-from db.trends import aspect_table, negative_alert, polarity_trend, sentiment_channels, sentiment_rows
+from contentgen.tasks.sentiment.trends import aspect_table, negative_alert, polarity_trend
+from db.trends import sentiment_channels, sentiment_rows
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
@@ -63,7 +64,7 @@ def test_negative_share_alert(store):
 
 
 def test_a_range_gets_every_period_so_one_day_of_reviews_still_draws(store):
-    from db.trends import trend_frequency
+    from contentgen.tasks.sentiment.trends import trend_frequency
 
     for hour in (1, 1, 5):
         seed(store, NOW.replace(hour=hour), "negative" if hour == 5 else "positive")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 import streamlit as st
 
@@ -10,12 +11,9 @@ from contentgen.usecases.accounts import ROLE_TASKS, Account, AccountStore, sess
 from contentgen.tasks import TASKS
 from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings, load_settings
-from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
-from contentgen.runtime import build_engine, build_service
+from contentgen.runtime import build_engine, build_service, open_store
 from contentgen.usecases.service import ContentService
-from db.database import Database
-from db.models import utcnow
 from ui.jobs import JobRegistry
 
 
@@ -33,14 +31,14 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner="正在加载模型（首次启动需转换缓存，约 1 分钟）…")
-def shared_engine(config: ModelConfig) -> Engine:
+def shared_engine(config: ModelConfig):  # noqa: ANN201  (contentgen.engine.Engine)
     # One model for every session of this server.
     return build_engine(config)
 
 
 @st.cache_resource
-def shared_store(url: str) -> Database:
-    return Database(url)
+def shared_store(url: str):  # noqa: ANN201  (db.database.Database)
+    return open_store(url)
 
 
 @st.cache_resource
@@ -99,12 +97,12 @@ def current_account() -> Account | None:
         del st.session_state["auth"]
         st.session_state.auth_disabled = True
         return None
-    auth["last_seen"], auth["role"] = utcnow(), user.role
+    auth["last_seen"], auth["role"] = datetime.now(timezone.utc), user.role
     return Account(user.name, user.role)
 
 
 def log_in(account: Account) -> None:
-    st.session_state.auth = {"name": account.name, "role": account.role, "last_seen": utcnow()}
+    st.session_state.auth = {"name": account.name, "role": account.role, "last_seen": datetime.now(timezone.utc)}
     st.session_state.pop("auth_expired", None)
 
 
@@ -139,7 +137,7 @@ def visible_user() -> str | None:
     return None if account is None or account.is_admin else account.name
 
 
-def store() -> Database:
+def store():  # noqa: ANN201  (db.database.Database)
     return shared_store(settings().database.resolved_url())
 
 

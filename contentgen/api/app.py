@@ -4,6 +4,8 @@ use case and renders."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -20,8 +22,10 @@ from contentgen.api.guard import (
     guarded,
 )
 from contentgen.config import Settings, load_settings
-from contentgen.engine import Engine
 from contentgen.errors import UserFacingError
+
+if TYPE_CHECKING:  # a type only: the engine is built by contentgen.runtime
+    from contentgen.engine import Engine
 
 # Registration order is the order of /docs.
 RESOURCES = (tasks, openai, check, batch, faq, sentiment, history)

@@ -6,18 +6,20 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from contentgen.api.guard import UNAUTHORIZED, ApiError, RateLimiter
 from contentgen.config import Settings
-from contentgen.engine import Engine
 from contentgen.runtime import build_engine, build_service, build_store
 from contentgen.usecases.accounts import ROLE_TASKS, Account, ApiKeyStore
 from contentgen.usecases.batch import BatchJobs
 from contentgen.usecases.service import ContentService
+
+if TYPE_CHECKING:  # a type only: the engine is built by contentgen.runtime
+    from contentgen.engine import Engine
 
 
 def key_of(header: str) -> str:

@@ -9,7 +9,6 @@ the Chinese message.
 
 from __future__ import annotations
 
-
 import json
 import time
 from collections.abc import Iterator

@@ -12,7 +12,6 @@ from contentgen.api.guard import ApiError
 from contentgen.tasks.sentiment.insight import insight_workbook
 from contentgen.usecases.accounts import Account
 from contentgen.usecases.alerts import notice_row
-from db.models import aware
 
 
 def register(app: FastAPI, api: ApiContext) -> None:
@@ -20,7 +19,7 @@ def register(app: FastAPI, api: ApiContext) -> None:
     def insight_for(account: Account, since: datetime, until: datetime, channel: str, brand: str, summaries: bool):
         api.allowed(account, "sentiment")
         return api.service_for(account).sentiment.review_insight(
-            aware(since), aware(until), channel=channel or None, brand=brand or None,
+            since, until, channel=channel or None, brand=brand or None,
             user_name=None if account.is_admin else account.name, summaries=summaries)
 
     @app.get("/v1/sentiment/insight", summary="评论洞察：各方面的好评/差评说法、差评主题及与上期对比")
@@ -35,7 +34,7 @@ def register(app: FastAPI, api: ApiContext) -> None:
                          brand: str = Query("", max_length=100), summaries: bool = False,
                          account: Account = Depends(api.caller)) -> Response:
         insight, rows = insight_for(account, since, until, channel, brand, summaries)
-        name = f"insight-{aware(since):%Y%m%d}-{aware(until):%Y%m%d}.xlsx"
+        name = f"insight-{since:%Y%m%d}-{until:%Y%m%d}.xlsx"
         return Response(insight_workbook(insight, rows),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -26,8 +26,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    # lazy: torch and peft load only for a training run
-    from contentgen.training.train import train
+    from contentgen.training.train import train  # lazy: torch and peft, for a run only
 
     config = train_config(settings_of(args), task=args.task, data=args.data, out=args.out, steps=args.steps,
                           batch_size=args.batch_size, learning_rate=args.lr, max_length=args.max_length,
@@ -40,8 +39,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    # lazy: nltk, scipy and the engines load only to evaluate
-    from contentgen.evaluation.runs import run_eval
+    from contentgen.evaluation.runs import run_eval  # lazy: nltk, scipy, the engines
 
     predictions: list[dict] | None = [] if args.predictions else None
     result = run_eval(settings_of(args), args.task, args.data, limit=args.limit, seed=args.seed, versions=args.versions,

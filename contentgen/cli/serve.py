@@ -15,8 +15,7 @@ from contentgen.errors import UserFacingError
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
-    # lazy: fastapi loads only when the API is served
-    from contentgen.api import create_app
+    from contentgen.api import create_app  # lazy: fastapi, for the API only
 
     uvicorn.run(create_app(settings_of(args)), host=args.address, port=args.port, log_level="warning")
     return 0

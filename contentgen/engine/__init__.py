@@ -1,6 +1,9 @@
 """Engines: one interface; transformers, llama.cpp and OpenAI-compatible backends."""
 
+from contentgen.config import load_settings
 from contentgen.engine.base import Conversation, Engine, Generation
+from contentgen.errors import UserFacingError
+from contentgen.models import has_gguf
 
 __all__ = ["Conversation", "Engine", "Generation", "choose_backend", "load_engine"]
 
@@ -19,14 +22,12 @@ def choose_backend(config, purpose: str = "interactive") -> str:
     """
     import importlib.util
 
-    from contentgen.errors import UserFacingError
 
     if config.backend not in BACKENDS:
         raise UserFacingError(f"未知后端“{config.backend}”，可选：{'、'.join(BACKENDS)}。")
     if config.backend != "auto":
         return config.backend
-    from contentgen.engine.hf_loading import pick_device
-    from contentgen.models import has_gguf
+    from contentgen.engine.hf_loading import pick_device  # lazy: torch
 
     if (pick_device(config.device) != "cpu" or importlib.util.find_spec("llama_cpp") is None
             or not has_gguf(config)):
@@ -36,18 +37,17 @@ def choose_backend(config, purpose: str = "interactive") -> str:
 
 def load_engine(config=None, purpose: str = "interactive") -> Engine:
     """Load the engine for a ModelConfig (defaults to the configured settings)."""
-    from contentgen.config import load_settings
 
     config = config or load_settings().model
     backend = choose_backend(config, purpose)
     if backend == "openai":
-        from contentgen.engine.openai_engine import OpenAIEngine
+        from contentgen.engine.openai_engine import OpenAIEngine  # lazy: httpx
 
         return OpenAIEngine.from_config(config)
     if backend == "llamacpp":
-        from contentgen.engine.llamacpp_engine import LlamaCppEngine
+        from contentgen.engine.llamacpp_engine import LlamaCppEngine  # lazy: llama.cpp
 
         return LlamaCppEngine.from_config(config)
-    from contentgen.engine.transformers_engine import TransformersEngine
+    from contentgen.engine.transformers_engine import TransformersEngine  # lazy: torch
 
     return TransformersEngine.from_config(config)

@@ -46,7 +46,7 @@ class Engine(ABC):
     model_id: str
     adapters: dict[str, str]  # adapter name -> where it was loaded from
     batch_size: int = 8       # sequences per forward pass (see the contract above)
-    # Task -> a classification head over `hidden_states` (contentgen/heads.py), set by runtime.build_engine.
+    # Task -> a classification head over `hidden_states` (contentgen/tasks/sentiment/head.py), set by runtime.build_engine.
     heads: dict = {}  # noqa: RUF012  (replaced per engine, never mutated)
 
     @abstractmethod

@@ -11,8 +11,10 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 
 from contentgen.engine.base import Conversation
-from contentgen.engine.decoding import REPLACEMENT_CHAR
 from contentgen.errors import UserFacingError
+
+# What a tokenizer decodes a multi-byte character split over tokens into, until it is complete.
+REPLACEMENT_CHAR = "\ufffd"
 
 # Shared prompt starts shorter than this are not worth a forward pass of their own.
 MIN_SHARED_PREFIX = 4

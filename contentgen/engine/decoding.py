@@ -16,7 +16,7 @@ from collections import Counter
 import torch
 from transformers import LogitsProcessor
 
-REPLACEMENT_CHAR = "\ufffd"
+from contentgen.engine.chat_prompts import REPLACEMENT_CHAR, ChatPrompts
 
 
 def countable(span: str) -> bool:
@@ -153,7 +153,6 @@ class MinCharsGuard(LogitsProcessor):
     platforms count."""
 
     def __init__(self, tokenizer, min_chars: int) -> None:  # noqa: ANN001
-        from contentgen.engine.chat_prompts import ChatPrompts
 
         self.tokenizer = tokenizer
         self.min_chars = min_chars

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from contentgen.config import ModelConfig
+from contentgen.models import model_id_of, resolve_model_dir, stay_offline
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,6 @@ def load_causal_lm(config: ModelConfig) -> LoadedModel:
     """Tokenizer and model for `config` on its device and dtype (the embedded GGUF via its bf16 cache)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from contentgen.models import model_id_of, resolve_model_dir, stay_offline
 
     stay_offline()
     model_dir = resolve_model_dir(config)

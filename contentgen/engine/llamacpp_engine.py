@@ -31,14 +31,25 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import LogitsProcessorList, NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
+from transformers import (
+    LogitsProcessorList,
+    NoRepeatNGramLogitsProcessor,
+    RepetitionPenaltyLogitsProcessor,
+)
 
 from contentgen.config import GenerationParams, ModelConfig
 from contentgen.engine.base import Conversation, Engine, Generation
-from contentgen.engine.chat_prompts import MIN_SHARED_PREFIX, ChatPrompts, IncrementalDecoder, decoded_pieces
+from contentgen.engine.chat_prompts import (
+    MIN_SHARED_PREFIX,
+    ChatPrompts,
+    IncrementalDecoder,
+    decoded_pieces,
+)
 from contentgen.engine.decoding import guard_processors
 from contentgen.engine.fair import FairLock, current_requester
+from contentgen.engine.gguf_lora import cached_gguf_lora
 from contentgen.errors import UserFacingError
+from contentgen.models import gguf_and_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +132,6 @@ class LlamaCppEngine(Engine):
 
     @classmethod
     def from_config(cls, config: ModelConfig) -> "LlamaCppEngine":
-        from contentgen.models import gguf_and_tokenizer
-
         gguf_path, tokenizer, model_id = gguf_and_tokenizer(config)
         engine = cls(gguf_path, tokenizer, model_id, batch_size=config.batch_size or DEFAULT_BATCH,
                      threads=config.threads, cache_dir=Path(config.cache_dir))
@@ -158,7 +167,6 @@ class LlamaCppEngine(Engine):
     # ---------------------------------------------------------------- adapters
     def load_adapter(self, name: str, path: str | Path) -> None:
         """Convert a PEFT adapter to GGUF LoRA once (cached by content) and make it selectable."""
-        from contentgen.engine.gguf_lora import cached_gguf_lora
 
         path = Path(path)
         if not (path / "adapter_config.json").exists():

@@ -21,10 +21,19 @@ from transformers.generation.streamers import BaseStreamer
 
 from contentgen.config import GenerationParams, ModelConfig
 from contentgen.engine.base import Conversation, Engine, Generation
-from contentgen.engine.chat_prompts import ChatPrompts, IncrementalDecoder, decoded_pieces
+from contentgen.engine.chat_prompts import (
+    ChatPrompts,
+    IncrementalDecoder,
+    decoded_pieces,
+)
 from contentgen.engine.decoding import guard_processors
 from contentgen.engine.fair import FairLock, current_requester
-from contentgen.engine.hf_loading import contiguous_lm_head, load_causal_lm, pick_device, pick_dtype  # noqa: F401
+from contentgen.engine.hf_loading import (  # noqa: F401
+    contiguous_lm_head,
+    load_causal_lm,
+    pick_device,
+    pick_dtype,
+)
 from contentgen.errors import UserFacingError
 
 log = logging.getLogger(__name__)

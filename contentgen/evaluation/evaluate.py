@@ -15,12 +15,29 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from contentgen.compliance import GENERAL
 from contentgen.engine.base import Engine
-from contentgen.tasks.sentiment.head import Head
-from contentgen.usecases.sentiment import sentiment_scores
+from contentgen.evaluation.metrics import (
+    classification_scores,
+    generation_scores,
+    repetition_scores,
+)
 from contentgen.tasks import get_task
+from contentgen.tasks.copy.task import CopyRequest
+from contentgen.tasks.reply.checks import (
+    ReplyGrounds,
+    check_loops,
+    check_placeholders,
+    check_promises,
+    contradicted,
+    mentions,
+)
+from contentgen.tasks.reply.task import ReplyRequest
+from contentgen.tasks.sentiment.head import Head
 from contentgen.training.data import example_from_row, read_rows
-from contentgen.evaluation.metrics import classification_scores, generation_scores, repetition_scores
+from contentgen.usecases.sentiment import sentiment_scores
+from contentgen.usecases.service import ContentService
+from db.database import Database
 
 
 def sample_rows(path: Path, limit: int | None, seed: int = 0) -> list[dict[str, Any]]:
@@ -139,8 +156,6 @@ def add_brief_brands(service, rows: list[dict[str, Any]]) -> None:  # noqa: ANN0
 
 def brief_request(row: dict[str, Any], versions: int = 1):  # noqa: ANN201
     """A copy brief row as the request a user would send."""
-    from contentgen.compliance import GENERAL
-    from contentgen.tasks.copy.task import CopyRequest
 
     return CopyRequest(product=row.get("product", ""), points=tuple(row.get("points", ())),
                        brand=row.get("brand", ""), platform=row["platform"], tone=row.get("tone", "亲切温暖"),
@@ -151,8 +166,6 @@ def brief_request(row: dict[str, Any], versions: int = 1):  # noqa: ANN201
 def brief_findings(rows: list[dict[str, Any]], texts: list[str]) -> list[list[dict[str, Any]]]:
     """Today's copy findings (verifier and 广告法) for stored versions of briefs, without a model:
     outputs made under older checks are judged again by the same rules."""
-    from contentgen.usecases.service import ContentService
-    from db.database import Database
 
     service = ContentService(engine=None, store=Database("sqlite://"))  # type: ignore[arg-type]  # checks only
     add_brief_brands(service, rows)
@@ -212,7 +225,6 @@ def load_faq(service, faq_rows: list[dict[str, Any]]) -> dict[str, dict[str, Any
 
 
 def reply_request(row: dict[str, Any]):  # noqa: ANN201
-    from contentgen.tasks.reply.task import ReplyRequest
 
     return ReplyRequest(message=row["message"], context=tuple(row.get("context", ())), order=row.get("order", ""))
 
@@ -220,9 +232,6 @@ def reply_request(row: dict[str, Any]):  # noqa: ANN201
 def judge_reply(row: dict[str, Any], text: str, used: list[dict[str, Any]], expected: dict[str, Any] | None) -> dict:
     """What the grounded evaluation counts for one reply: the right entry's facts there and nothing
     contradicting it, promises nobody made, loops, an apology."""
-    from contentgen.tasks.reply.checks import (
-        ReplyGrounds, check_loops, check_placeholders, check_promises, contradicted, mentions,
-    )
 
     entries = tuple(used) + ((expected,) if expected else ())
     grounds = ReplyGrounds(row["message"], tuple(row.get("context", ())), row.get("order", ""), entries)

@@ -11,13 +11,17 @@ from typing import Any
 from contentgen.config import Settings
 from contentgen.errors import UserFacingError
 from contentgen.evaluation import BRIEF_TASK, REPLY_TASK
-from contentgen.evaluation.evaluate import evaluate, evaluate_briefs, evaluate_reply_grounded, sample_rows
+from contentgen.evaluation.evaluate import (
+    evaluate,
+    evaluate_briefs,
+    evaluate_reply_grounded,
+    sample_rows,
+)
 from contentgen.runtime import build_engine, build_service
 from contentgen.tasks import get_task
 from contentgen.tasks.sentiment.head import Head
 from contentgen.usecases.service import ContentService
 from db.database import Database
-
 
 
 def load_adapter_path(engine: Any, adapter: str, adapter_path: str | None) -> str:

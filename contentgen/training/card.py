@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from contentgen.tasks import get_task
+
 LICENCE_NOTE = (
     "训练数据来自 `../shared/data`（公开中文语料）。ChnSentiCorp、online_shopping_10_cats、waimai_10k、"
     "AdvertiseGen 未声明许可证；JDDC 为京东竞赛数据，仅限研究与原型。因此本适配器仅为**演示适配器**："
@@ -16,8 +18,6 @@ LICENCE_NOTE = (
 
 
 def loss_line(task: str) -> str:
-    from contentgen.tasks import get_task
-
     spec = get_task(task)
     if spec.kind == "classify" and spec.label_words:
         words = "/".join(spec.label_words.values())

@@ -27,6 +27,8 @@ from tqdm import tqdm
 from contentgen.adapters import LABEL_WORDS_LOSS, write_scope
 from contentgen.config import ModelConfig
 from contentgen.engine.chat_prompts import ChatPrompts
+from contentgen.engine.hf_loading import load_causal_lm
+from contentgen.tasks import get_task
 from contentgen.training.card import write_card
 from contentgen.training.config import TrainConfig
 from contentgen.training.data import Example, load_examples, platforms_in
@@ -141,8 +143,6 @@ def train(config: TrainConfig, *, engine_config: ModelConfig | None = None) -> P
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
     from peft import LoraConfig, PeftModel, get_peft_model
 
-    from contentgen.engine.hf_loading import load_causal_lm
-    from contentgen.tasks import get_task
 
     out = Path(config.out)
     checkpoint = Path(config.checkpoint_dir) if config.checkpoint_dir else out / "checkpoint"

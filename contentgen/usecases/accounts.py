@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
 from contentgen.errors import UserFacingError
 from contentgen.tasks import tasks_for_role
 from db.models import ApiKey, User, utcnow

@@ -20,10 +20,10 @@ from urllib.parse import urlencode
 from contentgen.config import AlertRule, AlertsConfig
 from contentgen.errors import UserFacingError
 from contentgen.notify import post_json
+from contentgen.tasks.sentiment.trends import window_figures
 from contentgen.usecases.rules import find_brand
 from db.database import Database
 from db.models import aware
-from db.trends import window_figures
 
 log = logging.getLogger(__name__)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -18,12 +18,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from contentgen import processes
 from contentgen.errors import UserFacingError
 from contentgen.inputs import check_xlsx_size, read_table, refuse_unstorable_text
 from contentgen.processes import process_alive
 from contentgen.tasks import Task, batch_tasks, get_task
 from contentgen.tasks.base import MAX_FIELD_CHARS
 from db.batches import BatchItemRef, BatchStore
+from db.database import Database
 from db.export import csv_bytes, safe_frame, xlsx_bytes
 from db.models import BatchJob, aware, utcnow
 
@@ -350,7 +352,6 @@ class BatchJobs:
         runs it. Past the caps (settings.batch) it waits as 排队中 and the next free worker takes it.
         Returns the job's state afterwards: starting, queued, or the state it was already in.
         """
-        from contentgen.processes import start_worker
 
         job = self.batches.job(job_id)
         if job is None or worker_alive(job) or job.status == "done":
@@ -363,7 +364,7 @@ class BatchJobs:
             return self.batches.job(job_id).status  # another caller claimed it first
         folder = self.folder(job_id)
         folder.mkdir(parents=True, exist_ok=True)
-        process = start_worker(self.settings, {"kind": "batch", "job_id": job_id, "claimed": True},
+        process = processes.start_worker(self.settings, {"kind": "batch", "job_id": job_id, "claimed": True},
                                log_path=folder / "worker.log")
         self.batches.set_worker(job_id, process.pid)
         return "starting"

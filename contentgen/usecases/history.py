@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from contentgen.tasks import TASKS
 from db.database import Database
+from db.export import csv_bytes, xlsx_bytes
 
 
 def history_row(record) -> dict[str, Any]:  # noqa: ANN001
     """One history row for the CLI (--json), the API and the UI alike; `shown` is how each
     output reads on screen (a sentiment label in Chinese)."""
-    from contentgen.tasks import TASKS
 
     spec = TASKS.get(record.task)
     display = spec.display if spec else str
@@ -45,7 +46,6 @@ def export_history(records: Sequence[Any], kind: str = "csv") -> bytes:
     """History rows as a spreadsheet a manager can open (CSV with BOM, or XLSX)."""
     import pandas as pd
 
-    from db.export import csv_bytes, xlsx_bytes
 
     rows = [history_row(r) for r in records]
     frame = pd.DataFrame([[r["id"], r["created_at"][:19].replace("T", " "), r["user"], r["task_title"], r["input"],

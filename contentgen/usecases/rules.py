@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from contentgen.compliance import (
+    ComplianceChecker,
+    Rule,
+    cached_rules,
+    effective_rules,
+    industry_pack,
+    validate_rule,
+)
 from contentgen.config import RulesConfig
 from contentgen.errors import UserFacingError
 from db.database import Database
+from db.rules import RULE_FIELDS
 
 
 def find_brand(store: Database, name: str | None, *, required: bool = False):  # noqa: ANN201
@@ -20,14 +29,12 @@ def find_brand(store: Database, name: str | None, *, required: bool = False):  #
 
 def _rule_fields(rule_or_row: Any) -> dict[str, str]:
     """A rule's fields, from a compliance.Rule or a db row alike."""
-    from db.rules import RULE_FIELDS
 
     return {name: getattr(rule_or_row, name) for name in RULE_FIELDS}
 
 
 def compliance_rules(store: Database, rules: RulesConfig | None = None) -> list:
     """The rules in force: the shipped (or configured) file overlaid by the admin's edits."""
-    from contentgen.compliance import Rule, cached_rules, effective_rules
 
     edited = [(Rule(**_rule_fields(row)), row.enabled) for row in store.rules.list()]
     return effective_rules(cached_rules((rules or RulesConfig()).compliance_rules), edited)
@@ -36,7 +43,6 @@ def compliance_rules(store: Database, rules: RulesConfig | None = None) -> list:
 def rule_table(store: Database, rules: RulesConfig | None = None) -> list[dict[str, Any]]:
     """Every rule for the admin's table: the shipped ones and the admin's, each with where it
     comes from and whether it is in force."""
-    from contentgen.compliance import cached_rules
 
     edited = {(row.term, row.industries): row for row in store.rules.list()}
     shipped = cached_rules((rules or RulesConfig()).compliance_rules)
@@ -52,8 +58,6 @@ def rule_table(store: Database, rules: RulesConfig | None = None) -> list[dict[s
 def save_rule(store: Database, fields: dict[str, str], *, enabled: bool = True, updated_by: str = "") -> int:
     """Add or edit a rule (the same term and industries replaces it); a Chinese error when it
     cannot work or does not find its own example."""
-    from contentgen.compliance import Rule, validate_rule
-    from db.rules import RULE_FIELDS
 
     rule = Rule(**{name: str(fields.get(name, "") or "").strip() for name in RULE_FIELDS})
     validate_rule(rule)
@@ -77,7 +81,6 @@ def restore_rule(store: Database, term: str, industries: str) -> bool:
 def compliance_checker(store: Database, rules: RulesConfig | None, profile=None,  # noqa: ANN001, ANN201
                        protected: Sequence[str] = (), *, banned: Sequence[str] = (), industry: str = "",
                        platform: str = ""):
-    from contentgen.compliance import ComplianceChecker, industry_pack
 
     industry = industry_pack(industry) or ((profile.industry or "") if profile is not None else "")
     return ComplianceChecker(
@@ -92,7 +95,6 @@ def check_text(store: Database, text: str, *, brand: str | None = None, protecte
                platform: str = "") -> dict[str, Any]:
     """广告法 check of any text (no model): findings, and the text with each finding replaced by rule.
     An industry adds its rule pack; a platform limits the platform rules (站外引流) to where they apply."""
-    from contentgen.compliance import industry_pack
 
     if not text.strip():
         raise UserFacingError("请提供要检查的文案（--text 或 --file）。")

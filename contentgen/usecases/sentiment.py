@@ -28,6 +28,7 @@ from contentgen.usecases.results import TagResult
 from contentgen.usecases.rules import find_brand
 from db.batches import BatchItemRef, ItemAlreadyDone
 from db.history import ResultRecord
+from db.models import aware
 from db.trends import sentiment_rows
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ class SentimentDesk:
         """The period's insight against the period of the same length before it, and its reviews.
         `user_name`: that user's records only (None: everyone's, for an admin). `summaries`: the
         model writes one sentence per complaint topic (one generation each, greedy)."""
+        since, until = aware(since), aware(until)  # a time without a zone is UTC
         if until <= since:
             raise UserFacingError("结束时间要晚于开始时间。")
         if until - since > timedelta(days=MAX_INSIGHT_DAYS):

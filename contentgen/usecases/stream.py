@@ -15,7 +15,6 @@ from contentgen.tasks.base import without_control_chars
 from contentgen.usecases.results import Candidates, TaskResult
 from db.history import ResultRecord
 
-
 if TYPE_CHECKING:
     from contentgen.usecases.service import ContentService
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from contentgen import processes
 from contentgen.adapters import user_adapter_dir
 from contentgen.config import Settings
 from contentgen.errors import UserFacingError
@@ -31,7 +32,6 @@ def runs_dir(settings: Settings) -> Path:
 def start_run(settings: Settings, *, task: str, name: str, steps: int, batch_size: int,
               upload: bytes | None = None, upload_name: str = "", server_path: str = "") -> Path:
     """A run folder (the upload is kept there, whatever happens to the run) and a worker training in it."""
-    from contentgen.processes import start_worker
 
     if not ADAPTER_NAME.fullmatch(name or ""):
         raise UserFacingError("请填写适配器名称：只能包含字母、数字、- 和 _。")
@@ -55,7 +55,7 @@ def start_run(settings: Settings, *, task: str, name: str, steps: int, batch_siz
     config = train_config(settings, task=task, data=str(data_path), out=str(out), steps=steps, batch_size=batch_size)
     (run_dir / "run.json").write_text(json.dumps({"name": name, "task": task, "config": asdict(config),
                                                   "upload_name": upload_name}, ensure_ascii=False), encoding="utf-8")
-    process = start_worker(settings, {"kind": "train", "run_dir": str(run_dir)}, log_path=run_dir / "output.log")
+    process = processes.start_worker(settings, {"kind": "train", "run_dir": str(run_dir)}, log_path=run_dir / "output.log")
     _update(run_dir, pid=process.pid)
     return run_dir
 

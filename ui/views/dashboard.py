@@ -8,8 +8,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from db.trends import (aspect_table, labels_in, negative_alert, polarity_trend, sentiment_channels, sentiment_rows,
-                       trend_frequency)
+from contentgen.tasks.sentiment.trends import aspect_table, labels_in, polarity_trend, trend_frequency
+from contentgen.usecases import dashboard
 from contentgen.tasks.sentiment.insight import OTHER, insight_workbook
 from ui.state import (current_user, guard, keep_inputs, plain, poll_interval, records_service, service, settings,
                       shared_jobs, store, visible_user)
@@ -105,11 +105,11 @@ st.header("情感看板")
 left, middle, brand_column, right = st.columns(4)
 dates = left.date_input("日期范围", value=(date.today() - timedelta(days=29), date.today()), key="dash_dates")
 owner = visible_user()  # None for an admin: everyone's records
-channels = sentiment_channels(store(), user_name=owner)
+channels = dashboard.channels(store(), user_name=owner)
 if st.session_state.get("dash_channel") and st.session_state["dash_channel"] not in channels:
     channels.append(st.session_state["dash_channel"])
 channel = middle.selectbox("来源", ["", *channels], key="dash_channel", format_func=lambda c: c or "全部")
-profiles = {b.name: b.id for b in store().brands.list()}
+profiles = dashboard.brand_ids(store())
 brands = list(profiles)
 if st.session_state.get("dash_brand") and st.session_state["dash_brand"] not in brands:
     st.warning(f"没有名为“{plain(st.session_state['dash_brand'])}”的品牌档案（可能已删除），已显示全部品牌。")
@@ -121,8 +121,8 @@ rows = None
 if len(dates) == 2:  # while a range is being picked, only its first day is set
     since = datetime.combine(dates[0], time.min, tzinfo=timezone.utc)
     until = datetime.combine(dates[1], time.max, tzinfo=timezone.utc)
-    rows = sentiment_rows(store(), since=since, until=until, channel=channel or None, user_name=owner,
-                          brand_id=brand_id)
+    rows = dashboard.reviews(store(), since=since, until=until, channel=channel or None, user_name=owner,
+                             brand_id=brand_id)
 # The aspects the range's reviews mention (read once, with the range).
 aspects_seen = sorted({a["aspect"] for found in (rows["aspects"] if rows is not None else []) if found for a in found})
 if st.session_state.get("dash_aspect") and st.session_state["dash_aspect"] not in aspects_seen:
@@ -132,8 +132,8 @@ left, right = st.columns(2)
 threshold = left.slider("负面占比告警阈值", 0.05, 0.95, 0.3, 0.05, key="dash_threshold")
 window_hours = right.number_input("告警窗口（小时）", 1, 24 * 30, 24, key="dash_window")
 
-alert = negative_alert(store(), window=timedelta(hours=int(window_hours)), threshold=threshold,
-                       channel=channel or None, user_name=owner, brand_id=brand_id)
+alert = dashboard.alert(store(), window=timedelta(hours=int(window_hours)), threshold=threshold,
+                        channel=channel or None, user_name=owner, brand_id=brand_id)
 (st.error if alert.triggered else st.info)(("⚠️ " if alert.triggered else "") + alert.message)
 
 if rows is not None:
@@ -169,7 +169,7 @@ with st.expander("告警与摘要（发给群机器人或邮箱）", expanded=bo
                                     "品牌": r.brand, "方面": r.aspect} for r in config.rules]), hide_index=True)
         if config.digest:
             st.caption(f"摘要：{config.digest}（UTC）")
-    sent = store().notices.recent(20) if owner is None else []  # company-wide figures: admins only
+    sent = dashboard.notices(store(), 20) if owner is None else []  # company-wide figures: admins only
     if sent:
         st.dataframe(pd.DataFrame([{"时间": n.created_at, "标题": plain(n.title),
                                     "送达": "、".join(f"{k}{'✓' if v else '✗'}" for k, v in n.delivered.items()) or "无通道"}

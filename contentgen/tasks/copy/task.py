@@ -9,6 +9,7 @@ from typing import Any
 from contentgen.compliance import GENERAL, INDUSTRIES, industry_pack
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
+from contentgen.facts import visible_length
 from contentgen.inputs import split_points
 from contentgen.tasks.base import (
     CHOICE,
@@ -22,8 +23,7 @@ from contentgen.tasks.base import (
 )
 from contentgen.tasks.copy import checks as copy_checks
 from contentgen.tasks.copy import repair as copy_repair
-from contentgen.facts import visible_length
-from contentgen.tasks.copy.brief import Brief, LENGTHS, TITLE_MAX_CHARS, length_bounds
+from contentgen.tasks.copy.brief import LENGTHS, TITLE_MAX_CHARS, Brief, length_bounds
 
 # Product-page copy: also what AdvertiseGen rows and rows without a platform column are.
 DEFAULT_PLATFORM = "电商详情"

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 import jieba
 
-from contentgen.facts import chinese_number, fact_kept, finding, missing, normalize, quantities
+from contentgen.facts import (
+    chinese_number,
+    fact_kept,
+    finding,
+    missing,
+    normalize,
+    quantities,
+)
 
 # ------------------------------------------------------------------ what the reply may draw on
 

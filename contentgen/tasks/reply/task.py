@@ -7,11 +7,18 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from contentgen.tasks.reply import checks as reply_checks
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
+from contentgen.tasks.base import (
+    MAX_FIELD_CHARS,
+    TURNS,
+    InputField,
+    Prepared,
+    Task,
+    TaskContext,
+)
+from contentgen.tasks.reply import checks as reply_checks
 from contentgen.tasks.reply.checks import Handoff, ReplyGrounds
-from contentgen.tasks.base import MAX_FIELD_CHARS, TURNS, InputField, Prepared, Task, TaskContext
 
 APOLOGY = "非常抱歉给您带来不好的体验，"
 CANDIDATES = 3

@@ -18,7 +18,7 @@ from typing import Any
 import jieba
 import pandas as pd
 
-from db.trends import labels_in
+from contentgen.tasks.sentiment.trends import labels_in
 
 LEADING = {"但是", "但", "而且", "就是", "不过", "还有", "然后", "感觉", "觉得", "总体", "整体", "的", "也", "还", "都", "就"}
 TRAILING = re.compile(r"[了啊呢的吧呀哦哈啦~～!！。，,]+$")

@@ -15,7 +15,16 @@ from typing import Any
 
 from contentgen.config import GenerationParams
 from contentgen.errors import UserFacingError
-from contentgen.tasks.base import CHOICE, INTEGER, LINES, InputField, Prepared, Task, TaskContext
+from contentgen.inputs import split_points
+from contentgen.tasks.base import (
+    CHOICE,
+    INTEGER,
+    LINES,
+    InputField,
+    Prepared,
+    Task,
+    TaskContext,
+)
 
 # Characters allowed per platform (Taobao/Tmall 60 bytes, JD 45 characters, Pinduoduo 30).
 TITLE_LIMITS: dict[str, int] = {"淘宝": 30, "天猫": 30, "京东": 45, "拼多多": 30}
@@ -177,7 +186,6 @@ def training_pair(row: dict[str, Any]) -> tuple[TitleRequest, str] | None:
     product = str(row.get("product", "")).strip()
     if not title or not product:
         return None
-    from contentgen.inputs import split_points
 
     points = row.get("points") or ()
     points = split_points(points) if isinstance(points, str) else tuple(str(p) for p in points)
