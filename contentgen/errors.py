@@ -3,3 +3,7 @@
 
 class UserFacingError(Exception):
     pass
+
+
+class NotFound(UserFacingError):
+    """What the user asked for does not exist (or is not theirs to see): 404 on the API."""

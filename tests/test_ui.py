@@ -61,6 +61,22 @@ def test_copy_page_generates_and_records(app_env):
     assert at.text_input(key="copy_product").value == "保温杯"
 
 
+def test_more_like_this_writes_new_versions_shaped_like_the_chosen_one(app_env):
+    """更多类似 under a version: a second request that carries that version as its reference."""
+    at = page("copy")
+    at.text_input(key="copy_product").input("保温杯")
+    at.text_area(key="copy_points").input("316不锈钢")
+    at.button[0].click()
+    run_until(at, saved)
+    [first] = Database(app_env).history.search("保温杯")
+    version = first.results[0].text
+    [more] = [b for b in at.button if b.key and b.key.startswith("more_like_")]
+    more.click()
+    run_until(at, lambda page_: len(Database(app_env).history.search("保温杯")) == 2 and saved(page_))
+    newest = max(Database(app_env).history.search("保温杯"), key=lambda r: r.id)
+    assert newest.inputs["like"] == version and newest.inputs["product"] == "保温杯"
+
+
 def test_copy_page_rejects_empty_and_huge_input_in_chinese(app_env):
     at = page("copy")
     at.button[0].click().run()

@@ -7,15 +7,20 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from contentgen.usecases.accounts import ROLE_TASKS, Account, AccountStore, session_expired
-from contentgen.tasks import TASKS
 from contentgen.adapters import discover
 from contentgen.config import ModelConfig, Settings, load_settings
 from contentgen.errors import UserFacingError
 from contentgen.runtime import build_engine, build_service, open_store
+from contentgen.tasks import TASKS
+from contentgen.usecases.accounts import (
+    ROLE_TASKS,
+    Account,
+    AccountStore,
+    session_expired,
+)
+from contentgen.usecases.feedback import give_feedback
 from contentgen.usecases.service import ContentService
 from ui.jobs import JobRegistry
-
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -234,14 +239,14 @@ def feedback_controls(request_id: int | None, index: int, text: str) -> None:
     result = record.results[index]
     key = f"fb_{result.id}"
     up, down, _ = st.columns([1, 1, 6])
-    up.button("👍", key=f"{key}_up", on_click=store().feedback.set, args=(result.id,), kwargs={"rating": 1})
-    down.button("👎", key=f"{key}_down", on_click=store().feedback.set, args=(result.id,), kwargs={"rating": -1})
+    up.button("👍", key=f"{key}_up", on_click=give_feedback, args=(store(), result.id), kwargs={"rating": 1})
+    down.button("👎", key=f"{key}_down", on_click=give_feedback, args=(store(), result.id), kwargs={"rating": -1})
     if result.rating:
         st.caption("已评价：" + ("👍" if result.rating > 0 else "👎"))
     with st.expander("修改这段文字（修改会保存，并可导出为微调数据）"):
         edited = st.text_area("修改后的文字", value=result.edited_text or text, key=f"{key}_text")
         if st.button("保存修改", key=f"{key}_save"):
-            store().feedback.set(result.id, edited_text=edited)
+            give_feedback(store(), result.id, edited_text=edited)
             st.success("已保存修改。")
 
 

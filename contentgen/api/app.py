@@ -22,7 +22,7 @@ from contentgen.api.guard import (
     guarded,
 )
 from contentgen.config import Settings, load_settings
-from contentgen.errors import UserFacingError
+from contentgen.errors import NotFound, UserFacingError
 
 if TYPE_CHECKING:  # a type only: the engine is built by contentgen.runtime
     from contentgen.engine import Engine
@@ -56,6 +56,8 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(UserFacingError)
     async def user_error(request: Request, exc: UserFacingError) -> JSONResponse:
+        if isinstance(exc, NotFound):
+            return error_response(404, "not_found", str(exc), request.url.path)
         return error_response(400, "invalid_input", str(exc), request.url.path)
 
     @app.exception_handler(RequestValidationError)

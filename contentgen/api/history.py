@@ -7,9 +7,9 @@ from fastapi import Depends, FastAPI, Query
 
 from contentgen.api.bodies import FeedbackBody
 from contentgen.api.context import ApiContext
-from contentgen.api.guard import ApiError
 from contentgen.tasks import TASKS
 from contentgen.usecases.accounts import Account
+from contentgen.usecases.feedback import give_feedback
 from contentgen.usecases.history import history_row
 
 
@@ -23,10 +23,6 @@ def register(app: FastAPI, api: ApiContext) -> None:
 
     @app.post("/v1/feedback", summary="评价或修改一条输出")
     def feedback(body: FeedbackBody, account: Account = Depends(api.caller)) -> dict[str, Any]:
-        owner = api.store.feedback.owner(body.result_id)
-        if owner is None or (not account.is_admin and owner != account.name):
-            raise ApiError(404, "not_found", f"没有结果 {body.result_id}。")
-        if body.rating is None and body.edited_text is None:
-            raise ApiError(400, "invalid_input", "请提供 rating（1 或 -1）或 edited_text。")
-        api.store.feedback.set(body.result_id, rating=body.rating, edited_text=body.edited_text)
+        give_feedback(api.store, body.result_id, rating=body.rating, edited_text=body.edited_text,
+                      user_name=None if account.is_admin else account.name)
         return {"result_id": body.result_id, "saved": True}

@@ -9,7 +9,7 @@ from contentgen.cli.common import emit, settings_of
 from contentgen.errors import UserFacingError
 from contentgen.runtime import build_store
 from contentgen.tasks import TASKS
-from contentgen.usecases.feedback import export_dataset
+from contentgen.usecases.feedback import export_dataset, give_feedback
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
@@ -23,11 +23,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         return 0
     if args.result is None:
         raise UserFacingError("请用 --result 指定结果编号。")
-    try:
-        store.feedback.set(args.result, rating=1 if args.action == "up" else -1 if args.action == "down" else None,
-                           edited_text=args.text if args.action == "edit" else None)
-    except KeyError:
-        raise UserFacingError(f"没有编号为 {args.result} 的结果。") from None
+    give_feedback(store, args.result, rating=1 if args.action == "up" else -1 if args.action == "down" else None,
+                  edited_text=args.text if args.action == "edit" else None)
     emit(args, {"result": args.result, "action": args.action}, "已记录反馈。")
     return 0
 
