@@ -53,6 +53,12 @@ class InputField:
     job_option: bool = False
     # "brands": the value names a brand profile (screens offer the saved profiles to pick from).
     choices_from: str = ""
+    # How a form shows it (ui/forms.py): its wording there, an example, values to pick from for a free-text
+    # field, and "area" (several lines) or "radio" (a row of choices) where the kind's widget does not fit.
+    form_label: str = ""
+    placeholder: str = ""
+    suggestions: tuple[str, ...] = ()
+    widget: str = ""
 
     def parse_text(self, raw: Any) -> Any:
         """A value typed as text (a form, a command line, a table cell) as the request wants it."""

@@ -2,12 +2,11 @@
 
 import streamlit as st
 
-from contentgen.inputs import split_points
 from contentgen.usecases.rules import check_text
 from contentgen.tasks import get_task
 from contentgen.tasks.copy.brief import UNCHECKED
-from contentgen.compliance import GENERAL, INDUSTRIES
-from contentgen.tasks.copy.task import AD_LAW, LENGTHS, PLATFORMS, TONES, CopyRequest
+from contentgen.compliance import GENERAL
+from contentgen.tasks.copy.task import AD_LAW
 from ui.state import (
     settings,
     adapter_picker,
@@ -21,54 +20,40 @@ from ui.state import (
     store,
     submit_stream,
 )
+from ui.forms import field_input, form_keys, request_from_form
 from ui.state import guard
 from contentgen.usecases.rewrite import compliant_rewrite
 
 guard("copy")
 
-FIELDS = ("copy_product", "copy_points", "copy_attributes", "copy_platform", "copy_tone",
-          "copy_length", "copy_n", "copy_adapter", "copy_brand", "copy_industry")
-keep_inputs(*FIELDS)
+TASK = get_task("copy")
+keep_inputs(*form_keys(TASK, "copy"), "copy_adapter")
 
 st.header("营销文案")
 st.caption("填写商品信息，选择平台和语气，生成可直接使用的中文营销文案。")
 
 with st.form("copy_form"):
-    st.text_input("商品名称", key="copy_product", placeholder="例如：轻薄羽绒服")
-    st.text_area("卖点（每行一个，或用逗号分隔）", key="copy_points", height=120,
-                 placeholder="90% 白鸭绒\n可收纳进口袋\n防泼水面料")
+    field_input(TASK, "product", "copy")
+    field_input(TASK, "points", "copy", height=120)
     with st.expander("商品属性（可选，AdvertiseGen 格式）"):
-        st.text_input("属性", key="copy_attributes", placeholder="类型#上衣*颜色#白色*风格#简约")
+        field_input(TASK, "attributes", "copy")
     left, middle, right = st.columns(3)
-    left.selectbox("平台", list(PLATFORMS), key="copy_platform")
-    middle.selectbox("语气", list(TONES), key="copy_tone")
-    right.radio("篇幅", list(LENGTHS), key="copy_length", horizontal=True, index=1)
-    versions = get_task("copy").field("n")
-    st.number_input("生成几个版本", min_value=versions.minimum, max_value=versions.maximum, value=1, key="copy_n")
-    brand_names = [b.name for b in store().brands.list()]
+    field_input(TASK, "platform", "copy", left)
+    field_input(TASK, "tone", "copy", middle)
+    field_input(TASK, "length", "copy", right)
+    field_input(TASK, "n", "copy")
     brand_column, industry_column = st.columns(2)
-    brand_column.selectbox("品牌档案", ["", *brand_names], key="copy_brand",
-                           format_func=lambda b: b or "不使用品牌档案")
-    industry_column.selectbox("行业（加查该行业的广告法规则）", [GENERAL, *INDUSTRIES], key="copy_industry",
-                              help="通用：使用品牌档案里的行业；化妆品、保健食品、金融等有各自的禁用说法和必备声明")
+    field_input(TASK, "brand", "copy", brand_column, options=["", *(b.name for b in store().brands.list())],
+                format_func=lambda b: b or "不使用品牌档案")
+    field_input(TASK, "industry", "copy", industry_column)
     adapter_picker("copy", "copy_adapter")
     submitted = st.form_submit_button("生成文案", type="primary")
 
+
 def submit_copy(like: str = "") -> None:
     """The form's request; with `like`, more versions shaped like that one (更多类似)."""
-    request = CopyRequest(
-        product=st.session_state.copy_product or "",
-        points=split_points(st.session_state.copy_points or ""),
-        attributes=st.session_state.copy_attributes or "",
-        platform=st.session_state.copy_platform,
-        tone=st.session_state.copy_tone,
-        length=st.session_state.copy_length,
-        n=int(st.session_state.copy_n),
-        brand=st.session_state.get("copy_brand") or "",
-        industry=st.session_state.get("copy_industry") or GENERAL,
-        like=like,
-    )
-    submit_stream("copy_job", "copy", request, adapter=st.session_state.get("copy_adapter", "auto"))
+    submit_stream("copy_job", "copy", request_from_form(TASK, "copy", like=like),
+                  adapter=st.session_state.get("copy_adapter", "auto"))
 
 
 if submitted:

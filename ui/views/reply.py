@@ -3,10 +3,8 @@
 import streamlit as st
 
 from contentgen.errors import UserFacingError
-from contentgen.inputs import parse_context_lines
 from contentgen.tasks.reply.knowledge import parse_faq_file
 from contentgen.usecases.faq import add_faq_entry, answer_unanswered, delete_faq_entry, edit_faq_entry, faq_row, unanswered_rows
-from contentgen.tasks.reply.task import ReplyRequest
 from ui.state import (
     adapter_picker,
     feedback_controls,
@@ -17,30 +15,28 @@ from ui.state import (
     store,
     submit_stream,
 )
+from contentgen.tasks import get_task
+from ui.forms import field_input, form_keys, request_from_form
 from ui.state import guard
 
 guard("reply")
 
-keep_inputs("reply_message", "reply_context", "reply_order", "reply_adapter")
+TASK = get_task("reply")
+keep_inputs(*form_keys(TASK, "reply"), "reply_adapter")
 
 st.header("客服回复")
 st.caption("粘贴顾客消息（可附上之前的对话和订单信息），生成一条礼貌、具体的回复建议。")
 
 with st.form("reply_form"):
-    st.text_area("顾客最新消息", key="reply_message", height=100,
-                 placeholder="我的快递三天了还没到，怎么回事？")
-    st.text_area("之前的对话（可选，每行以“顾客：”或“客服：”开头）", key="reply_context", height=100)
-    st.text_input("订单信息（可选）", key="reply_order", placeholder="订单号 123，已发货，圆通快递")
+    field_input(TASK, "message", "reply", height=100)
+    field_input(TASK, "context", "reply", height=100)
+    field_input(TASK, "order", "reply")
     adapter_picker("reply", "reply_adapter")
     submitted = st.form_submit_button("生成回复", type="primary")
 
 if submitted:
-    request = ReplyRequest(
-        message=st.session_state.reply_message or "",
-        context=tuple(parse_context_lines(st.session_state.reply_context or "")),
-        order=st.session_state.reply_order or "",
-    )
-    submit_stream("reply_job", "reply", request, adapter=st.session_state.get("reply_adapter", "auto"))
+    submit_stream("reply_job", "reply", request_from_form(TASK, "reply"),
+                  adapter=st.session_state.get("reply_adapter", "auto"))
 
 
 def show_sources_and_continue(index: int, text: str) -> None:

@@ -7,6 +7,7 @@ from contentgen.errors import UserFacingError
 from contentgen.inputs import read_table, texts_from_table
 from contentgen.tasks import TagRequest, get_task
 from contentgen.tasks.sentiment.task import INDUSTRIES
+from ui.forms import field_input
 from ui.state import (
     adapter_label,
     adapter_picker,
@@ -43,8 +44,8 @@ if upload is not None:
         texts = []
 
 left, right = st.columns(2)
-left.text_input("来源（可选，如 淘宝评论、客服消息；看板按来源筛选）", key="sentiment_channel")
-right.selectbox("行业（决定分析哪些方面）", INDUSTRIES, key="sentiment_industry")
+field_input(SENTIMENT, "channel", "sentiment", left)
+field_input(SENTIMENT, "industry", "sentiment", right)
 adapter_picker("sentiment", "sentiment_adapter")
 if st.button("分析情感", type="primary"):
     if not texts:
