@@ -243,3 +243,26 @@ window_hours = 48
     settings.write_text('[alerts]\nwebhook_format = "slack"\n', encoding="utf-8")
     code = main(["alerts", "run"])
     assert code == 2 and "webhook_format" in capsys.readouterr().err
+
+
+def test_alerts_watch_checks_then_stops_with_the_app_that_started_it(app_env, store, receiver, tmp_path,
+                                                                      monkeypatch, capsys):
+    """`contentgen alerts watch --parent <pid>` (what `contentgen ui` starts): it checks at once, and when
+    the app's process is gone it returns instead of running on alone."""
+    import subprocess
+    import sys
+
+    from contentgen.cli import main
+
+    url, bodies = receiver
+    settings = tmp_path / "contentgen.toml"
+    settings.write_text(f'[alerts]\nwebhook = "{url}"\n\n[[alerts.rules]]\nname = "全部差评"\nthreshold = 0.4\n',
+                        encoding="utf-8")
+    monkeypatch.setenv("CONTENTGEN_SETTINGS", str(settings))
+    now = datetime.now(timezone.utc)
+    for i in range(6):
+        seed(store, now - timedelta(hours=1 + i), "negative" if i < 4 else "positive")
+    app = subprocess.Popen([sys.executable, "-c", "pass"])
+    app.wait()  # the app has ended: its pid is no longer alive
+    assert main(["alerts", "watch", "--every", "1", "--parent", str(app.pid), "--json"]) == 0
+    assert [m["rule"] for m in json.loads(capsys.readouterr().out)] == ["全部差评"] and len(bodies) == 1

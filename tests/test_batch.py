@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import signal
@@ -22,8 +23,9 @@ from contentgen.runtime import build_engine
 from contentgen.usecases.service import ContentService
 from contentgen.errors import UserFacingError
 from db.batches import BatchItemRef, BatchStore, ItemAlreadyDone
+from db.database import Database
 from db.history import ResultRecord
-from db.models import BatchItem, Request
+from db.models import Request
 
 PRODUCTS = pd.DataFrame({
     "编号": ["A001", "A002", "A003", "A004", "A005"],
@@ -284,3 +286,23 @@ def test_a_busy_database_is_retried_and_the_text_kept(store, monkeypatch):
     request_id = store.history.record(task="copy", inputs={}, input_text="x", results=[ResultRecord(text="文案")],
                                       model_id="m", params={}, user_name="u")
     assert len(calls) == 3 and store.history.get(request_id).results[0].text == "文案"
+
+
+def test_a_real_worker_drains_the_queue_with_the_model_loaded_once(app_env, tmp_path):
+    """Past the cap a job waits as queued; the one worker process, done with the first job, takes the
+    queued one over (no second process), and both tables are complete."""
+    from contentgen.config import BatchConfig, load_settings
+    from contentgen.usecases.batch import BatchJobs, wait_for
+
+    settings = dataclasses.replace(load_settings(), batch=BatchConfig(max_workers=1, per_user=1))
+    store = Database(app_env)
+    jobs = BatchJobs(settings, store)
+    data = "评论\n物流很快\n包装破了\n".encode()
+    first = jobs.create(data, "a.csv", "sentiment", user_name="小王").job_id
+    second = jobs.create(data, "b.csv", "sentiment", user_name="小王").job_id
+    assert [jobs.start(first), jobs.start(second)] == ["starting", "queued"]
+    worker = jobs.job(first).worker_pid
+    for job_id in (first, second):
+        assert wait_for(jobs.batches, job_id, timeout=240).status == "done"
+    assert jobs.job(second).worker_pid == worker  # taken over, not a new process
+    assert all(jobs.batches.progress(j).done == 2 for j in (first, second))

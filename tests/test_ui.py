@@ -156,6 +156,25 @@ def test_history_page_lists_and_searches(app_env):
     assert "没有找到记录" in at.info[0].value
 
 
+def test_history_page_filters_by_task_and_user_and_exports_what_it_shows(app_env):
+    from contentgen.usecases.history import export_history
+    from db.history import ResultRecord
+
+    store = Database(app_env)
+    for task, user, text in (("copy", "小王", "羽绒服"), ("reply", "小李", "退货"), ("copy", "小李", "保温杯")):
+        store.history.record(task=task, inputs={"product": text}, input_text=text,
+                             results=[ResultRecord(text=f"{text}结果")], model_id="m", params={}, user_name=user)
+    at = page("history")
+    at.selectbox(key="history_task").select("copy").run()
+    assert sorted(at.dataframe[0].value["输入"]) == ["保温杯", "羽绒服"]
+    at.text_input(key="history_user").input("小李").run()
+    assert list(at.dataframe[0].value["输入"]) == ["保温杯"]
+    rows = store.history.search("", task="copy", user_name="小李")
+    exported = export_history(rows, "csv").decode("utf-8-sig")
+    header, line = exported.splitlines()[:2]
+    assert header.startswith("记录号,时间,用户,任务,输入,输出") and "保温杯结果" in line and "营销文案" in line
+
+
 def test_app_shell_runs(app_env):
     at = AppTest.from_file(str(VIEWS.parent / "app.py"), default_timeout=60)
     at.run()
