@@ -5,11 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from typing import Any
 
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-
-from contentgen.api import openai as openai_api
 
 MAX_BODY_BYTES = 1_000_000  # JSON bodies; uploads for batch jobs get MAX_UPLOAD_BYTES
 MAX_UPLOAD_BYTES = 20_000_000
@@ -93,12 +92,22 @@ def guarded(app, *, account_of, limit_of):  # noqa: ANN001, ANN201
     return middleware
 
 
+# The OpenAI-compatible routes (api/openai.py): their errors come in OpenAI's shape, which its clients read.
+OPENAI_PATHS = ("/v1/models", "/v1/chat/completions")
+
+
+def error_body(code: str, message: str, status: int) -> dict[str, Any]:
+    kind = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
+            429: "rate_limit_error"}.get(status, "invalid_request_error" if status < 500 else "server_error")
+    return {"error": {"message": message, "type": kind, "code": code, "param": None}}
+
+
 UNAUTHORIZED = "缺少或无效的 API Key。请在请求头加入 Authorization: Bearer <key>。"
 
 
 def error_response(status: int, code: str, message: str, path: str = "") -> JSONResponse:
     """{"code", "message"}; on the OpenAI-compatible routes OpenAI's {"error": {...}}, which its clients read."""
-    if path in openai_api.PATHS:
-        return JSONResponse(openai_api.error_body(code, message, status), status_code=status)
+    if path in OPENAI_PATHS:
+        return JSONResponse(error_body(code, message, status), status_code=status)
     return JSONResponse({"code": code, "message": message}, status_code=status)
 

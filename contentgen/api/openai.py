@@ -12,19 +12,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from contentgen.api.context import ApiContext
+from contentgen.api.guard import error_body
 from contentgen.errors import UserFacingError
 from contentgen.tasks.chat.task import MAX_CHAT_TOKENS, MAX_CHOICES, ChatRequest
-
-if TYPE_CHECKING:  # the context imports the guard, which reads this module's paths
-    from contentgen.api.context import ApiContext
-
-PATHS = ("/v1/models", "/v1/chat/completions")
 
 
 class TextPart(BaseModel):
@@ -54,12 +51,6 @@ class ChatCompletionBody(BaseModel):
     stop: str | list[str] | None = None
     seed: int | None = None
     user: str | None = None
-
-
-def error_body(code: str, message: str, status: int) -> dict[str, Any]:
-    kind = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
-            429: "rate_limit_error"}.get(status, "invalid_request_error" if status < 500 else "server_error")
-    return {"error": {"message": message, "type": kind, "code": code, "param": None}}
 
 
 def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
