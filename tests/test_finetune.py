@@ -334,3 +334,11 @@ def test_real_replies_are_kept_only_when_an_agent_could_send_them(reply, kept):
     from finetune.reply_rows import sendable
 
     assert sendable({"customer_message": "我的快递什么时候能到？", "reply": reply}) is kept
+
+
+def test_the_card_names_the_licence_of_the_data_it_was_trained_on():
+    from contentgen.training.card import licence_note
+
+    assert "Apache-2.0" in licence_note("finetune/gold/copy/train.jsonl")
+    assert "research" in licence_note("../shared/data/adgen/train.jsonl")
+    assert "Apache-2.0" not in licence_note("../shared/data/adgen/train.jsonl")

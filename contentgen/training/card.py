@@ -17,6 +17,19 @@ LICENCE_NOTE = (
 )
 
 
+GOLD_NOTE = (
+    "训练数据是团队为本项目逐条撰写的金标准集（`finetune/gold/`，见其中的 README：谁写的、评审规则、切分），"
+    "与仓库同为 Apache-2.0 许可。\n\n"
+    "Data: the team-written gold set of this project (`finetune/gold/`, whose README says who wrote it, the "
+    "rubric and the split), Apache-2.0 like the repository."
+)
+
+
+def licence_note(data: str) -> str:
+    """What the training file's licence allows: the team's own gold set, or the research corpora."""
+    return GOLD_NOTE if "finetune/gold/" in str(data).replace("\\", "/") else LICENCE_NOTE
+
+
 def loss_line(task: str) -> str:
     spec = get_task(task)
     if spec.kind == "classify" and spec.label_words:
@@ -64,7 +77,7 @@ def write_card(adapter_dir: Path, *, before: dict | None = None, after: dict | N
         lines += ["", notes.strip()]
     if commands:
         lines += ["", "Reproduce:", "", "```bash", *commands, "```"]
-    lines += ["", "## Data and licence", "", LICENCE_NOTE, ""]
+    lines += ["", "## Data and licence", "", licence_note(config["data"]), ""]
     path = adapter_dir / "README.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
