@@ -73,7 +73,7 @@ def test_cli_check_json(capsys):
 
 
 def test_model_rewrite_is_checked_and_recorded(service, store):
-    result = compliant_rewrite(service, TEXT, ComplianceChecker(protected_words=["第一坊"]))
+    result = compliant_rewrite(service, TEXT, protected=("第一坊",))
     assert ComplianceChecker(protected_words=["第一坊"]).check(result.outputs[0]) == []
     row = store.history.get(result.request_id)
     assert row.task == "rewrite" and row.inputs["flagged"][:2] == ["最好", "国家级"]

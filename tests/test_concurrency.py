@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from bench.load_test import run_load
 from contentgen.engine.fair import FairLock
@@ -14,27 +13,29 @@ def test_turns_rotate_between_requesters():
     order: list[str] = []
     release_first = threading.Event()
 
+    holding = threading.Event()
+
     def take(requester: str, hold: threading.Event | None = None) -> None:
         with lock.hold(requester):
             order.append(requester)
             if hold is not None:
+                holding.set()
                 hold.wait(5)
 
     first = threading.Thread(target=take, args=("batch", release_first))
     first.start()
-    time.sleep(0.05)
+    assert holding.wait(5)  # the holder has its turn
     waiting = []
-    for requester in ["batch", "batch", "batch", "agent"]:  # the agent arrives last
+    for queued, requester in enumerate(["batch", "batch", "batch", "agent"], start=1):  # the agent arrives last
         thread = threading.Thread(target=take, args=(requester,))
         thread.start()
         waiting.append(thread)
-        time.sleep(0.05)
+        assert lock.wait_for_waiting(queued)  # it has queued up before the next one starts
     release_first.set()
     for thread in [first, *waiting]:
         thread.join(5)
-    # The agent does not wait for the whole batch queue: it gets the second turn after the holder's.
-    assert order == ["batch", "batch", "agent", "batch", "batch"] or order == ["batch", "agent", "batch", "batch", "batch"]
-    assert order.index("agent") <= 2
+    # The agent does not wait for the whole batch queue: after the batch's next turn, it is next.
+    assert order == ["batch", "batch", "agent", "batch", "batch"]
 
 
 def test_eight_users_for_a_while_lose_nothing(tiny_engine, store):

@@ -116,6 +116,26 @@ def test_reply_page_cites_faq_entries(app_env):
     assert any("参考知识库：" in c.value and "如何申请退货" in c.value for c in at.caption)
 
 
+def test_reply_page_faq_editor_adds_edits_and_switches_off_an_entry(app_env):
+    at = page("reply")
+    at.text_input(key="faq_question_new").input("可以开发票吗？")
+    at.text_area(key="faq_answer_new").input("可以，电子发票3个工作日内发到邮箱。")
+    at.text_input(key="faq_category_new").input("发票")
+    [save] = [b for b in at.button if b.label == "保存"]
+    save.click().run()
+    assert not at.exception and any("已新增条目" in m.value for m in at.success)
+    [entry] = Database(app_env).faq.list()
+    assert (entry.question, entry.category, entry.enabled) == ("可以开发票吗？", "发票", True)
+    at.run()  # the list of entries is read before the form saves: the next run offers the new one
+    at.selectbox(key="faq_pick").select(f"#{entry.id} 可以开发票吗？").run()
+    at.text_area(key=f"faq_answer_{entry.id}").input("可以，电子发票24小时内发到邮箱。")
+    at.checkbox(key=f"faq_enabled_{entry.id}").uncheck()
+    [save] = [b for b in at.button if b.label == "保存"]
+    save.click().run()
+    edited = Database(app_env).faq.get(entry.id)
+    assert edited.answer == "可以，电子发票24小时内发到邮箱。" and not edited.enabled
+
+
 def test_reply_page_requires_a_message(app_env):
     at = page("reply")
     at.button[0].click().run()

@@ -27,6 +27,17 @@ class FairLock:
     def locked(self) -> bool:
         return self._held
 
+    def waiting(self) -> int:
+        """How many calls wait for a turn."""
+        with self._condition:
+            return sum(len(tickets) for tickets in self._waiting.values())
+
+    def wait_for_waiting(self, count: int, timeout: float = 5.0) -> bool:
+        """Block until at least `count` calls wait for a turn (tests and diagnostics: no sleeping)."""
+        with self._condition:
+            return self._condition.wait_for(
+                lambda: sum(len(tickets) for tickets in self._waiting.values()) >= count, timeout)
+
     def _next_ticket(self) -> object | None:
         for tickets in self._waiting.values():
             return tickets[0]
@@ -38,6 +49,7 @@ class FairLock:
         ticket = object()
         with self._condition:
             self._waiting.setdefault(requester, deque()).append(ticket)
+            self._condition.notify_all()  # someone may be waiting to see this call queue up
             while self._held or self._next_ticket() is not ticket:
                 self._condition.wait()
             tickets = self._waiting.pop(requester)

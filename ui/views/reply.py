@@ -83,13 +83,15 @@ with st.expander("客服知识库（FAQ）"):
     by_label = {f"#{e.id} {e.question[:30]}": e for e in entries}
     picked = st.selectbox("条目", ["新增", *by_label], key="faq_pick")
     entry = by_label.get(picked)
+    editing = entry.id if entry else "new"  # each entry's widgets keep their own values
     with st.form("faq_entry_form"):
-        question = st.text_input("问题", value=entry.question if entry else "")
-        answer = st.text_area("答案（写清步骤、时限和条件）", value=entry.answer if entry else "", height=100)
+        question = st.text_input("问题", value=entry.question if entry else "", key=f"faq_question_{editing}")
+        answer = st.text_area("答案（写清步骤、时限和条件）", value=entry.answer if entry else "", height=100,
+                              key=f"faq_answer_{editing}")
         left, middle, right = st.columns(3)
-        category = left.text_input("分类", value=entry.category if entry else "")
-        enabled = middle.checkbox("启用", value=entry.enabled if entry else True)
-        direct = right.checkbox("直接回答", value=entry.direct_answer if entry else False)
+        category = left.text_input("分类", value=entry.category if entry else "", key=f"faq_category_{editing}")
+        enabled = middle.checkbox("启用", value=entry.enabled if entry else True, key=f"faq_enabled_{editing}")
+        direct = right.checkbox("直接回答", value=entry.direct_answer if entry else False, key=f"faq_direct_{editing}")
         if st.form_submit_button("保存"):
             try:
                 if entry is None:
