@@ -27,6 +27,7 @@ from pathlib import Path
 import jieba
 
 from contentgen.errors import UserFacingError
+from contentgen.facts import UNIT_ALIASES
 
 RULES_DIR = Path(__file__).with_name("rules")
 jieba.setLogLevel(logging.WARNING)
@@ -204,6 +205,25 @@ def cached_rules(path: str = "") -> tuple[Rule, ...]:
     return tuple(load_rules(path or None))
 
 
+# A price, a discount or a ranking stays an absolute claim even with a number (全场最低价99元, 最高优惠50元).
+_NOT_A_PARAMETER = "价惠折销售排名的"
+_MONEY_UNITS = {"元", "块"}
+
+
+@functools.cache
+def specification_pattern(path: Path | None = None) -> re.Pattern[str]:
+    """“最大65W”“最高承重150kg”: a 最X of rules/specifications.txt, at most 6 characters of the parameter's
+    name, then a number and its unit — a specification, not an absolute claim (the file cites SAMR's 2023
+    guide). Prices, discounts and rankings are left to the rules."""
+    path = Path(path or RULES_DIR / "specifications.txt")
+    heads = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    units = "|".join(sorted((re.escape(u) for u in UNIT_ALIASES if u not in _MONEY_UNITS), key=len, reverse=True))
+    name = rf"(?:(?![{_NOT_A_PARAMETER}])[\u4e00-\u9fff]){{0,6}}?"
+    return re.compile(rf"(?:{'|'.join(map(re.escape, heads))}){name}\d+(?:\.\d+)?\s*(?:{units})(?![\u4e00-\u9fff]*价)",
+                      re.IGNORECASE)
+
+
 def load_allowed(path: Path | None = None) -> set[str]:
     path = Path(path or RULES_DIR / "allowed.txt")
     return {line.strip() for line in path.read_text(encoding="utf-8").splitlines()
@@ -281,7 +301,8 @@ class ComplianceChecker:
         plain, origin = normalized(text)
         # A required statement that is there is not itself a finding (本品不能代替药物 holds 代替药物).
         statements = [t for r, t in zip(self.rules, self._terms) if r.match == "required" and t in plain]
-        protected = sorted(self._protected_spans(plain) + [(plain.find(t), plain.find(t) + len(t)) for t in statements])
+        protected = sorted(self._protected_spans(plain) + [(plain.find(t), plain.find(t) + len(t)) for t in statements]
+                           + [m.span() for m in specification_pattern().finditer(plain)])
         # reach[i]: the furthest end of a protected span starting at or before i.
         reach, best, spans = [0] * (len(plain) + 1), 0, iter(protected)
         current = next(spans, None)

@@ -107,3 +107,16 @@ def test_a_given_name_holding_a_term_across_its_words_is_not_a_claim():
 ])
 def test_the_rule_based_rewrite_leaves_a_sentence_that_reads(text, rewritten):
     assert ComplianceChecker().rewrite(text) == rewritten
+
+
+@pytest.mark.parametrize("text", ["车载充电器最大65W输出", "最高承重150kg", "最长续航30小时", "最多可坐7人"])
+def test_a_parameter_with_its_number_and_unit_is_a_specification_and_the_rewrite_keeps_it(text):
+    """rules/specifications.txt (SAMR 2023 guide): the rewrite once turned 最大65W into 很大65W."""
+    checker = ComplianceChecker()
+    assert checker.check(text) == [] and checker.rewrite(text) == text
+
+
+@pytest.mark.parametrize("text, term", [("全场最低价99元", "最低价"), ("最高优惠50元", "最高"), ("这是最大的优惠", "最大"),
+                                        ("最舒服的一款鞋", "最舒服")])
+def test_prices_discounts_and_praise_stay_absolute_claims(text, term):
+    assert term in [f.text for f in ComplianceChecker().check(text)]

@@ -401,3 +401,40 @@ def test_a_fact_cut_short_or_stretched_into_more_is_changed(fact, text, changed)
 def test_the_repair_writes_a_cut_fact_whole_and_drops_a_stretched_bound():
     brief = Brief(product="冷链物流车", facts=("含3%玻尿酸", "续航300公里"))
     assert fix_characters(brief, "含3%玻尿，轻薄。续航300公里以上。") == "含3%玻尿酸，轻薄。续航300公里。"
+
+
+# The failure shapes of issue 37, each from a real version the product had marked publishable.
+XINGHE = Brief(product="智能仓储系统", brand="星河科技", facts=("11月18日", "杭州", "拣货效率提升40%", "3家试点"),
+               platform="新闻稿", length="中")
+XINGHE_TEXT = ("发布星河科技智能仓储系统\n\n11月18日，星河科技在杭州发布智能仓储系统，拣货效率提升40%，已有3家试点。"
+               "星河科技智能仓储系统发布星河科技智能仓储系统，期待您的体验！\n\n以上为新闻稿文案，内容与给定商品信息完全一致。"
+               "如果有其他需求或问题，请随时告知。")
+
+
+@pytest.mark.parametrize("words, category", [
+    ("以上为新闻稿文案", "助手口吻"),
+    ("内容与给定商品信息完全一致", "助手口吻"),
+    ("如果有其他需求或问题", "助手口吻"),
+    ("请随时告知", "助手口吻"),
+    ("期待您的", "格式不符"),                      # a press release does not address its reader
+    ("发布星河科技智能仓储系统", "格式不符"),        # a headline that is only "发布X"
+    ("星河科技智能仓储系统", "重复"),                # the name looped into itself
+])
+def test_a_press_release_with_meta_talk_a_bare_headline_and_a_loop_is_not_publishable(words, category):
+    found = verify(XINGHE, XINGHE_TEXT)
+    assert any(f["text"] == words and f["category"] == category for f in found), found
+
+
+def test_a_sign_off_asking_the_user_to_confirm_is_assistant_talk():
+    brief = Brief(product="月饼礼盒", facts=("8枚装",), platform="朋友圈", length="短")
+    text = "中秋的月饼礼盒到了，8枚装，送人自己吃都合适。希望这个文案符合您的要求，请您确认。"
+    assert {f["text"] for f in verify(brief, text) if f["category"] == "助手口吻"} >= {"希望这个文案符合您的要求", "请您确认"}
+
+
+def test_a_good_press_release_headline_and_a_sales_word_in_other_copy_are_not_flagged():
+    good = ("星河科技在杭州发布智能仓储系统 试点拣货效率提升40%\n\n11月18日，星河科技在杭州发布智能仓储系统。"
+            "首批3家试点仓库的拣货效率提升40%。\n\n该系统面向仓储企业。")
+    assert not [f for f in verify(XINGHE, good) if f["category"] in ("格式不符", "助手口吻")]
+    douyin = Brief(product="保温杯", facts=("12小时保温",), platform="抖音", length="短")
+    assert not [f for f in verify(douyin, "保温杯来了！12小时保温，喜欢的快来点左下角小黄车。")
+                if f["text"] == "快来"]

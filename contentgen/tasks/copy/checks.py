@@ -47,6 +47,7 @@ from contentgen.tasks.copy.brief import (
     LIST_MARKER,
     LOOP_SPAN,
     MARKDOWN,
+    NEWS_READER_TALK,
     NOTE_LINE,
     OUTLINE_LINE,
     PLACEHOLDERS,
@@ -345,6 +346,12 @@ def check_format(brief: Brief, text: str) -> list[dict]:
         for match in re.finditer(r"#[^#\s]+", text):
             found.append(finding(match.start(), match.end(), match.group(0), "格式不符", "新闻稿不使用话题标签",
                                  "删除话题标签"))
+        for match in NEWS_READER_TALK.finditer(text):
+            found.append(finding(match.start(), match.end(), match.group(0), "格式不符",
+                                 "新闻稿用记者的口吻写给公众，不招呼读者、不催人购买", "删除这句"))
+        if lines and re.match(r"^\s*发布", lines[0]):
+            found.append(finding(0, len(lines[0]), lines[0], "格式不符",
+                                 "新闻标题要写清谁做了什么，不是只有“发布X”", "写成“某公司在某地发布某产品”这样的标题"))
     return found
 
 
