@@ -438,3 +438,11 @@ def test_a_good_press_release_headline_and_a_sales_word_in_other_copy_are_not_fl
     douyin = Brief(product="保温杯", facts=("12小时保温",), platform="抖音", length="短")
     assert not [f for f in verify(douyin, "保温杯来了！12小时保温，喜欢的快来点左下角小黄车。")
                 if f["text"] == "快来"]
+
+
+def test_a_word_left_missing_by_a_repair_is_a_broken_sentence():
+    brief = Brief(product="电动牙刷", facts=("IPX7防水",), platform="电商详情", length="短")
+    found = verify(brief, "电动牙刷采用设计，IPX7防水，刷头小巧，日常刷牙顺手，出差带着也方便，充一次电能用上一阵。")
+    assert [f["text"] for f in found if f["category"] == "残句"] == ["采用设计"]
+    whole = "电动牙刷采用人体工学设计，IPX7防水，刷头小巧，日常刷牙顺手，出差带着也方便。"
+    assert not [f for f in verify(brief, whole) if f["category"] == "残句"]

@@ -73,6 +73,9 @@ ASSISTANT_TALK = re.compile(
     r"希望[^。！？\n]{0,8}符合(?:您|你)的(?:要求|需求|预期)|请您确认",
     re.IGNORECASE,
 )
+# A verb left without its object, as a repair that drops an unsupported word leaves it ("采用设计" from
+# "采用人体工学设计"): not a whole sentence.
+MISSING_WORD = re.compile(r"(?:采用|搭载|配备|选用|使用|运用|拥有|具备)(?:了)?(?:设计|工艺|材质|技术|面料|配方)(?=[，,。！？!?、；;\s]|$)")
 # A press release is read by the public in a reporter's register: no address to the reader, no sales push.
 NEWS_READER_TALK = re.compile(r"期待(?:您|你|大家)的?|欢迎(?:您|你|大家)|尊敬的|亲爱的|立即(?:购买|下单|抢购|体验)|"
                               r"赶快|快来|不要错过|敬请期待")

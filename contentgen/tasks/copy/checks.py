@@ -47,6 +47,7 @@ from contentgen.tasks.copy.brief import (
     LIST_MARKER,
     LOOP_SPAN,
     MARKDOWN,
+    MISSING_WORD,
     NEWS_READER_TALK,
     NOTE_LINE,
     OUTLINE_LINE,
@@ -256,6 +257,7 @@ WORDING = (
     (QUOTED_LINE, "排版符号", "整行文案被引号包住", "去掉首尾引号", True),
     (STAGE_NOTE, "助手口吻", "这是写给使用者的说明，不是文案", "删除这句说明", False),
     (NOTE_LINE, "助手口吻", "这是写给使用者的说明，不是文案", "删除这句说明", False),
+    (MISSING_WORD, "残句", "这里缺了一个词（采用什么设计？），读起来不通", "补上给定的说法，或删去这半句", False),
 )
 
 
