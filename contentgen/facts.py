@@ -27,10 +27,10 @@ UNIT_ALIASES: dict[str, str] = {
     "km": "km", "平方米": "㎡", "平米": "㎡", "㎡": "㎡", "吨": "吨", "万": "万", "亿": "亿", "姆米": "姆米",
     "mm水柱": "mm", "键": "键", "寸屏": "英寸", "p": "p", "k": "k", "gb": "gb", "tb": "tb", "hz": "hz",
 }
-UNIT_PATTERN = "|".join(sorted(map(re.escape, UNIT_ALIASES), key=len, reverse=True))
-ARABIC_NUMBER = re.compile(rf"(\d+(?:\.\d+)?)\s*({UNIT_PATTERN})?", re.IGNORECASE)
+_UNIT_PATTERN = "|".join(sorted(map(re.escape, UNIT_ALIASES), key=len, reverse=True))
+ARABIC_NUMBER = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNIT_PATTERN})?", re.IGNORECASE)
 # Chinese numerals count only with a unit after them: 十分 (very), 一起, 万一 are words.
-_CHINESE = re.compile(rf"([零〇一二两双三四五六七八九十百千万]+)({UNIT_PATTERN})")
+_CHINESE = re.compile(rf"([零〇一二两双三四五六七八九十百千万]+)({_UNIT_PATTERN})")
 # A value of 1 or 2 in words is usually prose (一款, 两种心情); with these units it is a claim.
 _STRICT_SMALL_UNITS = {"倍", "元", "层", "%", "kg", "g", "ml", "l"}
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import streamlit as st
 
-from contentgen.inputs import parse_context_lines
 from contentgen.tasks import Task
 from contentgen.tasks.base import CHOICE, INTEGER, LINES, TURNS
 
@@ -45,11 +44,6 @@ def form_keys(task: Task, prefix: str) -> list[str]:
 def request_from_form(task: Task, prefix: str, **given: Any) -> Any:
     """The request from the form's widgets, read as the CLI and a batch row read typed text; `given`
     adds values the form does not show (更多类似's reference version)."""
-    values: dict[str, Any] = {}
-    for field in task.fields:
-        key = f"{prefix}_{field.name}"
-        if key not in st.session_state:
-            continue
-        raw = st.session_state[key]
-        values[field.name] = tuple(parse_context_lines(raw or "")) if field.kind == TURNS else field.parse_text(raw)
-    return task.build_request({**values, **given})
+    typed = {field.name: st.session_state[f"{prefix}_{field.name}"] for field in task.fields
+             if f"{prefix}_{field.name}" in st.session_state}
+    return task.request_from_text({**typed, **given})

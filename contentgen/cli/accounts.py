@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from contentgen.cli.common import emit, settings_of
+from contentgen.cli.common import emit, store_of
 from contentgen.errors import UserFacingError
-from contentgen.runtime import build_store
 from contentgen.usecases.accounts import ROLES, AccountStore, ApiKeyStore
 
 
@@ -23,7 +22,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    accounts = AccountStore(build_store(settings_of(args)))
+    accounts = AccountStore(store_of(args))
     if args.action == "list":
         users = accounts.list()
         rows = [{"name": u.name, "role": u.role, "active": u.active,
@@ -45,7 +44,7 @@ def cmd_user(args: argparse.Namespace) -> int:
 
 
 def cmd_apikey(args: argparse.Namespace) -> int:
-    keys = ApiKeyStore(build_store(settings_of(args)))
+    keys = ApiKeyStore(store_of(args))
     if args.action == "create":
         if not args.name:
             raise UserFacingError("请用 --name 指定这个 Key 属于哪个用户。")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from contentgen.cli.common import emit, settings_of
+from contentgen.cli.common import emit, store_of
 from contentgen.compliance import GENERAL, INDUSTRIES
 from contentgen.errors import UserFacingError
 from contentgen.inputs import split_points
-from contentgen.runtime import build_store
 
 
 def cmd_brand(args: argparse.Namespace) -> int:
-    store = build_store(settings_of(args))
+    store = store_of(args)
     if args.action == "add":
         if not args.name:
             raise UserFacingError("请用 --name 指定品牌名称。")

@@ -6,9 +6,8 @@ import argparse
 from dataclasses import asdict
 from pathlib import Path
 
-from contentgen.cli.common import emit, settings_of
+from contentgen.cli.common import emit, store_of
 from contentgen.errors import UserFacingError
-from contentgen.runtime import build_store
 from contentgen.tasks.reply.knowledge import FaqIndex, parse_faq_file
 from contentgen.usecases.faq import (
     add_faq_entry,
@@ -21,7 +20,7 @@ from contentgen.usecases.faq import (
 
 
 def cmd_faq(args: argparse.Namespace) -> int:
-    store = build_store(settings_of(args))
+    store = store_of(args)
     if args.action == "import":
         if not args.file or not Path(args.file).is_file():
             raise UserFacingError("请用 --file 指定存在的 FAQ 文件（CSV/XLSX，含“问题”“答案”列）。")

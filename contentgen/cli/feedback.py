@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from contentgen.cli.common import emit, settings_of
+from contentgen.cli.common import emit, store_of
 from contentgen.errors import UserFacingError
-from contentgen.runtime import build_store
 from contentgen.tasks import TASKS
 from contentgen.usecases.feedback import export_dataset, give_feedback
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    store = build_store(settings_of(args))
+    store = store_of(args)
     if args.action == "export":
         if not (args.task and args.out):
             raise UserFacingError("导出需要 --task 和 --out。")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from contentgen.cli.common import emit, settings_of
-from contentgen.runtime import build_store
+from contentgen.cli.common import emit, store_of
 from contentgen.tasks import TASKS
 from contentgen.usecases.history import search_history
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    rows = search_history(build_store(settings_of(args)), args.search or "", task=args.task,
+    rows = search_history(store_of(args), args.search or "", task=args.task,
                           user_name=args.filter_user, limit=args.limit)
     lines = [f"#{p['id']}  {p['created_at'][:19]}  {p['user']}  {p['task_title']}  {p['status']}  "
              f"{(p['shown'][0] if p['shown'] else '')[:40]!s}" for p in rows]

@@ -27,11 +27,6 @@ class FairLock:
     def locked(self) -> bool:
         return self._held
 
-    def waiting(self) -> int:
-        """How many calls wait for a turn."""
-        with self._condition:
-            return sum(len(tickets) for tickets in self._waiting.values())
-
     def wait_for_waiting(self, count: int, timeout: float = 5.0) -> bool:
         """Block until at least `count` calls wait for a turn (tests and diagnostics: no sleeping)."""
         with self._condition:

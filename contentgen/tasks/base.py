@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from contentgen.config import GenerationParams
 from contentgen.engine.base import Conversation, Generation
 from contentgen.errors import UserFacingError
-from contentgen.inputs import split_points
+from contentgen.inputs import parse_context_lines, split_points
 
 MAX_FIELD_CHARS = 2000
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -66,6 +66,8 @@ class InputField:
             return self.default
         if self.kind == LINES:
             return split_points(str(raw)) if isinstance(raw, str) else tuple(str(p).strip() for p in raw if str(p).strip())
+        if self.kind == TURNS:  # lines "顾客：…" / "客服：…"
+            return tuple(parse_context_lines(raw)) if isinstance(raw, str) else tuple(raw)
         if self.kind == INTEGER:
             try:
                 value = int(float(raw))
