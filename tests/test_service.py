@@ -237,3 +237,18 @@ def test_a_press_release_opening_says_what_happens_to_a_shop_an_event_or_a_produ
 
     text = opening(CopyRequest(product=product, brand="安途", platform="新闻稿", points=("12月8日", "杭州")))
     assert text.split("\n")[0] == headline and "12月8日" in text and "杭州" in text
+
+
+@pytest.mark.parametrize("product, headline", [
+    ("社区生鲜配送服务", "社区生鲜配送服务正式发布"), ("社区生鲜体验店", "社区生鲜体验店开业"), ("助农直播节", "助农直播节举行"),
+])
+def test_a_press_release_opening_without_a_brand_neither_loops_the_name_nor_heads_with_a_bare_verb(product, headline):
+    """Issue 37's 新闻稿 opened “X发布X” under a headline “发布X”: without a brand the opening wrote both."""
+    from contentgen.tasks.copy.brief import Brief
+    from contentgen.tasks.copy.checks import verify
+    from contentgen.tasks.copy.task import opening
+
+    text = opening(CopyRequest(product=product, platform="新闻稿", points=("11月18日", "成都", "首批20个小区")))
+    assert text.split("\n")[0] == headline and text.count(product) == 2  # the headline and the lead, once each
+    brief = Brief(product=product, facts=("11月18日", "成都", "首批20个小区"), platform="新闻稿")
+    assert not [f for f in verify(brief, text) if f["category"] in ("重复", "格式不符") and f["text"] != "标题"]

@@ -240,13 +240,16 @@ def opening(request: CopyRequest) -> str:
         places = [f for f in facts if f not in dates and len(f) <= 6 and not re.search(r"\d", f)][:1] if dates else []
         rest = [f for f in facts if f not in dates and f not in places]
         where = f"在{places[0]}" if places else ""
-        who = brand or product
-        if product.endswith(_OPENS):  # a shop opens, an event is held, a product is launched
-            headline, lead = f"{brand}{product}开业", f"{who}{product}{where}开业"
+        # A shop opens, an event is held, a product is launched. Without a brand the product is the subject
+        # (“X正式发布”): “发布X” is no headline, and “X在成都发布X” loops the name.
+        if product.endswith(_OPENS):
+            headline, lead = f"{name}开业", f"{name}{where}开业"
         elif product.endswith(_HELD):
-            headline, lead = f"{brand}举办{product}", f"{who}{where}举办{product}"
+            headline, lead = (f"{brand}举办{product}", f"{brand}{where}举办{product}") if brand else \
+                (f"{product}举行", f"{product}{where}举行")
         else:
-            headline, lead = f"{brand}发布{product}", f"{who}{where}发布{product}"
+            headline, lead = (f"{brand}发布{product}", f"{brand}{where}发布{product}") if brand else \
+                (f"{product}正式发布", f"{product}{where}正式发布")
         lead = f"{dates[0]}，{lead}" if dates else lead
         return f"{headline}\n\n{lead}" + ("，" + "，".join(rest) if rest else "") + "。"
     if request.platform == "小红书":  # a title of its own, then the facts open the body
